@@ -1,0 +1,112 @@
+"""Structured configs: the typed shape of every job's Hydra config.
+
+Registered in Hydra's ConfigStore and placed first in each job's defaults list, so a misspelt key
+or a wrong type in YAML or on the command line is rejected at load time with Hydra's message, and
+closed choices (enums) list the valid values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+from credit_models.data.simulator import SimulatorConfig
+
+
+class DataSource(str, Enum):
+    simulator = "simulator"
+    parquet = "parquet"
+    uci_taiwan = "uci_taiwan"
+    german_credit = "german_credit"
+
+
+class DataAction(str, Enum):
+    generate = "generate"
+    validate = "validate"
+    convert = "convert"
+
+
+@dataclass
+class DataConfig:
+    source: DataSource = DataSource.simulator
+    path: str = "data/generated/default"
+    """Folder of the data set (contract tables as Parquet + manifest.json)."""
+    source_file: str | None = None
+    """Raw input of an adapter (the UCI or German CSV); converted into ``path``."""
+    extraction_date: str | None = None
+    """Overrides the manifest's extraction date (needed for data sets without a manifest)."""
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+
+
+@dataclass
+class SnapshotConfig:
+    first_as_of: str | None = None
+    """First month-start snapshot; empty = ``min_history_months`` after the first event."""
+    last_as_of: str | None = None
+    """Last snapshot; empty = the last one whose performance window is complete."""
+    min_history_months: int = 6
+
+
+@dataclass
+class FeaturesConfig:
+    name: str = "basic_windows"
+    windows_days: list[int] = field(default_factory=lambda: [30, 90, 180, 365])
+    snapshots: SnapshotConfig = field(default_factory=SnapshotConfig)
+
+
+@dataclass
+class LabelsConfig:
+    bad_days_past_due: int = 30
+    performance_months: int = 6
+
+
+@dataclass
+class SplitConfig:
+    valid_months: int = 2
+    """Snapshots in the validation period (early stopping), just before the OOT period."""
+    oot_months: int = 3
+    """The latest labelled snapshots: the out-of-time test period."""
+
+
+@dataclass
+class ModelConfig:
+    name: str = "xgb_pd"
+    params: dict[str, Any] = field(default_factory=dict)
+    early_stopping_rounds: int = 50
+
+
+@dataclass
+class MlflowConfig:
+    tracking_uri: str = "sqlite:///mlflow.db"
+    """A relative sqlite path is resolved against the working directory at start-up."""
+    experiment_name: str = "credit_models"
+    registered_model_name: str = "pd_xgb"
+    register: bool = True
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 7
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+
+
+@dataclass
+class DataJobConfig:
+    action: DataAction = DataAction.generate
+    data: DataConfig = field(default_factory=DataConfig)
+    show_progress: bool = True
+
+
+def register_configs() -> None:
+    """Put the schemas where the YAML defaults lists expect them."""
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainConfig)
+    store.store(name="data_job_schema", node=DataJobConfig)
