@@ -100,6 +100,7 @@ class TrainConfig:
 
 @dataclass
 class DataJobConfig:
+    seed: int = 7
     action: DataAction = DataAction.generate
     data: DataConfig = field(default_factory=DataConfig)
     show_progress: bool = True

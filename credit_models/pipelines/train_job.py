@@ -1,0 +1,246 @@
+"""`credit-models-train`: data → snapshots → labels → features → OOT split → PD model → metrics →
+MLflow run and registered version.
+
+The job only wires the stages; each stage is a plain function that knows nothing of Hydra or MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import infer_signature
+from omegaconf import DictConfig, OmegaConf
+
+from credit_models.config.schema import register_configs
+from credit_models.data.fingerprint import data_fingerprint
+from credit_models.data.simulator import read_truth, true_default_probability
+from credit_models.errors import TrainingDataError
+from credit_models.evaluation.metrics import ranking_metrics
+from credit_models.evaluation.plots import bad_rate_by_snapshot, roc_by_split
+from credit_models.features.snapshots import (
+    customer_snapshots,
+    default_snapshot_range,
+    month_starts,
+)
+from credit_models.features.window_features import build_window_features
+from credit_models.labels.default_label import (
+    LABELLED,
+    DefaultDefinition,
+    label_default,
+    label_summary,
+)
+from credit_models.models.xgb_pd import check_trainable, fit_xgb_pd, model_inputs
+from credit_models.paths import PACKAGE_DIR, config_dir
+from credit_models.pipelines.dataset import LoadedDataset, load_dataset, materialise
+from credit_models.split.out_of_time import SPLITS, OutOfTimeSplit
+from credit_models.timestamps import utc_timestamp
+from credit_models.tracking.mlflow_tracking import code_version, flatten_params, resolve_tracking_uri
+from credit_models.tracking.pd_pyfunc import (
+    BOOSTER_FILE,
+    FEATURE_CONTRACT_FILE,
+    ProbabilityOfDefaultModel,
+    feature_contract,
+    public_inputs,
+)
+
+logger = logging.getLogger("credit_models.train")
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    run_id: str
+    metrics: dict[str, float]
+    tracking_uri: str
+    registered_version: str | None
+
+
+def _snapshot_dates(cfg: DictConfig, dataset: LoadedDataset, definition: DefaultDefinition):
+    snapshots_cfg = cfg.features.snapshots
+    first, last = default_snapshot_range(
+        first_event=dataset.tables["customers"]["signed_up_at"].min(),
+        extraction_date=dataset.extraction_date,
+        min_history_months=snapshots_cfg.min_history_months,
+        performance_months=definition.performance_months,
+    )
+    first = utc_timestamp(snapshots_cfg.first_as_of) if snapshots_cfg.first_as_of else first
+    last = utc_timestamp(snapshots_cfg.last_as_of) if snapshots_cfg.last_as_of else last
+    return month_starts(first, last)
+
+
+def _oracle_metrics(
+    dataset: LoadedDataset, rows: pd.DataFrame, definition: DefaultDefinition
+) -> dict[str, float]:
+    """On simulated data, the true PD ranks the same rows: the ceiling a model can reach."""
+    if dataset.manifest.source != "simulator" or not (dataset.path / "truth").is_dir():
+        return {}
+    truth = read_truth(dataset.path)
+    oracle = pd.concat(
+        [
+            true_default_probability(
+                truth, as_of, bad_days_past_due=definition.bad_days_past_due,
+                performance_months=definition.performance_months,
+            )
+            for as_of in sorted(rows["as_of"].unique())
+        ]
+    )
+    joined = rows.merge(oracle, on=["customer_id", "as_of"], how="inner")
+    if len(joined) < len(rows):
+        logger.warning("the oracle covers %d of %d OOT rows", len(joined), len(rows))
+    return {"oracle_auc": ranking_metrics(joined["is_bad"], joined["probability"])["auc"]}
+
+
+def run_training(cfg: DictConfig) -> TrainingResult:
+    """The whole job; returns the run id and metrics (the OOT AUC is what a sweeper optimises)."""
+    started = time.perf_counter()
+    tracking_uri = resolve_tracking_uri(cfg.mlflow.tracking_uri, Path.cwd())
+
+    def stage(message: str, *args: Any) -> None:
+        logger.info("[%6.1fs] " + message, time.perf_counter() - started, *args)
+
+    materialise(cfg.data)
+    dataset = load_dataset(cfg.data)
+    stage("data set %s validated: %s", dataset.path,
+          ", ".join(f"{k} {v:,}" for k, v in dataset.report.row_counts.items()))
+
+    definition = DefaultDefinition(cfg.labels.bad_days_past_due, cfg.labels.performance_months)
+    dates = _snapshot_dates(cfg, dataset, definition)
+    snapshots = customer_snapshots(dataset.tables["customers"], dates)
+    labels = label_default(
+        snapshots, dataset.tables["bills"], dataset.tables["repayments"], definition,
+        dataset.extraction_date,
+    )
+    summary = label_summary(labels)
+    labelled = labels[labels["status"] == LABELLED].reset_index(drop=True)
+    stage("labels %s: %d snapshots from %s to %s, %s labelled, %s excluded, bad rate %.2f%%",
+          definition.name, len(dates), dates[0].date(), dates[-1].date(), f"{len(labelled):,}",
+          f"{len(labels) - len(labelled):,}", 100 * labelled["is_bad"].mean())
+    if labelled.empty:
+        raise TrainingDataError(f"no snapshot could be labelled:\n{summary.to_string()}")
+
+    features = build_window_features(
+        dataset.tables, labelled[["customer_id", "as_of"]], cfg.features.windows_days,
+        show_progress=True,
+    )
+    stage("%d features for %s snapshots", len(features.feature_names), f"{len(labelled):,}")
+
+    split = OutOfTimeSplit(cfg.split.valid_months, cfg.split.oot_months).assign(labelled["as_of"])
+    is_bad = labelled["is_bad"].astype(bool)
+    check_trainable(is_bad, split)
+    inputs = model_inputs(features.frame, features.feature_names)
+    model = fit_xgb_pd(
+        inputs[split == "dev"], is_bad[split == "dev"],
+        inputs[split == "valid"], is_bad[split == "valid"],
+        OmegaConf.to_container(cfg.model.params, resolve=True),
+        cfg.model.early_stopping_rounds, cfg.seed,
+    )
+    stage("XGBoost trained: %d trees (best iteration %d)", model.get_booster().num_boosted_rounds(),
+          model.best_iteration)
+
+    probability = pd.Series(model.predict_proba(inputs)[:, 1], index=inputs.index)
+    metrics: dict[str, float] = {}
+    curves = {}
+    for name in SPLITS:
+        mask = split == name
+        curves[name] = (is_bad[mask].to_numpy(), probability[mask].to_numpy())
+        for metric, value in ranking_metrics(*curves[name]).items():
+            metrics[f"{name}/{metric}"] = value
+    oot_rows = labelled.loc[split == "oot", ["customer_id", "as_of", "is_bad"]]
+    for metric, value in _oracle_metrics(dataset, oot_rows, definition).items():
+        metrics[f"oot/{metric}"] = value
+    stage("metrics: %s", ", ".join(
+        f"{k} {v:.4f}" for k, v in metrics.items() if k.endswith(("/auc", "/ks", "oracle_auc"))
+    ))
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(cfg.mlflow.experiment_name)
+    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    fingerprint = data_fingerprint(dataset.tables)
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as scratch:
+        scratch_dir = Path(scratch)
+        mlflow.set_tags({
+            "model_family": "pd",
+            "model_name": cfg.model.name,
+            "label": definition.name,
+            "data_source": dataset.manifest.source,
+            **code_version(PACKAGE_DIR),
+        })
+        mlflow.log_params(flatten_params(resolved))
+        mlflow.log_metrics(metrics)
+        mlflow.log_dict(resolved, "config/resolved_config.json")
+        mlflow.log_text(OmegaConf.to_yaml(cfg), "config/resolved_config.yaml")
+        mlflow.log_dict(fingerprint, "data/fingerprint.json")
+        mlflow.log_text(dataset.report.describe(), "data/validation_report.txt")
+        mlflow.log_text(summary.to_csv(index=False), "labels/label_summary.csv")
+        mlflow.log_dict(features.descriptions, "features/feature_descriptions.json")
+        importance = pd.Series(
+            model.get_booster().get_score(importance_type="gain")
+        ).reindex(features.feature_names).fillna(0.0).sort_values(ascending=False)
+        mlflow.log_text(importance.rename("gain").to_csv(), "model/feature_importance_gain.csv")
+        mlflow.log_figure(roc_by_split(curves), "plots/roc_by_split.png")
+        labelled_summary = summary[summary[LABELLED] > 0]
+        mlflow.log_figure(
+            bad_rate_by_snapshot(
+                [str(pd.Timestamp(d).date()) for d in labelled_summary["as_of"]],
+                labelled_summary["bad_rate"].astype(float).tolist(),
+                labelled_summary[LABELLED].astype(int).tolist(),
+            ),
+            "plots/bad_rate_by_snapshot.png",
+        )
+
+        booster_path = scratch_dir / BOOSTER_FILE
+        model.get_booster().save_model(booster_path)
+        contract_path = scratch_dir / FEATURE_CONTRACT_FILE
+        contract_path.write_text(json.dumps(feature_contract(inputs, features.descriptions),
+                                            indent=2, ensure_ascii=False))
+        example = public_inputs(inputs[split == "oot"].head(5))
+        signature = infer_signature(
+            example, pd.DataFrame({"probability_of_default": np.zeros(len(example))})
+        )
+        model_info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=ProbabilityOfDefaultModel(),
+            artifacts={"booster": str(booster_path), "feature_contract": str(contract_path)},
+            code_paths=[str(PACKAGE_DIR)],
+            signature=signature,
+            input_example=example,
+            registered_model_name=(
+                cfg.mlflow.registered_model_name if cfg.mlflow.register else None
+            ),
+        )
+        version = (
+            str(model_info.registered_model_version) if cfg.mlflow.register else None
+        )
+    stage("MLflow run %s logged%s", run.info.run_id,
+          f"; registered {cfg.mlflow.registered_model_name} version {version}" if version else "")
+    return TrainingResult(run.info.run_id, metrics, tracking_uri, version)
+
+
+register_configs()
+
+
+@hydra.main(config_path=str(config_dir()), config_name="train", version_base="1.3")
+def main(cfg: DictConfig) -> float:
+    result = run_training(cfg)
+    print(
+        f"\nOOT AUC {result.metrics['oot/auc']:.4f} | KS {result.metrics['oot/ks']:.4f}"
+        + (f" | oracle AUC {result.metrics['oot/oracle_auc']:.4f}"
+           if "oot/oracle_auc" in result.metrics else "")
+        + f"\nMLflow run {result.run_id}"
+        + (f", registered version {result.registered_version}" if result.registered_version else "")
+        + f"\nLook at it with:  mlflow ui --backend-store-uri {result.tracking_uri}\n"
+    )
+    return result.metrics["oot/auc"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""MLflow plumbing shared by every job: where the store is, what a run records about itself."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+SQLITE_PREFIX = "sqlite:///"
+
+
+def resolve_tracking_uri(uri: str, base_dir: Path) -> str:
+    """Make a relative SQLite store absolute, so that a job run from another directory, or the
+    `mlflow ui` command printed at the end, finds the same store."""
+    if uri.startswith(SQLITE_PREFIX) and not uri.startswith(SQLITE_PREFIX + "/"):
+        return SQLITE_PREFIX + str((base_dir / uri.removeprefix(SQLITE_PREFIX)).resolve())
+    return uri
+
+
+def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config as dotted keys with string values: stable names for the compare view."""
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_params(value, prefix=f"{name}."))
+        else:
+            flat[name] = str(value)[:6000]
+    return flat
+
+
+def code_version(package_dir: Path) -> dict[str, str]:
+    """Git commit and dirty flag of the checkout the code runs from ("unknown" when installed
+    from a wheel)."""
+    def git(*args: str) -> str | None:
+        try:
+            return subprocess.run(
+                ["git", "-C", str(package_dir), *args], capture_output=True, text=True,
+                check=True, timeout=10,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return {"git_commit": "unknown", "git_dirty": "unknown"}
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
