@@ -49,12 +49,13 @@ class _TimeSortedEvents:
 
     def __init__(self, frame: pd.DataFrame, time_column: str) -> None:
         self.frame = frame.sort_values(time_column, kind="stable").reset_index(drop=True)
-        self.times = self.frame[time_column].to_numpy()
+        self.times = self.frame[time_column].dt.as_unit("ns").astype("int64").to_numpy()
 
     def window(self, as_of: pd.Timestamp, days: int | None) -> pd.DataFrame:
-        end = np.searchsorted(self.times, as_of.to_datetime64(), side="left")
+        """Events in [as_of − days, as_of): strictly before the snapshot."""
+        end = np.searchsorted(self.times, as_of.as_unit("ns").value, side="left")
         start = 0 if days is None else np.searchsorted(
-            self.times, (as_of - pd.Timedelta(days=days)).to_datetime64(), side="left"
+            self.times, (as_of - pd.Timedelta(days=days)).as_unit("ns").value, side="left"
         )
         return self.frame.iloc[start:end]
 
