@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+from omegaconf.errors import ConfigCompositionException, OmegaConfBaseException
+
+from credit_models.paths import config_dir
+
+GROUPS = ["data", "features", "labels", "split", "model", "mlflow"]
+
+
+def _options(group: str) -> list[str]:
+    return sorted(path.stem for path in (config_dir() / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "group,option", [(group, option) for group in GROUPS for option in _options(group)]
+)
+def test_every_config_option_composes_against_the_schema(compose_config, group, option):
+    overrides = [f"{group}={option}"]
+    if group == "data" and option != "simulated":
+        overrides += ["data.path=/tmp/x", "data.source_file=/tmp/x.csv"]
+    config = compose_config("train", overrides)
+    assert config[group] is not None
+
+
+def test_data_job_config_composes(compose_config):
+    config = compose_config("data_job", ["action=validate"])
+    assert config.action.value == "validate"
+    assert config.data.simulator.seed == config.seed
+
+
+def test_misspelt_key_is_rejected_with_its_name(compose_config):
+    with pytest.raises((ConfigCompositionException, OmegaConfBaseException)) as raised:
+        compose_config("train", ["labels.bad_days_pastdue=60"])
+    assert "bad_days_pastdue" in str(raised.value)
+
+
+def test_wrong_choice_lists_the_valid_ones(compose_config):
+    with pytest.raises((ConfigCompositionException, OmegaConfBaseException)) as raised:
+        compose_config("train", ["data.source=excel"])
+    message = str(raised.value)
+    assert "excel" in message and "simulator" in message and "parquet" in message
+
+
+def test_wrong_type_is_rejected(compose_config):
+    with pytest.raises((ConfigCompositionException, OmegaConfBaseException)):
+        compose_config("train", ["split.oot_months=three"])
