@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -11,6 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import RocCurveDisplay  # noqa: E402
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def roc_by_split(curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
@@ -35,5 +39,16 @@ def bad_rate_by_snapshot(as_of: list[str], bad_rate: list[float], rows: list[int
     right.plot(positions, bad_rate, color="#b03a2e", marker="o", label="bad rate")
     right.set_ylabel("bad rate")
     left.set_title("Label population and bad rate by snapshot")
+    figure.tight_layout()
+    return figure
+
+
+def top_features_bar(importance: pd.Series, title: str, top: int = 20) -> Figure:
+    """Horizontal bars of the largest values, biggest on top."""
+    shown = importance.head(top)[::-1]
+    figure, axes = plt.subplots(figsize=(7, 0.3 * len(shown) + 1.2))
+    axes.barh(shown.index, shown.to_numpy(), color="#4c72b0")
+    axes.set_title(title)
+    axes.tick_params(axis="y", labelsize=7)
     figure.tight_layout()
     return figure

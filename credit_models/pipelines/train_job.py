@@ -26,7 +26,8 @@ from credit_models.data.fingerprint import data_fingerprint
 from credit_models.data.simulator import read_truth, true_default_probability
 from credit_models.errors import TrainingDataError
 from credit_models.evaluation.metrics import ranking_metrics
-from credit_models.evaluation.plots import bad_rate_by_snapshot, roc_by_split
+from credit_models.evaluation.plots import bad_rate_by_snapshot, roc_by_split, top_features_bar
+from credit_models.explain.contributions import mean_absolute_shap, shap_contributions
 from credit_models.features.snapshots import (
     customer_snapshots,
     default_snapshot_range,
@@ -182,10 +183,14 @@ def run_training(cfg: DictConfig) -> TrainingResult:
         mlflow.log_text(dataset.report.describe(), "data/validation_report.txt")
         mlflow.log_text(summary.to_csv(index=False), "labels/label_summary.csv")
         mlflow.log_dict(features.descriptions, "features/feature_descriptions.json")
-        importance = pd.Series(
-            model.get_booster().get_score(importance_type="gain")
-        ).reindex(features.feature_names).fillna(0.0).sort_values(ascending=False)
-        mlflow.log_text(importance.rename("gain").to_csv(), "model/feature_importance_gain.csv")
+        shap_importance = mean_absolute_shap(
+            shap_contributions(model.get_booster(), inputs[split == "oot"])
+        )
+        mlflow.log_text(shap_importance.to_csv(), "explain/shap_importance_oot.csv")
+        mlflow.log_figure(
+            top_features_bar(shap_importance, "Mean |SHAP| on the OOT period (log-odds)"),
+            "plots/shap_importance_oot.png",
+        )
         mlflow.log_figure(roc_by_split(curves), "plots/roc_by_split.png")
         labelled_summary = summary[summary[LABELLED] > 0]
         mlflow.log_figure(
