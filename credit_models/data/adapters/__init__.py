@@ -1,0 +1,19 @@
+"""Adapters: public data sets converted into the event-data contract.
+
+Each ``convert_*`` function takes the path of the source file and returns an
+:class:`AdaptedDataset` (tables, manifest, report); write it with
+:func:`credit_models.data.io.write_tables`. How each source maps onto the contract, and what is left
+out, is in ``data/adapters.md``.
+"""
+
+from credit_models.data.adapters.common import AdaptedDataset, SourceDataError, empty_table
+from credit_models.data.adapters.german_credit import convert_german_credit
+from credit_models.data.adapters.uci_taiwan import convert_uci_taiwan
+
+__all__ = [
+    "AdaptedDataset",
+    "SourceDataError",
+    "convert_german_credit",
+    "convert_uci_taiwan",
+    "empty_table",
+]
