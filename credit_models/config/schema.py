@@ -52,9 +52,19 @@ class SnapshotConfig:
 
 @dataclass
 class FeaturesConfig:
-    name: str = "basic_windows"
-    windows_days: list[int] = field(default_factory=lambda: [30, 90, 180, 365])
+    """The feature spec; its sources, columns, functions and references are checked by
+    :func:`credit_models.features.spec.parse_feature_spec` before any work starts."""
+
+    name: str = "default"
+    latency_days: int = 0
+    windows: list[int] = field(default_factory=lambda: [30, 90, 180, 365])
+    static_attributes: bool = True
+    filters: dict[str, Any] = field(default_factory=dict)
+    aggregates: list[Any] = field(default_factory=list)
+    derived: list[Any] = field(default_factory=list)
     snapshots: SnapshotConfig = field(default_factory=SnapshotConfig)
+    chunk_customers: int = 50_000
+    """Customers per chunk: bounds memory; results do not depend on it."""
 
 
 @dataclass

@@ -33,7 +33,8 @@ from credit_models.features.snapshots import (
     default_snapshot_range,
     month_starts,
 )
-from credit_models.features.window_features import build_window_features
+from credit_models.features.engine import build_features
+from credit_models.features.spec import parse_feature_spec
 from credit_models.labels.default_label import (
     LABELLED,
     DefaultDefinition,
@@ -108,6 +109,7 @@ def run_training(cfg: DictConfig) -> TrainingResult:
     def stage(message: str, *args: Any) -> None:
         logger.info("[%6.1fs] " + message, time.perf_counter() - started, *args)
 
+    feature_spec = parse_feature_spec(OmegaConf.to_container(cfg.features, resolve=True))
     materialise(cfg.data)
     dataset = load_dataset(cfg.data)
     stage("data set %s validated: %s", dataset.path,
@@ -128,9 +130,9 @@ def run_training(cfg: DictConfig) -> TrainingResult:
     if labelled.empty:
         raise TrainingDataError(f"no snapshot could be labelled:\n{summary.to_string()}")
 
-    features = build_window_features(
-        dataset.tables, labelled[["customer_id", "as_of"]], cfg.features.windows_days,
-        show_progress=True,
+    features = build_features(
+        feature_spec, dataset.tables, labelled[["customer_id", "as_of"]],
+        chunk_customers=cfg.features.chunk_customers, show_progress=True,
     )
     stage("%d features for %s snapshots", len(features.feature_names), f"{len(labelled):,}")
 

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import pytest
-from omegaconf.errors import ConfigCompositionException, OmegaConfBaseException
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import OmegaConfBaseException
 
+from omegaconf import OmegaConf
+
+from credit_models.features.spec import parse_feature_spec
 from credit_models.paths import config_dir
 
 GROUPS = ["data", "features", "labels", "split", "model", "mlflow"]
@@ -21,6 +25,9 @@ def test_every_config_option_composes_against_the_schema(compose_config, group, 
         overrides += ["data.path=/tmp/x", "data.source_file=/tmp/x.csv"]
     config = compose_config("train", overrides)
     assert config[group] is not None
+    if group == "features":
+        spec = parse_feature_spec(OmegaConf.to_container(config.features, resolve=True))
+        assert len(spec.feature_names) >= 150
 
 
 def test_data_job_config_composes(compose_config):
@@ -38,7 +45,7 @@ def test_misspelt_key_is_rejected_with_its_name(compose_config):
 def test_wrong_choice_lists_the_valid_ones(compose_config):
     with pytest.raises((ConfigCompositionException, OmegaConfBaseException)) as raised:
         compose_config("train", ["data.source=excel"])
-    message = str(raised.value)
+    message = f"{raised.value} {raised.value.__cause__}"
     assert "excel" in message and "simulator" in message and "parquet" in message
 
 

@@ -1,0 +1,243 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from omegaconf import OmegaConf
+
+from credit_models.errors import ConfigError
+from credit_models.features.engine import build_features
+from credit_models.features.sources import SOURCES
+from credit_models.features.spec import FUNCTIONS, parse_feature_spec
+from tests.portfolio_builder import tiny_tables, utc
+
+AS_OF = utc("2024-03-22")
+DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "conf" / "features" / "default.yaml"
+
+
+def _default_spec():
+    return parse_feature_spec(OmegaConf.to_container(OmegaConf.load(DEFAULT_SPEC)))
+
+
+def _features(tables, spec=None, as_of=AS_OF):
+    snapshots = pd.DataFrame({"customer_id": [1, 2], "as_of": [as_of, as_of]})
+    return build_features(spec or _default_spec(), tables, snapshots).frame.set_index("customer_id")
+
+
+def test_default_spec_by_hand():
+    features = _features(tiny_tables())
+    first, second = features.loc[1], features.loc[2]
+    assert first["orders__order__count__30d"] == 0            # 15 Feb is 36 days back
+    assert first["orders__order__count__90d"] == 2
+    assert first["orders__amount__sum__90d"] == 400.0
+    assert first["orders__amount__mean__90d"] == 200.0
+    assert first["orders__amount__std__90d"] == pytest.approx(np.std([100, 300], ddof=1))
+    assert first["orders_instalment__order__count__90d"] == 1
+    assert second["orders_promotion__amount__max__30d"] == 950.0
+    assert second["orders__category__distinct_count__90d"] == 2
+    assert first["orders__order__days_since_last"] == 36.0
+    assert first["orders__order__days_since_first"] == 72.0
+    assert second["declines_insufficient_limit__decline__count__30d"] == 1
+    assert second["limit_changes_cut__change__count__180d"] == 1
+    assert second["delinquency__days_past_due__current"] == 31.0
+    assert second["delinquency__days_past_due__max__90d"] == 31.0    # the unpaid bill counts
+    assert second["due_outcomes__is_missed__sum__90d"] == 2          # bills 21 and 22
+    assert first["due_outcomes__is_on_time__mean__90d"] == 1.0
+    assert first["due_outcomes__is_minimum_only__mean__90d"] == 0.0
+    assert second["due_outcomes_missed__bill__days_since_last"] == 2.0   # 22 missed on 20 Mar
+    assert first["statements__utilisation__last"] == 0.1
+    assert first["repayments__amount__sum__90d"] == 200.0
+    assert first["repayments__paid_to_billed__ratio__90d"] == 1.0
+    assert second["limit_changes__new_limit__last"] == 1000.0
+    assert first["customer__tenure__days"] == 81.0
+    assert first["customer__education__value"] == "university"
+    assert math.isnan(second["cures__days_late__max__90d"])          # nothing cured yet
+
+
+def test_empty_window_gives_zero_counts_and_missing_statistics():
+    features = _features(tiny_tables())
+    row = features.loc[1]
+    assert row["orders__order__count__7d"] == 0
+    assert row["orders__amount__sum__7d"] == 0
+    assert math.isnan(row["orders__amount__mean__7d"])
+    assert math.isnan(row["orders__amount__max__7d"])
+    assert math.isnan(row["orders__amount__std__7d"])
+
+
+def test_latency_hides_the_most_recent_days():
+    raw = OmegaConf.to_container(OmegaConf.load(DEFAULT_SPEC))
+    raw["latency_days"] = 40
+    lagged = _features(tiny_tables(), parse_feature_spec(raw)).loc[1]
+    assert lagged["orders__order__count__365d"] == 1             # the 15 Feb order is hidden
+
+
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ({"aggregates": [{"source": "order", "functions": ["count"]}]}, "valid choices are"),
+        ({"aggregates": [{"source": "orders", "column": "amout", "functions": ["sum"]}]},
+         "amount"),
+        ({"aggregates": [{"source": "orders", "column": "amount", "functions": ["average"]}]},
+         "mean"),
+        ({"aggregates": [{"source": "orders", "column": "category", "functions": ["sum"]}]},
+         "numeric column"),
+        ({"aggregates": [{"source": "orders", "functions": ["count"], "filters": ["promo"]}]},
+         "unknown filter"),
+        ({"derived": [{"name": "x", "kind": "ratio", "inputs": ["orders__amount__sum__9d",
+                                                              "orders__amount__sum__90d"]}]},
+         "orders__amount__sum__90d"),
+        ({"windowz": [1]}, "valid choices"),
+    ],
+)
+def test_misspelt_spec_is_rejected_with_the_valid_choices(change, expected):
+    raw = {"windows": [30, 90], "aggregates": [
+        {"source": "orders", "column": "amount", "functions": ["sum"]}]}
+    raw.update(change)
+    with pytest.raises(ConfigError) as raised:
+        parse_feature_spec(raw)
+    assert expected in str(raised.value)
+
+
+# --- every aggregation against a brute-force reference on random events -----------------------
+
+NUMERIC_FUNCTIONS = ["count", "sum", "mean", "max", "min", "std", "last", "days_since_last",
+                     "days_since_first"]
+
+
+def _reference(events: pd.DataFrame, customer: int, as_of: pd.Timestamp, window: int | None,
+               function: str, column: str | None):
+    rows = events[(events["customer_id"] == customer) & (events["event_time"] < as_of)]
+    if window is not None:
+        rows = rows[rows["event_time"] >= as_of - pd.Timedelta(days=window)]
+    rows = rows.sort_values("event_time", kind="stable")
+    if function == "count":
+        return float(len(rows))
+    if rows.empty:
+        return 0.0 if function in ("sum", "distinct_count") else float("nan")
+    if function == "days_since_last":
+        return (as_of - rows["event_time"].iloc[-1]).total_seconds() / 86_400
+    if function == "days_since_first":
+        return (as_of - rows["event_time"].iloc[0]).total_seconds() / 86_400
+    values = rows[column]
+    if function == "distinct_count":
+        return float(values.nunique())
+    if function == "last":
+        return float(values.iloc[-1])
+    if function == "std":
+        return float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+    return float(getattr(values, function)())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(min_value=0, max_value=10_000),
+    events=st.integers(min_value=0, max_value=40),
+    window=st.sampled_from([None, 1, 7, 30, 90]),
+)
+def test_every_aggregation_matches_a_brute_force_reference(seed, events, window):
+    generator = np.random.default_rng(seed)
+    start = utc("2024-01-01")
+    order_times = start + pd.to_timedelta(generator.integers(0, 120 * 86_400, events), unit="s")
+    tables = tiny_tables()
+    tables["orders"] = pd.DataFrame({
+        "order_id": pd.Series(np.arange(events) + 1, dtype="int64"),
+        "customer_id": pd.Series(generator.integers(1, 3, events), dtype="int64"),
+        "ordered_at": pd.Series(order_times, dtype="datetime64[us, UTC]"),
+        "amount": np.round(generator.gamma(2.0, 200.0, events), 2),
+        "category": pd.Series(generator.choice(["a", "b", "c"], events), dtype="str"),
+        "channel": pd.Series(["app"] * events, dtype="str"),
+        "is_promotion": generator.random(events) < 0.3,
+        "instalment_months": pd.Series(generator.choice([1, 3], events), dtype="int64"),
+    })
+    spec = parse_feature_spec({
+        "windows": ["all" if window is None else window],
+        "static_attributes": False,
+        "aggregates": [
+            {"source": "orders", "functions": ["count", "days_since_last", "days_since_first"]},
+            {"source": "orders", "column": "amount",
+             "functions": ["sum", "mean", "max", "min", "std", "last"]},
+            {"source": "orders", "column": "category", "functions": ["distinct_count"]},
+        ],
+    })
+    as_of = utc("2024-03-01")
+    features = _features(tables, spec, as_of)
+    events_frame = SOURCES["orders"].build(tables)
+    suffix = "" if window is None else f"__{window}d"
+    for customer in (1, 2):
+        for function in NUMERIC_FUNCTIONS + ["distinct_count"]:
+            column = {"distinct_count": "category"}.get(
+                function, None if function in ("count", "days_since_last", "days_since_first")
+                else "amount")
+            name = f"orders__{column or 'order'}__{function}{suffix}"
+            expected = _reference(events_frame, customer, as_of, window, function, column)
+            actual = features.loc[customer, name]
+            if math.isnan(expected):
+                assert math.isnan(actual), (name, customer, actual)
+            else:
+                assert actual == pytest.approx(expected, rel=1e-9, abs=1e-6), (name, customer)
+
+
+def test_every_function_is_covered_by_the_reference():
+    assert set(FUNCTIONS) == set(NUMERIC_FUNCTIONS) | {"distinct_count"}
+
+
+# --- point in time -------------------------------------------------------------------------------
+
+TIME_COLUMNS = {
+    "orders": "ordered_at", "repayments": "repaid_at", "bills": "statement_date",
+    "limit_events": "changed_at", "declines": "declined_at",
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    table=st.sampled_from(sorted(TIME_COLUMNS)),
+    row=st.integers(min_value=0, max_value=3),
+    seconds_after=st.integers(min_value=0, max_value=200 * 86_400),
+    scale=st.floats(min_value=0.0, max_value=50.0, allow_nan=False),
+    action=st.sampled_from(["move", "add", "delete"]),
+)
+def test_events_at_or_after_as_of_never_change_a_feature(table, row, seconds_after, scale, action):
+    """Move an event to, add a copy at, or delete one dated at or after as_of: features stay."""
+    tables = tiny_tables()
+    frame = tables[table]
+    time_column = TIME_COLUMNS[table]
+    key = frame.columns[0]
+    if action == "delete":
+        late = frame[frame[time_column] >= AS_OF]
+        if late.empty:
+            return
+        tables[table] = frame.drop(index=late.index[row % len(late)]).reset_index(drop=True)
+        if table == "bills":
+            tables["repayments"] = tables["repayments"][
+                tables["repayments"]["bill_id"].isin(tables["bills"]["bill_id"])
+            ].reset_index(drop=True)
+    else:
+        event = frame.iloc[[row % len(frame)]].copy()
+        event[time_column] = AS_OF + pd.Timedelta(seconds=seconds_after)
+        if table == "bills":
+            event["due_date"] = event[time_column] + pd.Timedelta(days=19)
+        if "amount" in event.columns:
+            event["amount"] = event["amount"] * scale
+        original_is_past = frame.loc[row % len(frame), time_column] < AS_OF
+        if action == "add" or original_is_past:
+            event[key] = frame[key].max() + 1
+            tables[table] = pd.concat([frame, event], ignore_index=True)
+        else:
+            tables[table] = pd.concat([frame.drop(index=row % len(frame)), event],
+                                      ignore_index=True)
+    pd.testing.assert_frame_equal(_features(tiny_tables()), _features(tables))
+
+
+def test_results_do_not_depend_on_the_chunk_size():
+    tables = tiny_tables()
+    snapshots = pd.DataFrame({"customer_id": [2, 1, 2], "as_of": [AS_OF, AS_OF, utc("2024-03-01")]})
+    whole = build_features(_default_spec(), tables, snapshots, chunk_customers=10).frame
+    chunked = build_features(_default_spec(), tables, snapshots, chunk_customers=1).frame
+    pd.testing.assert_frame_equal(whole, chunked)
+    assert whole["customer_id"].tolist() == [2, 1, 2]
