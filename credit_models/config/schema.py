@@ -68,9 +68,23 @@ class FeaturesConfig:
 
 
 @dataclass
+class CapacityConfig:
+    """The credit-limit model's target: peak (or percentile) monthly demand after as_of."""
+
+    months: int = 6
+    statistic: str = "max"
+    quantile: float = 0.9
+    include_declined: bool = True
+
+
+@dataclass
 class LabelsConfig:
     bad_days_past_due: int = 30
     performance_months: int = 6
+    indeterminate_days_past_due: int | None = None
+    indeterminate_policy: str = "exclude"
+    inactive_months: int | None = None
+    capacity: CapacityConfig = field(default_factory=CapacityConfig)
 
 
 @dataclass

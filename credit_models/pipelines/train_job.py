@@ -115,12 +115,18 @@ def run_training(cfg: DictConfig) -> TrainingResult:
     stage("data set %s validated: %s", dataset.path,
           ", ".join(f"{k} {v:,}" for k, v in dataset.report.row_counts.items()))
 
-    definition = DefaultDefinition(cfg.labels.bad_days_past_due, cfg.labels.performance_months)
+    definition = DefaultDefinition(
+        bad_days_past_due=cfg.labels.bad_days_past_due,
+        performance_months=cfg.labels.performance_months,
+        indeterminate_days_past_due=cfg.labels.indeterminate_days_past_due,
+        indeterminate_policy=cfg.labels.indeterminate_policy,
+        inactive_months=cfg.labels.inactive_months,
+    )
     dates = _snapshot_dates(cfg, dataset, definition)
     snapshots = customer_snapshots(dataset.tables["customers"], dates)
     labels = label_default(
         snapshots, dataset.tables["bills"], dataset.tables["repayments"], definition,
-        dataset.extraction_date,
+        dataset.extraction_date, orders=dataset.tables["orders"],
     )
     summary = label_summary(labels)
     labelled = labels[labels["status"] == LABELLED].reset_index(drop=True)

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from credit_models.errors import ConfigError
+from credit_models.labels.capacity_target import CapacityDefinition, capacity_target
 from credit_models.labels.default_label import (
     EXCLUDED_ALREADY_BAD,
+    EXCLUDED_INACTIVE,
+    EXCLUDED_INDETERMINATE,
     EXCLUDED_INCOMPLETE_WINDOW,
     LABELLED,
     DefaultDefinition,
@@ -106,3 +111,57 @@ def test_labels_ignore_bills_due_after_the_performance_window(days_after, minimu
     })
     tables["bills"] = pd.concat([tables["bills"], extra], ignore_index=True)
     pd.testing.assert_frame_equal(before, _label(tables, ["2024-02-01"]))
+
+
+def test_indeterminates_are_excluded_or_counted_good_by_policy():
+    definition = DefaultDefinition(60, 2, indeterminate_days_past_due=1)
+    labels = _label(tiny_tables(), ["2024-02-01"], definition).set_index("customer_id")
+    assert labels.loc[1, "status"] == LABELLED and not labels.loc[1, "is_indeterminate"]
+    assert labels.loc[2, "status"] == EXCLUDED_INDETERMINATE     # 34 days late, below 60
+    as_good = DefaultDefinition(60, 2, indeterminate_days_past_due=1, indeterminate_policy="good")
+    labels = _label(tiny_tables(), ["2024-02-01"], as_good).set_index("customer_id")
+    assert labels.loc[2, "status"] == LABELLED and labels.loc[2, "is_indeterminate"]
+    assert not labels.loc[2, "is_bad"]
+
+
+def test_inactive_snapshots_are_excluded_when_the_policy_asks():
+    tables = tiny_tables()
+    definition = DefaultDefinition(30, 1, inactive_months=1)
+    snapshots = pd.DataFrame({"customer_id": [1, 2, 1, 2],
+                              "as_of": [utc("2024-04-01")] * 2 + [utc("2024-05-01")] * 2})
+    labels = label_default(snapshots, tables["bills"], tables["repayments"], definition,
+                           utc("2024-12-01"), orders=tables["orders"])
+    # March statements carry balances; nothing at all happens in April.
+    assert labels["status"].tolist() == [LABELLED, LABELLED, EXCLUDED_INACTIVE, EXCLUDED_INACTIVE]
+    assert labels["is_bad"].tolist()[:2] == [False, True]      # bill 22 hits 30 DPD on 19 Apr
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [({"bad_days_past_due": 0}, "bad_days_past_due"),
+     ({"indeterminate_days_past_due": 30}, "indeterminate_days_past_due"),
+     ({"indeterminate_policy": "bad"}, "indeterminate_policy"),
+     ({"inactive_months": 0}, "inactive_months")],
+)
+def test_bad_definitions_are_rejected(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        DefaultDefinition(**kwargs)
+
+
+def test_capacity_target_is_the_peak_month_of_demand():
+    tables = tiny_tables()
+    tables["declines"]["declined_at"] = pd.Series([utc("2024-02-27")], dtype="datetime64[us, UTC]")
+    snapshots = pd.DataFrame({"customer_id": [1, 2], "as_of": [utc("2024-01-01")] * 2})
+    peak = capacity_target(snapshots, tables["orders"], tables["declines"],
+                           CapacityDefinition(months=3), utc("2024-06-01"))
+    assert peak.tolist() == [300.0, 1350.0]      # customer 2: 950 ordered + 400 declined in Feb
+    granted_only = capacity_target(snapshots, tables["orders"], tables["declines"],
+                                   CapacityDefinition(months=3, include_declined=False),
+                                   utc("2024-06-01"))
+    assert granted_only.tolist() == [300.0, 950.0]
+    mean = capacity_target(snapshots, tables["orders"], None,
+                           CapacityDefinition(months=3, statistic="mean"), utc("2024-06-01"))
+    assert mean.tolist() == [pytest.approx(400 / 3), pytest.approx(1000 / 3)]
+    incomplete = capacity_target(snapshots, tables["orders"], None, CapacityDefinition(months=12),
+                                 utc("2024-06-01"))
+    assert incomplete.isna().all()
