@@ -48,6 +48,8 @@ class SnapshotConfig:
     last_as_of: str | None = None
     """Last snapshot; empty = the last one whose performance window is complete."""
     min_history_months: int = 6
+    table: str | None = None
+    """A snapshot table (Parquet or CSV: customer_id, as_of) instead of month starts."""
 
 
 @dataclass
@@ -65,6 +67,8 @@ class FeaturesConfig:
     snapshots: SnapshotConfig = field(default_factory=SnapshotConfig)
     chunk_customers: int = 50_000
     """Customers per chunk: bounds memory; results do not depend on it."""
+    cache_dir: str | None = "data/cache/features"
+    """Feature matrices are cached here by spec, data and snapshots; empty disables."""
 
 
 @dataclass
@@ -109,6 +113,7 @@ class MlflowConfig:
     experiment_name: str = "credit_models"
     registered_model_name: str = "pd_xgb"
     register: bool = True
+    log_feature_matrix: bool = True
 
 
 @dataclass

@@ -23,7 +23,6 @@ from credit_models.data.contract import ATTRIBUTE_PREFIX
 from credit_models.errors import ConfigError
 from credit_models.features.sources import SECONDS_PER_DAY, SOURCES
 from credit_models.features.spec import (
-    BUILT_IN_DESCRIPTIONS,
     CURRENT_DAYS_PAST_DUE,
     TENURE,
     ZERO_WHEN_EMPTY,

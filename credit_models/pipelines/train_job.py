@@ -22,31 +22,21 @@ from mlflow.models import infer_signature
 from omegaconf import DictConfig, OmegaConf
 
 from credit_models.config.schema import register_configs
-from credit_models.data.fingerprint import data_fingerprint
 from credit_models.data.simulator import read_truth, true_default_probability
-from credit_models.errors import TrainingDataError
 from credit_models.evaluation.metrics import ranking_metrics
 from credit_models.evaluation.plots import bad_rate_by_snapshot, roc_by_split, top_features_bar
 from credit_models.explain.contributions import mean_absolute_shap, shap_contributions
-from credit_models.features.snapshots import (
-    customer_snapshots,
-    default_snapshot_range,
-    month_starts,
-)
-from credit_models.features.engine import build_features
-from credit_models.features.spec import parse_feature_spec
-from credit_models.labels.default_label import (
-    LABELLED,
-    DefaultDefinition,
-    label_default,
-    label_summary,
-)
+from credit_models.labels.default_label import LABELLED, DefaultDefinition
 from credit_models.models.xgb_pd import check_trainable, fit_xgb_pd, model_inputs
 from credit_models.paths import PACKAGE_DIR, config_dir
-from credit_models.pipelines.dataset import LoadedDataset, load_dataset, materialise
-from credit_models.split.out_of_time import SPLITS, OutOfTimeSplit
-from credit_models.timestamps import utc_timestamp
-from credit_models.tracking.mlflow_tracking import code_version, flatten_params, resolve_tracking_uri
+from credit_models.pipelines.dataset import LoadedDataset
+from credit_models.pipelines.training_data import assemble_training_data
+from credit_models.split.out_of_time import SPLITS
+from credit_models.tracking.mlflow_tracking import (
+    code_version,
+    flatten_params,
+    resolve_tracking_uri,
+)
 from credit_models.tracking.pd_pyfunc import (
     BOOSTER_FILE,
     FEATURE_CONTRACT_FILE,
@@ -64,19 +54,6 @@ class TrainingResult:
     metrics: dict[str, float]
     tracking_uri: str
     registered_version: str | None
-
-
-def _snapshot_dates(cfg: DictConfig, dataset: LoadedDataset, definition: DefaultDefinition):
-    snapshots_cfg = cfg.features.snapshots
-    first, last = default_snapshot_range(
-        first_event=dataset.tables["customers"]["signed_up_at"].min(),
-        extraction_date=dataset.extraction_date,
-        min_history_months=snapshots_cfg.min_history_months,
-        performance_months=definition.performance_months,
-    )
-    first = utc_timestamp(snapshots_cfg.first_as_of) if snapshots_cfg.first_as_of else first
-    last = utc_timestamp(snapshots_cfg.last_as_of) if snapshots_cfg.last_as_of else last
-    return month_starts(first, last)
 
 
 def _oracle_metrics(
@@ -109,41 +86,13 @@ def run_training(cfg: DictConfig) -> TrainingResult:
     def stage(message: str, *args: Any) -> None:
         logger.info("[%6.1fs] " + message, time.perf_counter() - started, *args)
 
-    feature_spec = parse_feature_spec(OmegaConf.to_container(cfg.features, resolve=True))
-    materialise(cfg.data)
-    dataset = load_dataset(cfg.data)
-    stage("data set %s validated: %s", dataset.path,
-          ", ".join(f"{k} {v:,}" for k, v in dataset.report.row_counts.items()))
-
-    definition = DefaultDefinition(
-        bad_days_past_due=cfg.labels.bad_days_past_due,
-        performance_months=cfg.labels.performance_months,
-        indeterminate_days_past_due=cfg.labels.indeterminate_days_past_due,
-        indeterminate_policy=cfg.labels.indeterminate_policy,
-        inactive_months=cfg.labels.inactive_months,
+    data = assemble_training_data(cfg, stage)
+    dataset, definition, labelled, features = (
+        data.dataset, data.definition, data.labelled, data.features
     )
-    dates = _snapshot_dates(cfg, dataset, definition)
-    snapshots = customer_snapshots(dataset.tables["customers"], dates)
-    labels = label_default(
-        snapshots, dataset.tables["bills"], dataset.tables["repayments"], definition,
-        dataset.extraction_date, orders=dataset.tables["orders"],
-    )
-    summary = label_summary(labels)
-    labelled = labels[labels["status"] == LABELLED].reset_index(drop=True)
-    stage("labels %s: %d snapshots from %s to %s, %s labelled, %s excluded, bad rate %.2f%%",
-          definition.name, len(dates), dates[0].date(), dates[-1].date(), f"{len(labelled):,}",
-          f"{len(labels) - len(labelled):,}", 100 * labelled["is_bad"].mean())
-    if labelled.empty:
-        raise TrainingDataError(f"no snapshot could be labelled:\n{summary.to_string()}")
-
-    features = build_features(
-        feature_spec, dataset.tables, labelled[["customer_id", "as_of"]],
-        chunk_customers=cfg.features.chunk_customers, show_progress=True,
-    )
-    stage("%d features for %s snapshots", len(features.feature_names), f"{len(labelled):,}")
-
-    split = OutOfTimeSplit(cfg.split.valid_months, cfg.split.oot_months).assign(labelled["as_of"])
-    is_bad = labelled["is_bad"].astype(bool)
+    summary = data.label_summary
+    split = data.split
+    is_bad = labelled["is_bad"]
     check_trainable(is_bad, split)
     inputs = model_inputs(features.frame, features.feature_names)
     model = fit_xgb_pd(
@@ -173,7 +122,7 @@ def run_training(cfg: DictConfig) -> TrainingResult:
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(cfg.mlflow.experiment_name)
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    fingerprint = data_fingerprint(dataset.tables)
+    fingerprint = data.fingerprint
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
         mlflow.set_tags({
@@ -191,6 +140,13 @@ def run_training(cfg: DictConfig) -> TrainingResult:
         mlflow.log_text(dataset.report.describe(), "data/validation_report.txt")
         mlflow.log_text(summary.to_csv(index=False), "labels/label_summary.csv")
         mlflow.log_dict(features.descriptions, "features/feature_descriptions.json")
+        mlflow.log_dict(data.raw_feature_spec, "features/feature_spec.json")
+        if cfg.mlflow.log_feature_matrix:
+            matrix_path = scratch_dir / "feature_matrix.parquet"
+            features.frame.assign(is_bad=is_bad, split=split).to_parquet(
+                matrix_path, index=False, compression="zstd"
+            )
+            mlflow.log_artifact(str(matrix_path), "features")
         shap_importance = mean_absolute_shap(
             shap_contributions(model.get_booster(), inputs[split == "oot"])
         )

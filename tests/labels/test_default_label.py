@@ -10,8 +10,8 @@ from credit_models.labels.capacity_target import CapacityDefinition, capacity_ta
 from credit_models.labels.default_label import (
     EXCLUDED_ALREADY_BAD,
     EXCLUDED_INACTIVE,
-    EXCLUDED_INDETERMINATE,
     EXCLUDED_INCOMPLETE_WINDOW,
+    EXCLUDED_INDETERMINATE,
     LABELLED,
     DefaultDefinition,
     label_default,

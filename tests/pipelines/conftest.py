@@ -37,4 +37,5 @@ def small_train_overrides(tmp_path: Path, data_dir: Path) -> list[str]:
         f"mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
         "mlflow.experiment_name=tests",
         "model.params.n_estimators=150",
+        "model.params.n_jobs=1",
     ]

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 from hydra.errors import ConfigCompositionException
-from omegaconf.errors import OmegaConfBaseException
-
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from credit_models.features.spec import parse_feature_spec
 from credit_models.paths import config_dir

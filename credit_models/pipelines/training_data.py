@@ -1,0 +1,143 @@
+"""Assembling a modelling table: data set → snapshots → labels → features → out-of-time split.
+
+Shared by every job that needs labelled features (training, tuning, backtests), so they all see
+the same rows built the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from credit_models.data.fingerprint import data_fingerprint
+from credit_models.errors import TrainingDataError
+from credit_models.features.engine import FeatureMatrix, build_features
+from credit_models.features.snapshots import (
+    customer_snapshots,
+    default_snapshot_range,
+    month_starts,
+    read_snapshot_table,
+)
+from credit_models.features.spec import FeatureSpec, parse_feature_spec
+from credit_models.features.store import cached_features
+from credit_models.labels.default_label import (
+    LABELLED,
+    DefaultDefinition,
+    label_default,
+    label_summary,
+)
+from credit_models.pipelines.dataset import LoadedDataset, load_dataset, materialise
+from credit_models.split.out_of_time import OutOfTimeSplit
+from credit_models.timestamps import utc_timestamp
+
+logger = logging.getLogger("credit_models.training_data")
+
+Stage = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    dataset: LoadedDataset
+    fingerprint: dict[str, Any]
+    definition: DefaultDefinition
+    feature_spec: FeatureSpec
+    raw_feature_spec: dict[str, Any]
+    labels: pd.DataFrame
+    """Every snapshot with its label status (the label report is built from it)."""
+    labelled: pd.DataFrame
+    """The labelled rows: customer_id, as_of, is_bad (bool)."""
+    features: FeatureMatrix
+    """Aligned row by row with ``labelled``."""
+    split: pd.Series
+    feature_cache: Path | None
+
+    @property
+    def label_summary(self) -> pd.DataFrame:
+        return label_summary(self.labels)
+
+
+def default_definition(labels: DictConfig) -> DefaultDefinition:
+    return DefaultDefinition(
+        bad_days_past_due=labels.bad_days_past_due,
+        performance_months=labels.performance_months,
+        indeterminate_days_past_due=labels.indeterminate_days_past_due,
+        indeterminate_policy=labels.indeterminate_policy,
+        inactive_months=labels.inactive_months,
+    )
+
+
+def snapshots_for(
+    cfg: DictConfig, dataset: LoadedDataset, definition: DefaultDefinition
+) -> pd.DataFrame:
+    """The configured snapshot table, or every customer at each month start of the range."""
+    snapshots_cfg = cfg.features.snapshots
+    customers = dataset.tables["customers"]
+    if snapshots_cfg.table:
+        return read_snapshot_table(snapshots_cfg.table, customers)
+    first, last = default_snapshot_range(
+        first_event=customers["signed_up_at"].min(),
+        extraction_date=dataset.extraction_date,
+        min_history_months=snapshots_cfg.min_history_months,
+        performance_months=definition.performance_months,
+    )
+    first = utc_timestamp(snapshots_cfg.first_as_of) if snapshots_cfg.first_as_of else first
+    last = utc_timestamp(snapshots_cfg.last_as_of) if snapshots_cfg.last_as_of else last
+    return customer_snapshots(customers, month_starts(first, last))
+
+
+def _quiet_stage(message: str, *args: Any) -> None:
+    logger.info(message, *args)
+
+
+def assemble_training_data(cfg: DictConfig, stage: Stage = _quiet_stage) -> TrainingData:
+    """Every config check happens before the first expensive step."""
+    raw_spec = OmegaConf.to_container(cfg.features, resolve=True)
+    feature_spec = parse_feature_spec(raw_spec)
+    definition = default_definition(cfg.labels)
+    splitter = OutOfTimeSplit(cfg.split.valid_months, cfg.split.oot_months)
+
+    materialise(cfg.data)
+    dataset = load_dataset(cfg.data)
+    stage("data set %s validated: %s", dataset.path,
+          ", ".join(f"{k} {v:,}" for k, v in dataset.report.row_counts.items()))
+    fingerprint = data_fingerprint(dataset.tables)
+
+    snapshots = snapshots_for(cfg, dataset, definition)
+    labels = label_default(
+        snapshots, dataset.tables["bills"], dataset.tables["repayments"], definition,
+        dataset.extraction_date, orders=dataset.tables["orders"],
+    )
+    labelled = labels.loc[labels["status"] == LABELLED, ["customer_id", "as_of", "is_bad"]]
+    labelled = labelled.reset_index(drop=True).astype({"is_bad": bool})
+    counts = labels["status"].value_counts().to_dict()
+    if labelled.empty:
+        raise TrainingDataError(
+            f"no snapshot could be labelled ({definition.name}); statuses: {counts}"
+        )
+    stage("labels %s: %s snapshots (%s to %s), %s labelled, bad rate %.2f%%; statuses %s",
+          definition.name, f"{len(labels):,}", labels["as_of"].min().date(),
+          labels["as_of"].max().date(), f"{len(labelled):,}", 100 * labelled["is_bad"].mean(),
+          counts)
+    split = splitter.assign(labelled["as_of"])
+
+    started = time.perf_counter()
+    cache_dir = Path(cfg.features.cache_dir) if cfg.features.cache_dir else None
+    features, cache_folder = cached_features(
+        cache_dir, raw_spec, fingerprint, labelled[["customer_id", "as_of"]],
+        lambda: build_features(feature_spec, dataset.tables, labelled[["customer_id", "as_of"]],
+                               chunk_customers=cfg.features.chunk_customers, show_progress=True),
+    )
+    stage("%d features for %s snapshots in %.1fs", len(features.feature_names),
+          f"{len(labelled):,}", time.perf_counter() - started)
+    return TrainingData(
+        dataset=dataset, fingerprint=fingerprint, definition=definition,
+        feature_spec=feature_spec, raw_feature_spec=raw_spec, labels=labels, labelled=labelled,
+        features=features, split=split, feature_cache=cache_folder,
+    )
