@@ -163,19 +163,19 @@ def _subset(tables: Mapping[str, pd.DataFrame], customers: np.ndarray):
     }
 
 
+def unavailable_sources(spec: FeatureSpec, tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Sources whose tables the data set lacks. Only optional contract tables may be absent
+    (validation rejects the rest); their features are unknown (NaN), not zero."""
+    return sorted({
+        aggregate.source for aggregate in spec.aggregates
+        if any(table not in tables for table in SOURCES[aggregate.source].required_tables)
+    })
+
+
 def _source_events(spec: FeatureSpec, tables: Mapping[str, pd.DataFrame]):
-    needed = {aggregate.source for aggregate in spec.aggregates}
-    built = {}
-    for name in needed:
-        source = SOURCES[name]
-        missing = [table for table in source.required_tables if table not in tables]
-        if missing:
-            raise ConfigError(
-                f"feature source {name!r} needs the table(s) {missing}, which this data set lacks;"
-                " remove its aggregates from the feature spec"
-            )
-        built[name] = source.build(tables)
-    return built
+    absent = set(unavailable_sources(spec, tables))
+    needed = {aggregate.source for aggregate in spec.aggregates} - absent
+    return {name: SOURCES[name].build(tables) for name in needed}
 
 
 def _evaluate_chunk(
@@ -200,8 +200,15 @@ def _evaluate_chunk(
 
     columns: dict[str, np.ndarray] = {}
     for aggregate in spec.aggregates:
-        events_all = sources[aggregate.source]
+        events_all = sources.get(aggregate.source)
         for filter_name in aggregate.filters:
+            if events_all is None:
+                for window in aggregate.windows:
+                    for function in aggregate.functions:
+                        name = feature_name(aggregate.source, aggregate.column, function,
+                                            window, filter_name)
+                        columns[name] = np.full(len(snapshots), np.nan)
+                continue
             events = events_all
             if filter_name is not None:
                 events = events_all[spec.filters[filter_name].matches(events_all).to_numpy()]
@@ -269,6 +276,12 @@ def build_features(
     if len(snapshots) and np.any(as_of_seconds % 1_000_000_000):
         raise ConfigError("snapshot as_of values must be whole seconds")
     started = time.perf_counter()
+    absent = unavailable_sources(spec, tables)
+    if absent:
+        logger.warning(
+            "the data set has no table for the feature source(s) %s: their features are missing "
+            "(NaN) for every row", absent,
+        )
     snapshots = snapshots.reset_index(drop=True)
     pieces = []
     chunks = list(_customer_chunks(snapshots, chunk_customers))

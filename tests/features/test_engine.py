@@ -241,3 +241,12 @@ def test_results_do_not_depend_on_the_chunk_size():
     chunked = build_features(_default_spec(), tables, snapshots, chunk_customers=1).frame
     pd.testing.assert_frame_equal(whole, chunked)
     assert whole["customer_id"].tolist() == [2, 1, 2]
+
+
+def test_an_absent_optional_table_gives_unknown_not_zero_features():
+    tables = tiny_tables()
+    del tables["declines"]
+    features = _features(tables)
+    declined = [c for c in features.columns if c.startswith("declines")]
+    assert declined and features[declined].isna().all().all()
+    assert features.loc[1, "orders__order__count__90d"] == 2

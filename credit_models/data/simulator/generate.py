@@ -11,6 +11,7 @@ import logging
 import shutil
 import tempfile
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -203,7 +204,11 @@ def _manifest(config: SimulatorConfig, row_counts: dict[str, int]) -> DatasetMan
 
 def _append(writers: dict[str, pq.ParquetWriter], path: Path, frame: pd.DataFrame) -> None:
     """Append a chunk as a row group of one Parquet file (all chunks share one schema)."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    with warnings.catch_warnings():
+        # pyarrow reads tz-aware columns through Series.values; pandas' own to_parquet silences
+        # the same deprecation notice.
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        table = pa.Table.from_pandas(frame, preserve_index=False)
     writer = writers.get(str(path))
     if writer is None:
         writer = pq.ParquetWriter(path, table.schema)
