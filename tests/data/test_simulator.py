@@ -9,6 +9,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from credit_models.data.contract import TABLES
@@ -330,6 +332,53 @@ def test_event_labels_equal_latent_labels(portfolio, bad_days_past_due):
         joined.loc[labelled, "is_bad_latent"].astype(bool)
     )
     assert joined.loc[labelled, "is_bad"].astype(bool).sum() > 10
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    start=st.sampled_from(["2019-11-01", "2020-02-01", "2023-06-01", "2024-01-01"]),
+    months=st.integers(24, 32),
+    severity=st.sampled_from([0.0, 1.0, 2.5]),
+    bust_out_share=st.sampled_from([0.0, 0.05]),
+    minimum_payment_share=st.sampled_from([0.05, 0.10, 0.30]),
+)
+def test_event_labels_equal_latent_labels_for_any_settings(
+    seed, start, months, severity, bust_out_share, minimum_payment_share
+):
+    """Whatever the calendar (leap years, month lengths) and settings: valid tables, and the
+    labels from bills and repayments are the latent path's, for 30, 60 and 90 days past due."""
+    from credit_models.features.snapshots import customer_snapshots
+    from credit_models.labels.default_label import DefaultDefinition, label_default
+
+    start_date = pd.Timestamp(start, tz="UTC")
+    config = small(
+        n_customers=500, chunk_size=500, seed=seed, start_date=start, months=months,
+        downturn_start=str((start_date + pd.DateOffset(months=10)).date()),
+        downturn_end=str((start_date + pd.DateOffset(months=16)).date()),
+        downturn_severity=severity, bust_out_share=bust_out_share,
+        minimum_payment_share=minimum_payment_share, distress_intercept=-3.5,
+    )
+    portfolio = simulate_portfolio(config)
+    tables = portfolio.tables
+    assert validate_tables(tables, config.extraction_date).ok
+    dates = [start_date + pd.DateOffset(months=k) for k in (7, months - 6)]
+    snapshots = customer_snapshots(tables["customers"], dates)
+    for bad_days_past_due in (30, 60, 90):
+        from_events = label_default(
+            snapshots, tables["bills"], tables["repayments"],
+            DefaultDefinition(bad_days_past_due, 6), config.extraction_date,
+        )
+        latent = pd.concat(
+            [latent_default_label(portfolio.truth, d, bad_days_past_due, 6) for d in dates]
+        )
+        joined = from_events.merge(latent, on=["customer_id", "as_of"], suffixes=("", "_latent"))
+        assert len(joined) == len(from_events) == len(latent)
+        assert (joined["status"] == joined["status_latent"]).all()
+        labelled = joined["status"] == "labelled"
+        assert joined.loc[labelled, "is_bad"].astype(bool).equals(
+            joined.loc[labelled, "is_bad_latent"].astype(bool)
+        )
 
 
 def test_oracle_rejects_unsupported_windows(portfolio):
