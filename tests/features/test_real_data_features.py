@@ -32,7 +32,7 @@ def test_uci_events_produce_predictive_features_through_the_default_spec():
     matrix = build_features(spec, adapted.tables, labels[["customer_id", "as_of"]])
     frame = matrix.frame
     assert len(frame) == 30_000
-    assert frame["declines__decline__count__90d"].isna().all()     # no declines table: unknown
+    assert frame["declines_insufficient_limit__decline__count__90d"].isna().all()     # no declines table: unknown
     repaid = frame["repayments__amount__sum__365d"]
     assert repaid.sum() > 0 and (repaid >= 0).all()
     delinquent = frame["delinquency__days_past_due__current"] >= 30
