@@ -250,3 +250,16 @@ def test_an_absent_optional_table_gives_unknown_not_zero_features():
     declined = [c for c in features.columns if c.startswith("declines")]
     assert declined and features[declined].isna().all().all()
     assert features.loc[1, "orders__order__count__90d"] == 2
+
+
+def test_the_documented_example_of_adding_a_feature_works():
+    readme = (Path(__file__).resolve().parents[2] / "data" / "README.md").read_text()
+    section = readme.split("### Adding a feature", 1)[1]
+    example = OmegaConf.to_container(OmegaConf.create(section.split("```yaml", 1)[1].split("```")[0]))
+    raw = OmegaConf.to_container(OmegaConf.load(DEFAULT_SPEC))
+    raw["filters"].update(example["filters"])
+    raw["aggregates"] += example["aggregates"]
+    raw["derived"] += example["derived"]
+    features = _features(tiny_tables(), parse_feature_spec(raw))
+    assert features.loc[1, "orders_electronics__amount__sum__90d"] == 300.0
+    assert features.loc[1, "orders__electronics_share__ratio__90d"] == 0.75
