@@ -14,6 +14,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 
 from credit_models.data.simulator import SimulatorConfig
+from credit_models.features.selection_config import SelectionConfig
 
 
 class DataSource(str, Enum):
@@ -122,6 +123,9 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    select_features: bool = True
+    """Train on the features the selector keeps (the report is logged either way)."""
     split: SplitConfig = field(default_factory=SplitConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)

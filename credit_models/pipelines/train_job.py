@@ -25,8 +25,10 @@ from credit_models.config.schema import register_configs
 from credit_models.data.simulator import read_truth, true_default_probability
 from credit_models.evaluation.metrics import ranking_metrics
 from credit_models.evaluation.plots import bad_rate_by_snapshot, roc_by_split, top_features_bar
+from credit_models.evaluation.selection_plots import iv_psi_plot
 from credit_models.explain.contributions import mean_absolute_shap, shap_contributions
 from credit_models.labels.default_label import LABELLED, DefaultDefinition
+from credit_models.features.selection_config import SelectionConfig
 from credit_models.models.xgb_pd import check_trainable, fit_xgb_pd, model_inputs
 from credit_models.paths import PACKAGE_DIR, config_dir
 from credit_models.pipelines.dataset import LoadedDataset
@@ -94,7 +96,17 @@ def run_training(cfg: DictConfig) -> TrainingResult:
     split = data.split
     is_bad = labelled["is_bad"]
     check_trainable(is_bad, split)
-    inputs = model_inputs(features.frame, features.feature_names)
+    all_inputs = model_inputs(features.frame, features.feature_names)
+    selector = SelectionConfig(**OmegaConf.to_container(cfg.selection)).build().fit(
+        all_inputs[split == "dev"], is_bad[split == "dev"],
+        comparison=all_inputs[split == "oot"], descriptions=features.descriptions,
+    )
+    selection_report = selector.selection_report_
+    kept = list(selector.get_feature_names_out()) if cfg.select_features else list(all_inputs)
+    stage("feature selection: %d of %d features kept%s", int(selection_report["kept"].sum()),
+          len(selection_report),
+          "" if cfg.select_features else "; training on all (select_features=false)")
+    inputs = all_inputs[kept]
     model = fit_xgb_pd(
         inputs[split == "dev"], is_bad[split == "dev"],
         inputs[split == "valid"], is_bad[split == "valid"],
@@ -141,6 +153,12 @@ def run_training(cfg: DictConfig) -> TrainingResult:
         mlflow.log_text(summary.to_csv(index=False), "labels/label_summary.csv")
         mlflow.log_dict(features.descriptions, "features/feature_descriptions.json")
         mlflow.log_dict(data.raw_feature_spec, "features/feature_spec.json")
+        mlflow.log_text(selection_report.to_csv(index=False), "features/selection_report.csv")
+        mlflow.log_figure(
+            iv_psi_plot(selection_report, min_iv=cfg.selection.min_iv,
+                        max_psi=cfg.selection.max_psi, max_iv=cfg.selection.max_iv),
+            "plots/feature_selection_iv_psi.png",
+        )
         if cfg.mlflow.log_feature_matrix:
             matrix_path = scratch_dir / "feature_matrix.parquet"
             features.frame.assign(is_bad=is_bad, split=split).to_parquet(
