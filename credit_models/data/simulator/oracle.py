@@ -24,13 +24,14 @@ from credit_models.data.simulator.config import SimulatorConfig
 from credit_models.data.simulator.latent import LatentDynamics
 from credit_models.data.simulator.truth import SimulationTruth
 from credit_models.errors import ConfigError
+from credit_models.labels.default_label import (
+    EXCLUDED_ALREADY_BAD,
+    EXCLUDED_INCOMPLETE_WINDOW,
+    LABELLED,
+)
 from credit_models.timestamps import utc_timestamp
 
 SUPPORTED_BAD_DAYS_PAST_DUE = (30, 60, 90)
-LABELLED = "labelled"
-EXCLUDED_ALREADY_BAD = "excluded_already_bad"
-EXCLUDED_INCOMPLETE_WINDOW = "excluded_incomplete_window"
-"""The same statuses as :mod:`credit_models.labels.default_label`."""
 
 
 def true_default_probability(
