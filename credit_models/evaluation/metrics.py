@@ -360,10 +360,35 @@ def stability_table(
     })
     table["expected_share"] = table["expected_rows"] / table["expected_rows"].sum()
     table["actual_share"] = table["actual_rows"] / table["actual_rows"].sum()
-    floored_expected = np.maximum(table["expected_share"], epsilon)
-    floored_actual = np.maximum(table["actual_share"], epsilon)
-    table["psi"] = (floored_actual - floored_expected) * np.log(floored_actual / floored_expected)
+    table["psi"] = psi_terms(table["expected_rows"], table["actual_rows"], epsilon=epsilon)
     return table
+
+
+def psi_terms(expected: ArrayLike, actual: ArrayLike, *, epsilon: float = PSI_EPSILON) -> np.ndarray:
+    """Each bin's (a − e) · ln(a / e), from the counts (or shares) per bin of the expected and
+    actual samples. Shares below ``epsilon`` are raised to it, so a bin empty in one sample adds a
+    large but finite term instead of infinity, and a bin empty in both adds nothing."""
+    expected_counts = np.asarray(expected, dtype="float64")
+    actual_counts = np.asarray(actual, dtype="float64")
+    if expected_counts.ndim != 1 or expected_counts.shape != actual_counts.shape:
+        raise ValueError(
+            f"expected and actual must be 1-D with one value per bin; got shapes "
+            f"{expected_counts.shape} and {actual_counts.shape}"
+        )
+    for name, counts in (("expected", expected_counts), ("actual", actual_counts)):
+        if not np.isfinite(counts).all() or (counts < 0).any() or counts.sum() <= 0:
+            raise ValueError(f"{name} must be finite, non-negative counts with a positive total; "
+                             f"got {counts.tolist()}")
+    if not epsilon > 0:
+        raise ValueError(f"epsilon must be > 0; got {epsilon}.")
+    expected_share = np.maximum(expected_counts / expected_counts.sum(), epsilon)
+    actual_share = np.maximum(actual_counts / actual_counts.sum(), epsilon)
+    return (actual_share - expected_share) * np.log(actual_share / expected_share)
+
+
+def psi_from_counts(expected: ArrayLike, actual: ArrayLike, *, epsilon: float = PSI_EPSILON) -> float:
+    """PSI = Σ (a − e) · ln(a / e) over bins already counted (e.g. a binning's bins)."""
+    return float(psi_terms(expected, actual, epsilon=epsilon).sum())
 
 
 def population_stability_index(

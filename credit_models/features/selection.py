@@ -46,12 +46,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
+from credit_models.evaluation.metrics import psi_from_counts
 from credit_models.features.binning import (
     UNKNOWN_CATEGORY,
     WoeBinner,
@@ -68,33 +68,6 @@ REPORT_COLUMNS = (
     "feature", "description", "kind", "missing_rate", "single_value_share", "n_bins", "iv", "psi",
     "cluster", "kept", "reason", "warning",
 )
-
-
-def population_stability_index(
-    expected: ArrayLike, actual: ArrayLike, *, epsilon: float = 1e-4
-) -> float:
-    """PSI = Σ (a − e) · ln(a / e) over bins, from the counts (or shares) per bin of the
-    development (expected) and comparison (actual) samples.
-
-    Shares below ``epsilon`` are raised to it, so a bin empty in one sample adds a large but finite
-    term instead of infinity, and a bin empty in both adds nothing.
-    """
-    expected_counts = np.asarray(expected, dtype="float64")
-    actual_counts = np.asarray(actual, dtype="float64")
-    if expected_counts.ndim != 1 or expected_counts.shape != actual_counts.shape:
-        raise ValueError(
-            f"expected and actual must be 1-D with one value per bin; got shapes "
-            f"{expected_counts.shape} and {actual_counts.shape}"
-        )
-    for name, counts in (("expected", expected_counts), ("actual", actual_counts)):
-        if not np.isfinite(counts).all() or (counts < 0).any() or counts.sum() <= 0:
-            raise ValueError(f"{name} must be finite, non-negative counts with a positive total; "
-                             f"got {counts.tolist()}")
-    if not epsilon > 0:
-        raise ValueError(f"epsilon must be > 0; got {epsilon}.")
-    expected_share = np.maximum(expected_counts / expected_counts.sum(), epsilon)
-    actual_share = np.maximum(actual_counts / actual_counts.sum(), epsilon)
-    return float(np.sum((actual_share - expected_share) * np.log(actual_share / expected_share)))
 
 
 class FeatureSelector(TransformerMixin, BaseEstimator):
@@ -230,7 +203,7 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
             bin_of_row = positions[name].to_numpy()
             bin_of_row = np.where(bin_of_row == UNKNOWN_CATEGORY, len(expected), bin_of_row)
             actual = np.bincount(bin_of_row, minlength=len(expected) + 1)
-            values[name] = population_stability_index(
+            values[name] = psi_from_counts(
                 np.append(expected, 0.0), actual, epsilon=self.psi_epsilon
             )
         return pd.Series(values, dtype="float64")

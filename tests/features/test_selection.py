@@ -17,14 +17,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from credit_models.data.simulator import SimulatorConfig, simulate_portfolio
+from credit_models.evaluation.metrics import psi_from_counts
 from credit_models.evaluation.selection_plots import drop_rule, iv_psi_plot
 from credit_models.features.binning import MONOTONIC_TRENDS, WoeBinner
 from credit_models.features.engine import build_features
-from credit_models.features.selection import (
-    REPORT_COLUMNS,
-    FeatureSelector,
-    population_stability_index,
-)
+from credit_models.features.selection import REPORT_COLUMNS, FeatureSelector
 from credit_models.features.selection_config import MonotonicTrend, SelectionConfig
 from credit_models.features.snapshots import (
     customer_snapshots,
@@ -43,16 +40,16 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 def test_psi_of_two_known_distributions_by_hand():
     # development 50/50, comparison 25/75:
     # (0.25 − 0.5)·ln(0.5) + (0.75 − 0.5)·ln(1.5) = ¼·ln 3
-    assert population_stability_index([50, 50], [25, 75]) == pytest.approx(0.25 * math.log(3))
-    assert population_stability_index([0.5, 0.5], [0.5, 0.5]) == 0.0
-    assert population_stability_index([200, 200], [25, 75]) == pytest.approx(0.25 * math.log(3))
+    assert psi_from_counts([50, 50], [25, 75]) == pytest.approx(0.25 * math.log(3))
+    assert psi_from_counts([0.5, 0.5], [0.5, 0.5]) == 0.0
+    assert psi_from_counts([200, 200], [25, 75]) == pytest.approx(0.25 * math.log(3))
 
 
 def test_psi_floors_empty_bins_at_epsilon():
     # the second bin is empty in development: its share counts as 1e-4
     expected = (0.9 - 1.0) * math.log(0.9 / 1.0) + (0.1 - 1e-4) * math.log(0.1 / 1e-4)
-    assert population_stability_index([100, 0], [90, 10]) == pytest.approx(expected, rel=1e-4)
-    assert population_stability_index([50, 50, 0], [50, 50, 0]) == 0.0   # empty in both: nothing
+    assert psi_from_counts([100, 0], [90, 10]) == pytest.approx(expected, rel=1e-4)
+    assert psi_from_counts([50, 50, 0], [50, 50, 0]) == 0.0   # empty in both: nothing
 
 
 @pytest.mark.parametrize(
@@ -62,7 +59,7 @@ def test_psi_floors_empty_bins_at_epsilon():
 )
 def test_psi_rejects_what_it_cannot_compare(expected, actual, message):
     with pytest.raises(ValueError, match=message):
-        population_stability_index(expected, actual)
+        psi_from_counts(expected, actual)
 
 
 # ------------------------------------------------------------------- the rules, one by one
