@@ -23,7 +23,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from credit_models.config.schema import register_configs
 from credit_models.data.simulator import read_truth, true_default_probability
-from credit_models.evaluation.metrics import ranking_metrics
+from credit_models.evaluation.metrics import evaluate_split_metrics, ranking_metrics
+from credit_models.evaluation.report import ValidationInputs, build_validation_report
 from credit_models.evaluation.plots import bad_rate_by_snapshot, roc_by_split, top_features_bar
 from credit_models.evaluation.selection_plots import iv_psi_plot
 from credit_models.explain.contributions import mean_absolute_shap, shap_contributions
@@ -117,18 +118,17 @@ def run_training(cfg: DictConfig) -> TrainingResult:
           model.best_iteration)
 
     probability = pd.Series(model.predict_proba(inputs)[:, 1], index=inputs.index)
-    metrics: dict[str, float] = {}
-    curves = {}
-    for name in SPLITS:
-        mask = split == name
-        curves[name] = (is_bad[mask].to_numpy(), probability[mask].to_numpy())
-        for metric, value in ranking_metrics(*curves[name]).items():
-            metrics[f"{name}/{metric}"] = value
+    metrics = evaluate_split_metrics(is_bad, probability, split)
+    curves = {
+        name: (is_bad[split == name].to_numpy(), probability[split == name].to_numpy())
+        for name in SPLITS
+    }
     oot_rows = labelled.loc[split == "oot", ["customer_id", "as_of", "is_bad"]]
     for metric, value in _oracle_metrics(dataset, oot_rows, definition).items():
         metrics[f"oot/{metric}"] = value
     stage("metrics: %s", ", ".join(
-        f"{k} {v:.4f}" for k, v in metrics.items() if k.endswith(("/auc", "/ks", "oracle_auc"))
+        f"{k} {v:.4f}" for k, v in metrics.items()
+        if k.endswith(("/auc", "/ks", "/ece", "psi_score", "oracle_auc"))
     ))
 
     mlflow.set_tracking_uri(tracking_uri)
@@ -174,6 +174,29 @@ def run_training(cfg: DictConfig) -> TrainingResult:
             "plots/shap_importance_oot.png",
         )
         mlflow.log_figure(roc_by_split(curves), "plots/roc_by_split.png")
+        report = build_validation_report(ValidationInputs(
+            model_name=f"{cfg.model.name} ({cfg.mlflow.registered_model_name})",
+            label_definition=(
+                f"bad = ever {definition.bad_days_past_due}+ days past due within "
+                f"{definition.performance_months} months after the snapshot ({definition.name})"
+            ),
+            data_source=f"{dataset.manifest.source} ({dataset.path})",
+            run_id=run.info.run_id,
+            scored=labelled[["is_bad", "as_of"]].assign(
+                probability=probability.to_numpy(), split=split.to_numpy()
+            ),
+            features=all_inputs,
+            feature_descriptions=features.descriptions,
+            feature_importance=shap_importance,
+            importance_label="mean |SHAP| on the OOT period (log-odds)",
+            details={
+                **code_version(PACKAGE_DIR),
+                "features kept": f"{len(kept)} of {len(all_inputs.columns)}",
+                **({"oracle AUC (OOT)": f"{metrics['oot/oracle_auc']:.4f}"}
+                   if "oot/oracle_auc" in metrics else {}),
+            },
+        ))
+        mlflow.log_text(report, "reports/validation_report.html")
         labelled_summary = summary[summary[LABELLED] > 0]
         mlflow.log_figure(
             bad_rate_by_snapshot(

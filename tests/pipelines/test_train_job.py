@@ -37,6 +37,10 @@ def test_main_job_end_to_end_logs_metrics_and_registers_a_version(
     assert run.data.tags["model_family"] == "pd"
     artifacts = {item.path for item in client.list_artifacts(result.run_id, "plots")}
     assert "plots/roc_by_split.png" in artifacts
+    reports = {item.path for item in client.list_artifacts(result.run_id, "reports")}
+    assert "reports/validation_report.html" in reports
+    for name in ("oot/ece", "oot/brier", "oot/log_loss", "oot/psi_score"):
+        assert name in run.data.metrics, name
 
     version = client.get_model_version("pd_xgb", result.registered_version)
     assert version.run_id == result.run_id
