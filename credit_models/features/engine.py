@@ -62,6 +62,7 @@ class _SortedEvents:
         keys = rank[keep].astype(np.int64) * span + (_seconds(events["event_time"]) - origin)
         order = np.argsort(keys, kind="stable")
         self.keys = keys[order]
+        self.customer_rank = rank[keep][order]
         self.frame = events.iloc[order].reset_index(drop=True)
         self.seconds = _seconds(self.frame["event_time"])
 
@@ -70,8 +71,18 @@ class _SortedEvents:
         end = np.searchsorted(self.keys, row_keys_end, side="left")
         return start, end
 
-    def prefix(self, values: np.ndarray) -> np.ndarray:
-        return np.concatenate([[0.0], np.cumsum(values)])
+    def slice_sums(self, values: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Σ values[start:end] per row, from running sums that restart at every customer: a
+        slice never leaves its customer, so each sum depends on that customer's events alone
+        (exact to the customer's own scale, and the same whatever the chunk)."""
+        inclusive = (
+            pd.Series(values).groupby(self.customer_rank, sort=False).cumsum().to_numpy()
+        )
+        exclusive = inclusive - values
+        sums = np.zeros(len(start))
+        nonempty = end > start
+        sums[nonempty] = inclusive[end[nonempty] - 1] - exclusive[start[nonempty]]
+        return sums
 
 
 def _range_reduce(ufunc: np.ufunc, values: np.ndarray, start: np.ndarray, end: np.ndarray):
@@ -113,27 +124,51 @@ def _aggregate(
         return np.where(nonempty, picked, np.nan)
     values = events.frame[column].to_numpy(dtype="float64")
     present = ~np.isnan(values)
-    present_count = events.prefix(present.astype("float64"))
-    observed = present_count[end] - present_count[start]
-    if function in ("sum", "mean"):
-        total = events.prefix(np.where(present, values, 0.0))
-        sums = total[end] - total[start]
+    observed = events.slice_sums(present.astype("float64"), start, end)
+    if function in ("sum", "mean", "std"):
+        filled = np.where(present, values, 0.0)
+        sums = events.slice_sums(filled, start, end)
         if function == "sum":
             return sums
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(observed > 0, sums / observed, np.nan)
-    if function == "std":
-        # Centring first keeps the prefix sums of squares small enough to stay exact.
-        centred = np.where(present, values - np.nanmean(values) if present.any() else 0.0, 0.0)
-        first_moment = events.prefix(centred)
-        second_moment = events.prefix(centred * centred)
-        s1 = first_moment[end] - first_moment[start]
-        s2 = second_moment[end] - second_moment[start]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            variance = (s2 - s1 * s1 / observed) / (observed - 1)
-        return np.where(observed > 1, np.sqrt(np.clip(variance, 0.0, None)), np.nan)
+            means = np.where(observed > 0, sums / observed, np.nan)
+        if function == "mean":
+            return means
+        return _slice_standard_deviation(filled, present, start, end, means, observed)
     ufunc = np.fmax if function == "max" else np.fmin
     return _range_reduce(ufunc, values, start, end)
+
+
+STD_BATCH_EVENTS = 4_000_000
+"""Event positions expanded at once for the two-pass standard deviation: bounds its memory."""
+
+
+def _slice_standard_deviation(
+    values: np.ndarray, present: np.ndarray, start: np.ndarray, end: np.ndarray,
+    means: np.ndarray, observed: np.ndarray,
+) -> np.ndarray:
+    """Sample standard deviation per slice, in two passes (mean first, then squared deviations
+    from it): the one-pass Σx² − (Σx)²/n formula loses the small variances of large amounts."""
+    result = np.full(len(start), np.nan)
+    rows = np.flatnonzero(observed > 1)
+    lengths = (end - start)[rows]
+    batch_ends = np.searchsorted(np.cumsum(lengths), np.arange(
+        STD_BATCH_EVENTS, lengths.sum() + STD_BATCH_EVENTS, STD_BATCH_EVENTS), side="right")
+    first = 0
+    for last in np.unique(np.append(batch_ends, len(rows))):
+        batch, batch_lengths = rows[first:last], lengths[first:last]
+        first = last
+        if len(batch) == 0:
+            continue
+        owner = np.repeat(np.arange(len(batch)), batch_lengths)
+        offsets = np.arange(batch_lengths.sum()) - np.repeat(
+            np.cumsum(batch_lengths) - batch_lengths, batch_lengths
+        )
+        positions = np.repeat(start[batch], batch_lengths) + offsets
+        deviation = np.where(present[positions], values[positions] - means[batch][owner], 0.0)
+        squares = np.bincount(owner, weights=deviation * deviation, minlength=len(batch))
+        result[batch] = np.sqrt(squares / (observed[batch] - 1))
+    return result
 
 
 def _distinct_count(values: pd.Series, start: np.ndarray, end: np.ndarray) -> np.ndarray:

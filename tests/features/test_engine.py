@@ -263,3 +263,27 @@ def test_the_documented_example_of_adding_a_feature_works():
     features = _features(tiny_tables(), parse_feature_spec(raw))
     assert features.loc[1, "orders_electronics__amount__sum__90d"] == 300.0
     assert features.loc[1, "orders__electronics_share__ratio__90d"] == 0.75
+
+
+def test_statistics_stay_exact_for_large_amounts_and_do_not_depend_on_the_chunk():
+    from credit_models.data.simulator import SimulatorConfig, simulate_portfolio
+    from credit_models.features.snapshots import customer_snapshots, month_starts
+
+    tables = simulate_portfolio(SimulatorConfig(n_customers=500, chunk_size=500)).tables
+    orders = tables["orders"]
+    spring = orders[orders["ordered_at"].between(utc("2024-03-01"), utc("2024-05-01"))]
+    customer = spring["customer_id"].value_counts().index[0]
+    first = spring.index[spring["customer_id"] == customer][:2]
+    orders.loc[first, "amount"] = 123_456_789.01          # two equal, very large amounts
+    snapshots = customer_snapshots(tables["customers"], month_starts("2024-06-01", "2024-08-01"))
+    spec = _default_spec()
+    whole = build_features(spec, tables, snapshots, chunk_customers=10_000).frame
+    chunked = build_features(spec, tables, snapshots, chunk_customers=37).frame
+    pd.testing.assert_frame_equal(whole, chunked)
+    both = orders.loc[first, "ordered_at"].max()
+    row = whole[(whole["customer_id"] == customer) & (whole["as_of"] > both)].iloc[0]
+    window = [c for c in whole.columns if c.startswith("orders__amount__std__")]
+    exact = orders[(orders["customer_id"] == customer) & (orders["ordered_at"] < row["as_of"])
+                   & (orders["ordered_at"] >= row["as_of"] - pd.Timedelta(days=365))]["amount"]
+    assert row["orders__amount__std__365d"] == pytest.approx(exact.std(ddof=1), rel=1e-12)
+    assert window
