@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from credit_models.data.contract import ATTRIBUTE_PREFIX
 from credit_models.errors import ConfigError
-from credit_models.features.sources import SECONDS_PER_DAY, SOURCES
+from credit_models.features.sources import CURED_BILLS, SECONDS_PER_DAY, SOURCES, cured_bills
 from credit_models.features.spec import (
     CURRENT_DAYS_PAST_DUE,
     TENURE,
@@ -287,7 +287,7 @@ def _built_in_features(
     )
     current = np.full(len(snapshots), np.nan)
     if "bills" in tables and "repayments" in tables:
-        cured = bill_cure_times(tables["bills"], tables["repayments"])
+        cured = cured_bills(tables)
         for as_of, rows in snapshots.groupby("as_of", sort=False).groups.items():
             cutoff = as_of - pd.Timedelta(days=latency_days)
             dpd = days_past_due_at(cured, cutoff)
@@ -324,6 +324,10 @@ def build_features(
                           disable=not show_progress):
         rows = snapshots[snapshots["customer_id"].isin(customers)]
         chunk_tables = _subset(tables, customers)
+        if "bills" in chunk_tables and "repayments" in chunk_tables:
+            chunk_tables[CURED_BILLS] = bill_cure_times(
+                chunk_tables["bills"], chunk_tables["repayments"]
+            )
         built_in = _built_in_features(chunk_tables, rows, spec.latency_days)
         pieces.append(_evaluate_chunk(spec, chunk_tables, rows, built_in))
     features = (

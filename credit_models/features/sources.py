@@ -36,11 +36,16 @@ class SourceSpec:
     required_tables: tuple[str, ...]
 
 
+def _values(values: pd.Series | np.ndarray):
+    # ``.array`` keeps timezone-aware timestamps typed; ``to_numpy()`` would make Python objects.
+    return values.array if isinstance(values, pd.Series) else values
+
+
 def _events(frame: pd.DataFrame, time_column: str, columns: Mapping[str, pd.Series]) -> pd.DataFrame:
     return pd.DataFrame(
-        {"customer_id": frame["customer_id"].to_numpy(),
-         "event_time": frame[time_column].to_numpy(),
-         **{name: np.asarray(values) for name, values in columns.items()}}
+        {"customer_id": frame["customer_id"].array,
+         "event_time": frame[time_column].array,
+         **{name: _values(values) for name, values in columns.items()}}
     )
 
 
@@ -99,8 +104,19 @@ def _due_outcomes(tables: Tables) -> pd.DataFrame:
     })
 
 
+CURED_BILLS = "_cured_bills"
+"""Key of the bills-with-cure-times frame a caller may pass along with the tables, so that the
+cure instants are computed once per chunk (they serve the cures source and the current DPD)."""
+
+
+def cured_bills(tables: Tables) -> pd.DataFrame:
+    if CURED_BILLS in tables:
+        return tables[CURED_BILLS]
+    return bill_cure_times(tables["bills"], tables["repayments"])
+
+
 def _cures(tables: Tables) -> pd.DataFrame:
-    cured = bill_cure_times(tables["bills"], tables["repayments"])
+    cured = cured_bills(tables)
     cured = cured[cured["cured_at"].notna()]
     late = ((cured["cured_at"] - cured["due_date"]).dt.total_seconds() / SECONDS_PER_DAY).clip(
         lower=0.0

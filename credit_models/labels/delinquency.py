@@ -29,7 +29,7 @@ def bill_cure_times(bills: pd.DataFrame, repayments: pd.DataFrame) -> pd.DataFra
         minimum.reindex(paid["bill_id"]).to_numpy() - CURE_TOLERANCE
     )
     first_reach = paid.loc[reaches].groupby("bill_id", sort=False)["repaid_at"].first()
-    cured_at = first_reach.reindex(bills["bill_id"]).to_numpy()
+    cured_at = first_reach.reindex(bills["bill_id"]).array
     result = bills.assign(cured_at=cured_at)
     nothing_due = result["minimum_due"] <= CURE_TOLERANCE
     result.loc[nothing_due, "cured_at"] = result.loc[nothing_due, "statement_date"]
