@@ -66,7 +66,7 @@ class FeaturesConfig:
     aggregates: list[Any] = field(default_factory=list)
     derived: list[Any] = field(default_factory=list)
     snapshots: SnapshotConfig = field(default_factory=SnapshotConfig)
-    chunk_customers: int = 50_000
+    chunk_customers: int = 10_000
     """Customers per chunk: bounds memory; results do not depend on it."""
     cache_dir: str | None = "data/cache/features"
     """Feature matrices are cached here by spec, data and snapshots; empty disables."""

@@ -303,7 +303,7 @@ def build_features(
     spec: FeatureSpec,
     tables: Mapping[str, pd.DataFrame],
     snapshots: pd.DataFrame,
-    chunk_customers: int = 50_000,
+    chunk_customers: int = 10_000,
     show_progress: bool = False,
 ) -> FeatureMatrix:
     """Evaluate ``spec`` for every (customer_id, as_of) row of ``snapshots``, in the same order."""
@@ -318,7 +318,10 @@ def build_features(
             "(NaN) for every row", absent,
         )
     snapshots = snapshots.reset_index(drop=True)
-    pieces = []
+    descriptions = dict(spec.descriptions)
+    names = list(descriptions)
+    # One preallocated block receives every chunk, so the peak is the output plus one chunk.
+    block = np.full((len(snapshots), len(names)), np.nan)
     chunks = list(_customer_chunks(snapshots, chunk_customers))
     for customers in tqdm(chunks, desc="features by customer chunk", unit="chunk",
                           disable=not show_progress):
@@ -329,13 +332,10 @@ def build_features(
                 chunk_tables["bills"], chunk_tables["repayments"]
             )
         built_in = _built_in_features(chunk_tables, rows, spec.latency_days)
-        pieces.append(_evaluate_chunk(spec, chunk_tables, rows, built_in))
-    features = (
-        pd.concat(pieces).sort_index() if pieces
-        else pd.DataFrame(index=snapshots.index, columns=list(spec.feature_names))
-    )
-    descriptions = dict(spec.descriptions)
-    columns: dict[str, object] = {name: features[name].to_numpy() for name in descriptions}
+        piece = _evaluate_chunk(spec, chunk_tables, rows, built_in)
+        block[rows.index.to_numpy()] = piece[names].to_numpy(dtype="float64")
+        del piece, built_in, chunk_tables
+    columns: dict[str, object] = {}
     if spec.static_attributes:
         customers = tables["customers"].set_index("customer_id")
         for column in customers.columns:
@@ -349,7 +349,9 @@ def build_features(
             columns[name] = values
             descriptions[name] = f"application attribute: {attribute.replace('_', ' ')}"
     frame = pd.concat(
-        [snapshots[["customer_id", "as_of"]], pd.DataFrame(columns, index=snapshots.index)],
+        [snapshots[["customer_id", "as_of"]],
+         pd.DataFrame(block, columns=names, index=snapshots.index, copy=False),
+         pd.DataFrame(columns, index=snapshots.index)],
         axis=1,
     )
     elapsed = time.perf_counter() - started
