@@ -28,6 +28,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import ClassifierTags, Tags
 from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
 
 NUMERICAL, CATEGORICAL = "numerical", "categorical"
 ASCENDING_OR_DESCENDING = "ascending_or_descending"
@@ -150,7 +151,8 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         binnable = [name for name, values in columns.items() if not pd.isna(values).all()]
         fitted = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_best)(self._candidates(name), columns[name], target)
-            for name in binnable
+            # The bar shows on a terminal and stays quiet in logs and tests (disable=None).
+            for name in tqdm(binnable, desc="optimal binning", unit="feature", disable=None)
         )
         self.binnings_ = {name: binning for name, (binning, _) in zip(binnable, fitted,
                                                                     strict=True)}
