@@ -89,6 +89,8 @@ def run_training(cfg: DictConfig) -> TrainingResult:
     def stage(message: str, *args: Any) -> None:
         logger.info("[%6.1fs] " + message, time.perf_counter() - started, *args)
 
+    # Built (and so checked) before any data are read: a bad threshold fails in a second.
+    selector = SelectionConfig(**OmegaConf.to_container(cfg.selection)).build()
     data = assemble_training_data(cfg, stage)
     dataset, definition, labelled, features = (
         data.dataset, data.definition, data.labelled, data.features
@@ -98,7 +100,7 @@ def run_training(cfg: DictConfig) -> TrainingResult:
     is_bad = labelled["is_bad"]
     check_trainable(is_bad, split)
     all_inputs = model_inputs(features.frame, features.feature_names)
-    selector = SelectionConfig(**OmegaConf.to_container(cfg.selection)).build().fit(
+    selector.fit(
         all_inputs[split == "dev"], is_bad[split == "dev"],
         comparison=all_inputs[split == "oot"], descriptions=features.descriptions,
     )
