@@ -287,3 +287,28 @@ def test_statistics_stay_exact_for_large_amounts_and_do_not_depend_on_the_chunk(
                    & (orders["ordered_at"] >= row["as_of"] - pd.Timedelta(days=365))]["amount"]
     assert row["orders__amount__std__365d"] == pytest.approx(exact.std(ddof=1), rel=1e-12)
     assert window
+
+
+def test_derived_features_by_hand():
+    spec = parse_feature_spec({
+        "windows": [90], "static_attributes": False,
+        "aggregates": [{"source": "orders", "column": "amount", "functions": ["sum", "max"]},
+                       {"source": "declines", "functions": ["count"]}],
+        "derived": [
+            {"name": "spend_minus_largest", "kind": "difference",
+             "inputs": ["orders__amount__sum__90d", "orders__amount__max__90d"]},
+            {"name": "largest_share", "kind": "ratio",
+             "inputs": ["orders__amount__max__90d", "orders__amount__sum__90d"]},
+            {"name": "spend_per_decline", "kind": "ratio",
+             "inputs": ["orders__amount__sum__90d", "declines__decline__count__90d"]},
+            {"name": "larger", "kind": "maximum",
+             "inputs": ["orders__amount__max__90d", "declines__decline__count__90d"]},
+        ],
+    })
+    features = _features(tiny_tables(), spec)
+    assert features.loc[1, "spend_minus_largest"] == 100.0            # 400 − 300
+    assert features.loc[1, "largest_share"] == 0.75
+    assert math.isnan(features.loc[1, "spend_per_decline"])           # no decline: 0 denominator
+    assert features.loc[2, "spend_per_decline"] == 1000.0             # 1000 spent, 1 decline
+    assert features.loc[2, "larger"] == 950.0
+    assert features.loc[1, "customer__tenure__days"] == 81.0
