@@ -212,11 +212,3 @@ TABLES: dict[str, TableSpec] = {
     for spec in (CUSTOMERS, ORDERS, BILLS, REPAYMENTS, LIMIT_EVENTS, DECLINES, LABELS)
 }
 REQUIRED_TABLES = tuple(name for name, spec in TABLES.items() if spec.required)
-
-
-def table_spec(name: str) -> TableSpec:
-    """The declaration of one table; an unknown name lists the valid ones."""
-    try:
-        return TABLES[name]
-    except KeyError:
-        raise KeyError(f"unknown table {name!r}; the contract knows {sorted(TABLES)}") from None

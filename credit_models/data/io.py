@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,10 +150,6 @@ class PartWriter:
             folder.mkdir(parents=True, exist_ok=True)
             frame.to_parquet(folder / f"part-{index:05d}.parquet", index=False)
             self._counts[name] = index + 1
-
-    @property
-    def tables_written(self) -> Iterable[str]:
-        return self._counts.keys()
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

@@ -99,15 +99,6 @@ def check_tables(
     return report
 
 
-def contract_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """The columns a stage may use: the contract's, plus ``attr_*`` where the table allows them."""
-    spec = TABLES[table]
-    keep = [c for c in frame.columns if c in spec.column_names]
-    if spec.allows_attributes:
-        keep += [c for c in frame.columns if str(c).startswith(ATTRIBUTE_PREFIX)]
-    return frame[keep]
-
-
 def _unknown_columns(frame: pd.DataFrame, spec: TableSpec) -> list[str]:
     known = set(spec.column_names)
     return [

@@ -360,9 +360,3 @@ def build_features(
         f"{len(frame):,}", elapsed, len(frame) / max(elapsed, 1e-9),
     )
     return FeatureMatrix(frame=frame, descriptions=descriptions)
-
-
-def zero_when_empty(name: str) -> bool:
-    """Whether an empty window gives 0 (counts, sums) rather than missing for this feature."""
-    parts = name.split("__")
-    return len(parts) >= 3 and parts[2] in ZERO_WHEN_EMPTY
