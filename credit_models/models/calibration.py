@@ -1,0 +1,258 @@
+"""Probability calibration: map a PD model's raw probabilities to probabilities that mean what they
+say, fitted on a held-out *calibration period* (rows the model never trained or early-stopped on).
+
+A PD model's raw output is often miscalibrated: class weights, sampling, regularisation and drift
+between the development and later periods all move it away from the observed bad rate. Two methods,
+both monotone, so the ranking (AUC, Gini, KS) is kept:
+
+* ``"isotonic"``: a non-decreasing step-and-ramp function of the raw probability
+  (scikit-learn's :class:`~sklearn.isotonic.IsotonicRegression`, linear between its thresholds and
+  flat beyond them). Flexible; needs a few thousand rows and a few hundred bads to be smooth, and
+  ties nearby raw probabilities (which may cost a little AUC, never more than those ties).
+* ``"platt"``: ``sigmoid(slope · logit(p) + intercept)``, a logistic regression on the raw
+  log-odds with one feature and (almost) no penalty. Two parameters: robust on small samples,
+  keeps the ranking exactly, but cannot bend a miscalibration that is not linear in log-odds.
+
+Serving needs no pickle: :meth:`ProbabilityCalibrator.to_dict` gives a JSON-safe dict and
+:meth:`ProbabilityCalibrator.from_dict` rebuilds a calibrator whose ``transform`` is identical,
+because a fitted calibrator and a rebuilt one apply the same numpy arithmetic to the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy.special import expit, logit
+from sklearn.base import BaseEstimator
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+from credit_models.errors import ConfigError, TrainingDataError
+
+ISOTONIC, PLATT = "isotonic", "platt"
+METHODS = (ISOTONIC, PLATT)
+PROBABILITY_FLOOR = 1e-6
+PROBABILITY_CEILING = 1.0 - PROBABILITY_FLOOR
+"""Calibrated probabilities are clipped to [1e-6, 1 − 1e-6]: never a certain good or bad, so a
+log loss or a log-odds downstream stays finite. Raw probabilities are clipped the same way before
+their logit is taken (Platt)."""
+PLATT_C = 1e6
+"""Inverse regularisation strength of the Platt regression: large, so it is near-unpenalised (two
+parameters fitted on thousands of rows need no shrinkage)."""
+
+
+class ProbabilityCalibrator(BaseEstimator):
+    """Recalibrate predicted probabilities of default on a held-out calibration period.
+
+    Parameters
+    ----------
+    method:
+        ``"isotonic"`` (default) or ``"platt"``; see the module docstring for when to use which.
+
+    Attributes
+    ----------
+    method_:
+        The method fitted (or rebuilt by :meth:`from_dict`).
+    thresholds_x_, thresholds_y_:
+        Isotonic only: raw probabilities (ascending) and their calibrated values (non-decreasing);
+        a probability between two thresholds is interpolated linearly, one outside them gets the
+        nearest end value.
+    slope_, intercept_:
+        Platt only: calibrated = sigmoid(slope_ · logit(p) + intercept_).
+    n_rows_, n_bads_:
+        Size of the calibration sample (``None`` for a calibrator rebuilt from a dict without them).
+
+    Examples
+    --------
+    >>> raw = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.8])
+    >>> is_bad = np.array([0, 0, 1, 0, 1, 1])
+    >>> calibrator = ProbabilityCalibrator().fit(raw, is_bad)
+    >>> # no bad below 0.3, one bad in two at 0.3 and 0.4, only bads from 0.6: floor, ½, ceiling
+    >>> calibrator.transform([0.1, 0.35, 0.9]).tolist()
+    [1e-06, 0.5, 0.999999]
+    >>> rebuilt = ProbabilityCalibrator.from_dict(calibrator.to_dict())
+    >>> bool((rebuilt.transform(raw) == calibrator.transform(raw)).all())
+    True
+    """
+
+    def __init__(self, method: str = ISOTONIC) -> None:
+        self.method = method
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, probability: ArrayLike, is_bad: ArrayLike) -> ProbabilityCalibrator:
+        """Fit the calibration map from raw ``probability`` to the observed ``is_bad`` (bool or
+        0/1) of the calibration period; both 1-D, one value per row."""
+        _check_method(self.method)
+        raw = _probability_array(probability, "probability", error=TrainingDataError)
+        labels = _label_array(is_bad, len(raw))
+        if len(raw) == 0:
+            raise TrainingDataError(
+                "the calibration sample is empty: calibration needs rows of a held-out period "
+                "with both goods and bads"
+            )
+        bads = int(labels.sum())
+        if bads == 0 or bads == len(labels):
+            raise TrainingDataError(
+                f"the calibration sample has one class only: {len(labels)} rows, {bads} bads and "
+                f"{len(labels) - bads} goods; both goods and bads are needed"
+            )
+        self.method_ = self.method
+        self.n_rows_, self.n_bads_ = len(labels), bads
+        if self.method == ISOTONIC:
+            isotonic = IsotonicRegression(
+                y_min=PROBABILITY_FLOOR, y_max=PROBABILITY_CEILING, increasing=True,
+                out_of_bounds="clip",
+            ).fit(raw, labels.astype(float))
+            self.thresholds_x_ = np.asarray(isotonic.X_thresholds_, dtype=float)
+            self.thresholds_y_ = np.asarray(isotonic.y_thresholds_, dtype=float)
+        else:
+            regression = LogisticRegression(C=PLATT_C, max_iter=1000)
+            regression.fit(_log_odds(raw).reshape(-1, 1), labels)
+            slope, intercept = float(regression.coef_[0, 0]), float(regression.intercept_[0])
+            if not slope > 0:
+                raise TrainingDataError(
+                    f"Platt calibration found a slope of {slope:.4g} (it must be > 0): the raw "
+                    "probabilities do not rank the calibration period's bads above its goods, "
+                    "so calibrating them would reverse or flatten the ranking"
+                )
+            self.slope_, self.intercept_ = slope, intercept
+        return self
+
+    # ------------------------------------------------------------------ applying
+    def transform(self, probability: ArrayLike) -> np.ndarray:
+        """Calibrated probabilities, one per raw probability, clipped to [1e-6, 1 − 1e-6]."""
+        check_is_fitted(self, "method_")
+        raw = _probability_array(probability, "probability", error=ValueError)
+        if self.method_ == ISOTONIC:
+            calibrated = np.interp(raw, self.thresholds_x_, self.thresholds_y_)
+        else:
+            calibrated = expit(self.slope_ * _log_odds(raw) + self.intercept_)
+        return np.clip(calibrated, PROBABILITY_FLOOR, PROBABILITY_CEILING)
+
+    def predict(self, probability: ArrayLike) -> np.ndarray:
+        """The same as :meth:`transform`: the calibrated probability of default."""
+        return self.transform(probability)
+
+    # ------------------------------------------------------------------ serving
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted map as a JSON-safe dict (plain strings, floats, ints and lists):
+        ``{"method": "isotonic", "x": [...], "y": [...], ...}`` or
+        ``{"method": "platt", "slope": a, "intercept": b, ...}``, plus the sample size."""
+        check_is_fitted(self, "method_")
+        state: dict[str, Any] = {"method": self.method_}
+        if self.method_ == ISOTONIC:
+            state["x"] = [float(value) for value in self.thresholds_x_]
+            state["y"] = [float(value) for value in self.thresholds_y_]
+        else:
+            state["slope"], state["intercept"] = float(self.slope_), float(self.intercept_)
+        if self.n_rows_ is not None:
+            state["n_rows"], state["n_bads"] = int(self.n_rows_), int(self.n_bads_)
+        return state
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> ProbabilityCalibrator:
+        """A fitted calibrator rebuilt from :meth:`to_dict`'s output (e.g. read back from JSON);
+        its ``transform`` gives exactly the output of the calibrator that was saved."""
+        if not isinstance(state, Mapping) or "method" not in state:
+            raise ValueError(f"a calibrator dict needs a 'method' key; got {state!r:.200}")
+        method = state["method"]
+        _check_method(method)
+        calibrator = cls(method=method)
+        if method == ISOTONIC:
+            x = _state_array(state, "x")
+            y = _state_array(state, "y")
+            if len(x) == 0 or len(x) != len(y):
+                raise ValueError(
+                    f"isotonic calibrator: 'x' and 'y' must be non-empty and of equal length; "
+                    f"got {len(x)} and {len(y)} values"
+                )
+            if (np.diff(x) < 0).any() or (np.diff(y) < 0).any():
+                raise ValueError("isotonic calibrator: 'x' and 'y' must be non-decreasing")
+            if ((y < 0) | (y > 1)).any():
+                raise ValueError(f"isotonic calibrator: 'y' must lie in [0, 1]; got {y.tolist()[:5]}")
+            calibrator.thresholds_x_, calibrator.thresholds_y_ = x, y
+        else:
+            for key in ("slope", "intercept"):
+                value = state.get(key)
+                if isinstance(value, bool) or not isinstance(value, int | float) \
+                        or not np.isfinite(value):
+                    raise ValueError(f"platt calibrator: {key!r} must be a finite number; "
+                                     f"got {value!r}")
+            calibrator.slope_ = float(state["slope"])
+            calibrator.intercept_ = float(state["intercept"])
+        calibrator.method_ = method
+        calibrator.n_rows_ = int(state["n_rows"]) if "n_rows" in state else None
+        calibrator.n_bads_ = int(state["n_bads"]) if "n_bads" in state else None
+        return calibrator
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_method(method: Any) -> None:
+    if method not in METHODS:
+        raise ConfigError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+
+
+def _probability_array(
+    probability: ArrayLike, name: str, *, error: type[ValueError]
+) -> np.ndarray:
+    values = np.asarray(probability, dtype=float)
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one value per row); got shape {values.shape}")
+    missing = np.isnan(values)
+    if missing.any():
+        raise error(
+            f"{name} must not contain missing values (NaN); got {int(missing.sum())} of "
+            f"{len(values)}"
+        )
+    outside = (values < 0.0) | (values > 1.0)
+    if outside.any():
+        raise error(
+            f"{name} must lie in [0, 1]; got {int(outside.sum())} value(s) outside, e.g. "
+            f"{values[outside][:3].tolist()}"
+        )
+    return values
+
+
+def _label_array(is_bad: ArrayLike, rows: int) -> np.ndarray:
+    values = pd.Series(np.asarray(is_bad))
+    if values.ndim != 1 or len(values) != rows:
+        raise ValueError(
+            f"is_bad must have one value per probability ({rows}); got {len(values)}"
+        )
+    if values.isna().any():
+        raise TrainingDataError(
+            f"is_bad must not contain missing values; got {int(values.isna().sum())}"
+        )
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.to_numpy(dtype=bool)
+    if not pd.api.types.is_numeric_dtype(values.dtype):
+        raise ValueError(f"is_bad must be boolean or 0/1; got dtype {values.dtype}")
+    numbers = values.to_numpy(dtype=float)
+    unexpected = ~np.isin(numbers, (0.0, 1.0))
+    if unexpected.any():
+        raise ValueError(
+            f"is_bad must be boolean or 0/1; got values such as {np.unique(numbers[unexpected])[:5]}"
+        )
+    return numbers.astype(bool)
+
+
+def _log_odds(probability: np.ndarray) -> np.ndarray:
+    return logit(np.clip(probability, PROBABILITY_FLOOR, PROBABILITY_CEILING))
+
+
+def _state_array(state: Mapping[str, Any], key: str) -> np.ndarray:
+    if key not in state:
+        raise ValueError(f"isotonic calibrator dict needs a {key!r} list; got keys {list(state)}")
+    values = np.asarray(state[key], dtype=float)
+    if values.ndim != 1 or not np.isfinite(values).all():
+        raise ValueError(f"isotonic calibrator: {key!r} must be a flat list of finite numbers")
+    return values
