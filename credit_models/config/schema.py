@@ -82,8 +82,15 @@ class CapacityConfig:
     include_declined: bool = True
 
 
+class LabelSource(str, Enum):
+    events = "events"
+    table = "table"
+
+
 @dataclass
 class LabelsConfig:
+    source: LabelSource = LabelSource.events
+    """events: derived from bills and repayments; table: the data set's own ``labels`` table."""
     bad_days_past_due: int = 30
     performance_months: int = 6
     indeterminate_days_past_due: int | None = None
@@ -92,19 +99,68 @@ class LabelsConfig:
     capacity: CapacityConfig = field(default_factory=CapacityConfig)
 
 
+class SplitKind(str, Enum):
+    out_of_time = "out_of_time"
+    stratified = "stratified"
+
+
 @dataclass
 class SplitConfig:
-    valid_months: int = 2
-    """Snapshots in the validation period (early stopping), just before the OOT period."""
-    oot_months: int = 3
-    """The latest labelled snapshots: the out-of-time test period."""
+    """Fields a kind does not use stay null (see credit_models/split/)."""
+
+    kind: SplitKind = SplitKind.out_of_time
+    valid_months: int | None = None
+    """Snapshot months for early stopping, just before the calibration period."""
+    calibration_months: int | None = None
+    """Snapshot months on which probabilities are calibrated, just before the OOT period."""
+    oot_months: int | None = None
+    """The latest labelled snapshot months: the out-of-time test period."""
+    group_customers: bool | None = None
+    """Fit on some customers, stop/calibrate/test on the others (out_of_time)."""
+    holdout_share: float | None = None
+    """Share of customers held out from fitting (out_of_time)."""
+    customer_shares: dict[str, float] | None = None
+    """Share of customers in each split (stratified)."""
+    cv_folds: int | None = None
+
+
+class ModelFamilyName(str, Enum):
+    xgboost = "xgboost"
+    scorecard = "scorecard"
+
+
+class ClassWeightName(str, Enum):
+    none = "none"
+    balanced = "balanced"
+
+
+class CalibrationName(str, Enum):
+    isotonic = "isotonic"
+    platt = "platt"
+    none = "none"
+
+
+@dataclass
+class ScoreScaleConfig:
+    """Points = offset + factor * ln(good:bad odds); ``pdo`` points double the odds."""
+
+    pdo: float = 20.0
+    base_score: float = 600.0
+    base_odds: float = 50.0
 
 
 @dataclass
 class ModelConfig:
-    name: str = "xgb_pd"
+    """See credit_models/models/pd_model.py (ModelSettings) for the meaning of each field."""
+
+    name: str = "pd_xgb"
+    family: ModelFamilyName = ModelFamilyName.xgboost
     params: dict[str, Any] = field(default_factory=dict)
     early_stopping_rounds: int = 50
+    class_weight: ClassWeightName = ClassWeightName.none
+    monotone_constraints: dict[str, int] = field(default_factory=dict)
+    calibration: CalibrationName = CalibrationName.isotonic
+    score: ScoreScaleConfig = field(default_factory=ScoreScaleConfig)
 
 
 @dataclass
@@ -115,6 +171,13 @@ class MlflowConfig:
     registered_model_name: str = "pd_xgb"
     register: bool = True
     log_feature_matrix: bool = True
+
+
+@dataclass
+class ReportConfig:
+    segment_columns: list[str] = field(default_factory=list)
+    """Features whose values are segments of their own in the report (next to the standard
+    thin-file and new-customer segments)."""
 
 
 @dataclass
@@ -129,6 +192,7 @@ class TrainConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from scipy.stats import rankdata
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score, roc_curve
 
 from credit_models.errors import TrainingDataError
+from credit_models.split.names import SPLIT_ORDER
 
 
 def ranking_metrics(is_bad: np.ndarray, score: np.ndarray) -> dict[str, float]:
@@ -53,7 +54,6 @@ PSI_STABLE, PSI_ACT = 0.1, 0.25
 """PSI below 0.1: stable; 0.1 to 0.25: watch; above 0.25: act (rebuild or recalibrate)."""
 MISSING = "missing"
 """The bin of missing values in stability tables: in credit data a missing value means something."""
-SPLIT_ORDER = ("dev", "valid", "oot")
 
 
 def _series(values: ArrayLike) -> pd.Series:
@@ -506,7 +506,7 @@ def split_metrics_table(
     is_bad: ArrayLike, probability: ArrayLike, split: ArrayLike, *, reference_split: str = "dev",
     bins: int = 10,
 ) -> pd.DataFrame:
-    """:func:`metrics_by_group` per split (dev, valid, oot first, any other after), indexed by
+    """:func:`metrics_by_group` per split (dev, valid, calibration, oot, test first, any other after), indexed by
     split, plus ``psi_score``: the PSI of the predicted PD from ``reference_split`` to each split
     (0 for the reference itself; NaN when the reference split is absent)."""
     labels = _labels(is_bad)

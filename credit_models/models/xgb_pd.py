@@ -1,5 +1,5 @@
 """The XGBoost default (PD) model: gradient-boosted trees with early stopping on the validation
-period, native categorical splits, and an explicit check that the data can support training."""
+period and native categorical splits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from credit_models.errors import TrainingDataError
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "n_estimators": 600,
@@ -39,22 +38,6 @@ def model_inputs(features: pd.DataFrame, feature_names: list[str]) -> pd.DataFra
     return pd.DataFrame(columns, index=features.index)
 
 
-def check_trainable(is_bad: pd.Series, split: pd.Series) -> None:
-    """Refuse to train on data that cannot give a sound model, naming the period and counts."""
-    problems = []
-    for name in ("dev", "valid", "oot"):
-        part = is_bad[split == name]
-        bads = int(part.sum())
-        if len(part) == 0:
-            problems.append(f"the {name} period is empty")
-        elif bads == 0 or bads == len(part):
-            problems.append(
-                f"the {name} period has {len(part)} rows and {bads} bads: both classes are needed"
-            )
-    if problems:
-        raise TrainingDataError("cannot train the PD model: " + "; ".join(problems))
-
-
 def fit_xgb_pd(
     development: pd.DataFrame,
     development_is_bad: pd.Series,
@@ -65,9 +48,6 @@ def fit_xgb_pd(
     seed: int,
 ) -> xgb.XGBClassifier:
     """Fit on the development period, stopping when validation AUC stops improving."""
-    all_missing = [name for name in development.columns if development[name].isna().all()]
-    if len(all_missing) == development.shape[1]:
-        raise TrainingDataError("every feature is missing in the development period")
     model = xgb.XGBClassifier(
         **{**DEFAULT_PARAMS, **dict(params)},
         enable_categorical=True,

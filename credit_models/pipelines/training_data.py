@@ -34,7 +34,8 @@ from credit_models.labels.default_label import (
     label_summary,
 )
 from credit_models.pipelines.dataset import LoadedDataset, load_dataset, materialise
-from credit_models.split.out_of_time import OutOfTimeSplit
+from credit_models.split.factory import Splitter, build_splitter
+from credit_models.split.names import UNUSED
 from credit_models.timestamps import utc_timestamp
 
 logger = logging.getLogger("credit_models.training_data")
@@ -56,6 +57,12 @@ class TrainingData:
     features: FeatureMatrix
     """Aligned row by row with ``labelled``."""
     split: pd.Series
+    """Each labelled row's split (dev, valid, calibration, oot or test; ``unused`` for rows of a
+    customer grouped into another split)."""
+    splitter: Splitter
+    label_name: str
+    label_text: str
+    """The label definition in words, for reports."""
     feature_cache: Path | None
 
     @property
@@ -101,7 +108,8 @@ def assemble_training_data(cfg: DictConfig, stage: Stage = _quiet_stage) -> Trai
     raw_spec = OmegaConf.to_container(cfg.features, resolve=True)
     feature_spec = parse_feature_spec(raw_spec)
     definition = default_definition(cfg.labels)
-    splitter = OutOfTimeSplit(cfg.split.valid_months, cfg.split.oot_months)
+    splitter = build_splitter(OmegaConf.to_container(cfg.split, enum_to_str=True), cfg.seed)
+    from_table = _enum_value(cfg.labels.source) == "table"
 
     materialise(cfg.data)
     dataset = load_dataset(cfg.data)
@@ -109,23 +117,41 @@ def assemble_training_data(cfg: DictConfig, stage: Stage = _quiet_stage) -> Trai
           ", ".join(f"{k} {v:,}" for k, v in dataset.report.row_counts.items()))
     fingerprint = data_fingerprint(dataset.tables)
 
-    snapshots = snapshots_for(cfg, dataset, definition)
-    labels = label_default(
-        snapshots, dataset.tables["bills"], dataset.tables["repayments"], definition,
-        dataset.extraction_date, orders=dataset.tables["orders"],
-    )
+    if from_table:
+        labels = provided_labels(dataset)
+        label_name = "provided"
+        label_text = f"the data set's own outcome (labels table of {dataset.manifest.source})"
+    else:
+        snapshots = snapshots_for(cfg, dataset, definition)
+        labels = label_default(
+            snapshots, dataset.tables["bills"], dataset.tables["repayments"], definition,
+            dataset.extraction_date, orders=dataset.tables["orders"],
+        )
+        label_name = definition.name
+        label_text = (
+            f"bad = ever {definition.bad_days_past_due}+ days past due within "
+            f"{definition.performance_months} months after the snapshot ({definition.name})"
+        )
     labelled = labels.loc[labels["status"] == LABELLED, ["customer_id", "as_of", "is_bad"]]
     labelled = labelled.reset_index(drop=True).astype({"is_bad": bool})
     counts = labels["status"].value_counts().to_dict()
     if labelled.empty:
+        raise TrainingDataError(f"no snapshot could be labelled ({label_name}); statuses: {counts}")
+    if labelled["is_bad"].nunique() < 2:
         raise TrainingDataError(
-            f"no snapshot could be labelled ({definition.name}); statuses: {counts}"
+            f"the label ({label_name}) has one class only: {len(labelled):,} labelled rows, "
+            f"{int(labelled['is_bad'].sum()):,} bads; a PD model needs goods and bads"
         )
     stage("labels %s: %s snapshots (%s to %s), %s labelled, bad rate %.2f%%; statuses %s",
-          definition.name, f"{len(labels):,}", labels["as_of"].min().date(),
+          label_name, f"{len(labels):,}", labels["as_of"].min().date(),
           labels["as_of"].max().date(), f"{len(labelled):,}", 100 * labelled["is_bad"].mean(),
           counts)
-    split = splitter.assign(labelled["as_of"])
+    split = splitter.assign(labelled)
+    stage("split: %s", ", ".join(
+        f"{name} {count:,} rows ({int(labelled['is_bad'][split == name].sum()):,} bads)"
+        for name, count in split.value_counts().items()
+    ) + (" — unused rows belong to customers grouped into another split"
+         if (split == UNUSED).any() else ""))
 
     started = time.perf_counter()
     cache_dir = Path(cfg.features.cache_dir) if cfg.features.cache_dir else None
@@ -139,5 +165,21 @@ def assemble_training_data(cfg: DictConfig, stage: Stage = _quiet_stage) -> Trai
     return TrainingData(
         dataset=dataset, fingerprint=fingerprint, definition=definition,
         feature_spec=feature_spec, raw_feature_spec=raw_spec, labels=labels, labelled=labelled,
-        features=features, split=split, feature_cache=cache_folder,
+        features=features, split=split, splitter=splitter, label_name=label_name,
+        label_text=label_text, feature_cache=cache_folder,
     )
+
+
+def provided_labels(dataset: LoadedDataset) -> pd.DataFrame:
+    """The data set's ``labels`` table as labelled snapshots (every row labelled)."""
+    table = dataset.tables.get("labels")
+    if table is None or table.empty:
+        raise TrainingDataError(
+            f"labels.source=table needs a labels table in {dataset.path}; it has "
+            f"{sorted(dataset.tables)}. Use labels=dpd30_6m (or another event-based label)"
+        )
+    return table[["customer_id", "as_of", "is_bad"]].assign(status=LABELLED)
+
+
+def _enum_value(value: Any) -> Any:
+    return getattr(value, "value", value)

@@ -1,5 +1,5 @@
-"""Customer grouping: every customer belongs to exactly one split, so that no customer is on both
-sides of a comparison (a customer seen in development and again in the test period flatters the
+"""Customer grouping: a customer is on one side of a split only, so that no customer the model
+was fitted on is also used to judge it (a customer seen in development and again in the test period flatters the
 model: their own history is partly their label)."""
 
 from __future__ import annotations
@@ -50,15 +50,3 @@ def _splitmix64(values: np.ndarray) -> np.ndarray:
 
 def _uniform(bits: np.ndarray) -> np.ndarray:
     return (bits >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-
-
-def assign_customers(
-    customer_id: pd.Series, shares: Mapping[str, float], seed: int
-) -> pd.Series:
-    """The split of every row's customer, drawn with the given shares (in their given order)."""
-    names = list(shares)
-    edges = np.cumsum([shares[name] for name in names])
-    edges[-1] = 1.0
-    position = np.searchsorted(edges, customer_uniforms(customer_id, seed), side="right")
-    return pd.Series(np.asarray(names, dtype=object)[np.minimum(position, len(names) - 1)],
-                     index=customer_id.index, dtype="str")

@@ -4,20 +4,16 @@ credit; time is the default axis. Customers are grouped too (see :mod:`customer_
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from credit_models.errors import ConfigError, TrainingDataError
-from credit_models.split.customer_groups import assign_customers, check_shares, customer_uniforms
+from credit_models.split.customer_groups import customer_uniforms
 from credit_models.split.names import CALIBRATION, DEVELOPMENT, OUT_OF_TIME, UNUSED, VALIDATION
 
 Fold = tuple[np.ndarray, np.ndarray]
-
-
-def _default_shares() -> dict[str, float]:
-    return {DEVELOPMENT: 0.6, VALIDATION: 0.1, CALIBRATION: 0.1, OUT_OF_TIME: 0.2}
 
 
 @dataclass(frozen=True)
@@ -25,16 +21,18 @@ class OutOfTimeSplit:
     """Periods, latest last: development | ``valid_months`` | ``calibration_months`` |
     ``oot_months``, counted in distinct snapshot dates.
 
-    With ``group_customers`` each customer is drawn into one split with ``customer_shares``;
-    their rows in the other periods become ``unused``, so the test period holds only customers
-    the model never saw.
+    With ``group_customers`` a share ``holdout_share`` of customers is drawn as held out: only
+    their rows in the validation, calibration and OOT periods are used, and only the other
+    customers' development rows, so the model is never fitted on a customer it is stopped,
+    calibrated or tested on. The rest (a held-out customer's development rows, a development
+    customer's later rows) is kept as ``unused``, counted and logged.
     """
 
     valid_months: int = 2
     calibration_months: int = 2
     oot_months: int = 3
     group_customers: bool = True
-    customer_shares: dict[str, float] = field(default_factory=_default_shares)
+    holdout_share: float = 0.3
     cv_folds: int = 0
     """Grouped time-series cross-validation folds on the development period (0 = none)."""
     seed: int = 7
@@ -51,21 +49,13 @@ class OutOfTimeSplit:
             )
         if self.cv_folds < 0 or self.cv_folds == 1:
             raise ConfigError(f"split.cv_folds must be 0 (none) or >= 2; got {self.cv_folds}")
-        if self.group_customers:
-            check_shares(self.customer_shares, (DEVELOPMENT, VALIDATION, CALIBRATION, OUT_OF_TIME),
-                         "split.customer_shares")
+        if not 0 < self.holdout_share < 1:
+            raise ConfigError(f"split.holdout_share must be in (0, 1); got {self.holdout_share}")
 
     @property
     def periods(self) -> tuple[str, ...]:
         middle = (CALIBRATION,) if self.calibration_months else ()
         return (DEVELOPMENT, VALIDATION, *middle, OUT_OF_TIME)
-
-    def _shares(self) -> dict[str, float]:
-        """The configured shares of the active periods, renormalised (no calibration period
-        → its customers are spread over the others)."""
-        active = {name: self.customer_shares[name] for name in self.periods}
-        total = sum(active.values())
-        return {name: share / total for name, share in active.items()}
 
     def assign(self, rows: pd.DataFrame) -> pd.Series:
         """The split of every row (columns customer_id, as_of), from the distinct snapshot dates."""
@@ -89,8 +79,9 @@ class OutOfTimeSplit:
                 end = start
         if not self.group_customers:
             return period
-        group = assign_customers(rows["customer_id"], self._shares(), self.seed)
-        return period.where(period == group, UNUSED)
+        held_out = customer_uniforms(rows["customer_id"], self.seed) < self.holdout_share
+        keep = np.where(period.to_numpy() == DEVELOPMENT, ~held_out, held_out)
+        return period.where(keep, UNUSED)
 
     def folds(self, rows: pd.DataFrame, split: pd.Series) -> list[Fold]:
         """Grouped time-series folds inside the development period: fold k evaluates one of the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,13 +20,22 @@ def resolve_tracking_uri(uri: str, base_dir: Path) -> str:
     return uri
 
 
+PARAM_NAME = re.compile(r"^[\w\-. :/]+$")
+"""Characters MLflow accepts in a parameter name."""
+
+
 def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Nested config as dotted keys with string values: stable names for the compare view."""
+    """Nested config as dotted keys with string values: stable names for the compare view.
+
+    A mapping whose keys are not valid parameter names (feature-name patterns such as
+    ``delinquency__*``) is logged whole, as JSON, under its own dotted name."""
     flat: dict[str, str] = {}
     for key, value in config.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and all(PARAM_NAME.match(str(k)) for k in value):
             flat.update(flatten_params(value, prefix=f"{name}."))
+        elif isinstance(value, Mapping):
+            flat[name] = json.dumps(value, sort_keys=True, default=str)[:6000]
         else:
             flat[name] = str(value)[:6000]
     return flat

@@ -1,23 +1,34 @@
-"""The PD model as a self-contained MLflow pyfunc: feature vector in, probability of default out.
+"""The PD model as a self-contained MLflow pyfunc: feature vector in, probability of default and
+score points out.
 
 The public schema holds plain numbers and strings; categories are fixed inside the model from the
 training data (a category unseen in training becomes missing), so serving needs no pandas dtypes.
+Artifacts are portable files (XGBoost's own format, JSON), except the scorecard, which is a
+scikit-learn estimator (its points table and SQL are logged beside it for non-Python use).
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from credit_models.models.calibration import ProbabilityCalibrator
+from credit_models.models.pd_model import ModelFamily, PdModel
+from credit_models.models.scorecard import ScorePoints
 from credit_models.models.xgb_pd import model_inputs
 
 FEATURE_CONTRACT_FILE = "feature_contract.json"
 BOOSTER_FILE = "booster.ubj"
+SCORECARD_FILE = "scorecard.pkl"
+SCORING_FILE = "scoring.json"
+OUTPUT_COLUMNS = ("probability_of_default", "score")
 
 
 def feature_contract(
@@ -49,24 +60,59 @@ def public_inputs(inputs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def write_model_files(model: PdModel, contract: list[dict[str, Any]], folder: Path) -> dict[str, str]:
+    """The pyfunc's artifacts for a fitted model, written into ``folder``; name → path."""
+    if model.family is ModelFamily.xgboost:
+        estimator_path = folder / BOOSTER_FILE
+        model.estimator.get_booster().save_model(estimator_path)
+    else:
+        estimator_path = folder / SCORECARD_FILE
+        estimator_path.write_bytes(pickle.dumps(model.estimator))
+    scoring = {
+        "family": model.family.value,
+        "calibration": None if model.calibrator is None else model.calibrator.to_dict(),
+        "score": dict(model.settings.score),
+    }
+    (folder / SCORING_FILE).write_text(json.dumps(scoring, indent=2))
+    (folder / FEATURE_CONTRACT_FILE).write_text(json.dumps(contract, indent=2, ensure_ascii=False))
+    return {"estimator": str(estimator_path), "scoring": str(folder / SCORING_FILE),
+            "feature_contract": str(folder / FEATURE_CONTRACT_FILE)}
+
+
 class ProbabilityOfDefaultModel(mlflow.pyfunc.PythonModel):
-    """Scores a feature frame with the trained booster."""
+    """Scores a feature frame: the model's probability, calibrated, and its score points."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        self.booster_ = xgb.Booster()
-        self.booster_.load_model(context.artifacts["booster"])
+        scoring = json.loads(Path(context.artifacts["scoring"]).read_text())
+        self.family_ = ModelFamily(scoring["family"])
+        if self.family_ is ModelFamily.xgboost:
+            self.estimator_ = xgb.Booster()
+            self.estimator_.load_model(context.artifacts["estimator"])
+        else:
+            self.estimator_ = pickle.loads(Path(context.artifacts["estimator"]).read_bytes())
+        self.calibrator_ = (None if scoring["calibration"] is None
+                            else ProbabilityCalibrator.from_dict(scoring["calibration"]))
+        self.score_points_ = ScorePoints(**scoring["score"])
         self.contract_ = json.loads(Path(context.artifacts["feature_contract"]).read_text())
 
     def predict(
         self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
-        return score_with_contract(self.booster_, self.contract_, model_input)
+        inputs = typed_inputs(self.contract_, model_input)
+        if self.family_ is ModelFamily.xgboost:
+            raw = self.estimator_.predict(xgb.DMatrix(inputs, enable_categorical=True))
+        else:
+            raw = self.estimator_.predict_proba(inputs)[:, 1]
+        probability = raw if self.calibrator_ is None else self.calibrator_.transform(raw)
+        return pd.DataFrame({
+            "probability_of_default": np.asarray(probability, dtype=np.float64),
+            "score": self.score_points_.probability_to_points(probability),
+        }, index=model_input.index)
 
 
-def score_with_contract(
-    booster: xgb.Booster, contract: list[dict[str, Any]], frame: pd.DataFrame
-) -> pd.DataFrame:
+def typed_inputs(contract: list[dict[str, Any]], frame: pd.DataFrame) -> pd.DataFrame:
+    """The caller's frame in model order and dtypes; missing features are an error naming them."""
     names = [entry["name"] for entry in contract]
     missing = [name for name in names if name not in frame.columns]
     if missing:
@@ -83,7 +129,4 @@ def score_with_contract(
             )
         else:
             typed[entry["name"]] = pd.to_numeric(values, errors="raise").astype("float64")
-    inputs = model_inputs(pd.DataFrame(typed, index=frame.index), names)
-    matrix = xgb.DMatrix(inputs, enable_categorical=True)
-    probability = booster.predict(matrix)
-    return pd.DataFrame({"probability_of_default": probability}, index=frame.index)
+    return model_inputs(pd.DataFrame(typed, index=frame.index), names)

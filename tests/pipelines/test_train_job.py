@@ -49,7 +49,7 @@ def test_main_job_end_to_end_logs_metrics_and_registers_a_version(
     model = mlflow.pyfunc.load_model(f"models:/pd_xgb/{result.registered_version}")
     example = model.input_example
     scored = model.predict(example)
-    assert list(scored.columns) == ["probability_of_default"]
+    assert list(scored.columns) == ["probability_of_default", "score"]
     assert np.all((scored["probability_of_default"] > 0) & (scored["probability_of_default"] < 1))
 
     # The same config and seed reproduce the same metrics.

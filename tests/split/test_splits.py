@@ -30,8 +30,10 @@ def monthly_rows(customers: int, months: int, seed: int = 0) -> pd.DataFrame:
 def test_out_of_time_periods_follow_time_and_no_customer_crosses_splits(customers, months, seed):
     rows = monthly_rows(customers, months, seed)
     split = OutOfTimeSplit(seed=seed).assign(rows)
+    fitted_on = set(rows.loc[split == "dev", "customer_id"])
+    judged_on = set(rows.loc[split.isin(["valid", "calibration", "oot"]), "customer_id"])
+    assert not fitted_on & judged_on
     used = split != UNUSED
-    assert split[used].groupby(rows.loc[used, "customer_id"]).nunique().max() == 1
     latest = rows.loc[used].groupby(split[used])["as_of"].agg(["min", "max"])
     order = [name for name in ("dev", "valid", "calibration", "oot") if name in latest.index]
     for earlier, later in zip(order, order[1:]):
@@ -61,11 +63,14 @@ def test_customer_draw_follows_the_shares_and_does_not_depend_on_row_order():
     assert np.array_equal(customer_uniforms(shuffled, 7), uniforms[shuffled.to_numpy()])
 
 
-def test_no_calibration_period_spreads_its_customers_over_the_others():
-    rows = monthly_rows(500, 10)
-    split = OutOfTimeSplit(calibration_months=0).assign(rows)
-    assert "calibration" not in set(split)
-    assert OutOfTimeSplit(calibration_months=0).periods == ("dev", "valid", "oot")
+def test_held_out_customers_follow_the_share_and_a_split_can_skip_calibration():
+    rows = monthly_rows(4000, 10)
+    split = OutOfTimeSplit(holdout_share=0.25).assign(rows)
+    held = rows.loc[split == "oot", "customer_id"].nunique() / rows["customer_id"].nunique()
+    assert held == pytest.approx(0.25, abs=0.02)
+    no_calibration = OutOfTimeSplit(calibration_months=0)
+    assert "calibration" not in set(no_calibration.assign(rows))
+    assert no_calibration.periods == ("dev", "valid", "oot")
 
 
 def test_time_series_folds_never_train_on_their_own_customers_or_future():
@@ -106,7 +111,10 @@ def test_stratified_split_keeps_the_bad_rate_and_groups_customers():
 
 def test_bad_split_config_is_rejected_with_the_key():
     with pytest.raises(ConfigError, match="shares must sum to 1"):
-        OutOfTimeSplit(customer_shares={"dev": 0.5, "valid": 0.1, "calibration": 0.1, "oot": 0.1})
+        StratifiedCustomerSplit(customer_shares={"dev": 0.5, "valid": 0.1, "calibration": 0.1,
+                                                 "test": 0.1})
+    with pytest.raises(ConfigError, match="holdout_share must be in"):
+        OutOfTimeSplit(holdout_share=1.0)
     with pytest.raises(ConfigError, match="must give a share for each of"):
         StratifiedCustomerSplit(customer_shares={"dev": 0.7, "test": 0.3})
     with pytest.raises(ConfigError, match="cv_folds"):

@@ -1,0 +1,246 @@
+"""Everything a model-validation reviewer asks for, logged to one MLflow run: config, data
+fingerprint, labels, features and selection, metrics (also as JSON), plots, the HTML report, and
+the model as a registered pyfunc. Registration is the last step, so a failure anywhere before it
+leaves no model version behind (and MLflow marks the run FAILED)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import mlflow
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow.models import infer_signature
+from omegaconf import DictConfig, OmegaConf
+
+from credit_models.evaluation.metrics import metrics_by_group, score_band_table, split_metrics_table
+from credit_models.evaluation.plots import (
+    bad_rate_by_band,
+    bad_rate_by_snapshot,
+    calibration_by_split,
+    ks_curve,
+    roc_by_split,
+    score_distributions,
+    top_features_bar,
+)
+from credit_models.evaluation.report import (
+    DEFAULT_PD_BAND_EDGES,
+    ValidationInputs,
+    build_validation_report,
+)
+from credit_models.evaluation.selection_plots import iv_psi_plot
+from credit_models.explain.contributions import mean_absolute_shap, shap_contributions
+from credit_models.labels.default_label import LABELLED
+from credit_models.models.pd_model import ModelFamily, PdModel
+from credit_models.paths import PACKAGE_DIR
+from credit_models.pipelines.pd_training import EvaluatedModel, ModellingTable
+from credit_models.pipelines.training_data import TrainingData
+from credit_models.split.names import SPLIT_ORDER, UNUSED
+from credit_models.tracking.mlflow_tracking import code_version, flatten_params
+from credit_models.tracking.pd_pyfunc import (
+    OUTPUT_COLUMNS,
+    ProbabilityOfDefaultModel,
+    feature_contract,
+    public_inputs,
+    write_model_files,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoggedRun:
+    run_id: str
+    registered_version: str | None
+
+
+def feature_importance(model: PdModel, inputs: pd.DataFrame) -> tuple[pd.Series, str]:
+    """Mean |contribution| per feature on ``inputs``: SHAP (log-odds) for trees, points away from
+    the average for a scorecard (its exact additive contributions)."""
+    if model.family is ModelFamily.xgboost:
+        return (mean_absolute_shap(shap_contributions(model.estimator.get_booster(), inputs)),
+                "mean |SHAP| (log-odds)")
+    points = model.estimator.points_by_feature(inputs[model.features])
+    return ((points - points.mean()).abs().mean().sort_values(ascending=False),
+            "mean |points − average points|")
+
+
+def _log_figure(figure: Figure, path: str) -> None:
+    mlflow.log_figure(figure, path)
+    plt.close(figure)
+
+
+def log_pd_run(
+    cfg: DictConfig,
+    data: TrainingData,
+    table: ModellingTable,
+    evaluated: EvaluatedModel,
+    extra_metrics: dict[str, float],
+    *,
+    run_name: str | None = None,
+    nested: bool = False,
+    register: bool = True,
+) -> LoggedRun:
+    """One MLflow run with every artifact; returns its id and the registered version."""
+    model, split, is_bad = evaluated.model, table.split, table.is_bad
+    test_split = data.splitter.evaluation_split
+    used = split != UNUSED
+    metrics = {**evaluated.metrics, **extra_metrics, **{
+        f"fit/{key}": float(value) for key, value in model.summary().items()
+    }}
+    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    test_inputs = table.inputs[split == test_split]
+    importance, importance_label = feature_importance(model, test_inputs)
+
+    with mlflow.start_run(run_name=run_name, nested=nested) as run, \
+            tempfile.TemporaryDirectory() as scratch:
+        scratch_dir = Path(scratch)
+        mlflow.set_tags({
+            "model_family": "pd",
+            "model_kind": model.family.value,
+            "model_name": cfg.model.name,
+            "label": data.label_name,
+            "data_source": data.dataset.manifest.source,
+            "test_split": test_split,
+            **code_version(PACKAGE_DIR),
+        })
+        mlflow.log_params(flatten_params(resolved))
+        mlflow.log_metrics(metrics)
+        mlflow.log_dict(dict(sorted(metrics.items())), "metrics/metrics.json")
+        mlflow.log_text(
+            split_metrics_table(is_bad[used], evaluated.probability[used], split[used])
+            .to_csv(), "metrics/split_metrics.csv",
+        )
+        if evaluated.cv_metrics is not None:
+            mlflow.log_text(evaluated.cv_metrics.to_csv(index=False), "metrics/cross_validation.csv")
+        mlflow.log_dict(resolved, "config/resolved_config.json")
+        mlflow.log_text(OmegaConf.to_yaml(cfg), "config/resolved_config.yaml")
+        mlflow.log_dict(data.fingerprint, "data/fingerprint.json")
+        mlflow.log_text(data.dataset.report.describe(), "data/validation_report.txt")
+        mlflow.log_text(data.label_summary.to_csv(index=False), "labels/label_summary.csv")
+        mlflow.log_dict(data.features.descriptions, "features/feature_descriptions.json")
+        mlflow.log_dict(data.raw_feature_spec, "features/feature_spec.json")
+        mlflow.log_text(table.selection_report.to_csv(index=False),
+                        "features/selection_report.csv")
+        _log_figure(
+            iv_psi_plot(table.selection_report, min_iv=cfg.selection.min_iv,
+                        max_psi=cfg.selection.max_psi, max_iv=cfg.selection.max_iv),
+            "plots/feature_selection_iv_psi.png",
+        )
+        if cfg.mlflow.log_feature_matrix:
+            matrix_path = scratch_dir / "feature_matrix.parquet"
+            data.features.frame.assign(is_bad=is_bad, split=split).to_parquet(
+                matrix_path, index=False, compression="zstd"
+            )
+            mlflow.log_artifact(str(matrix_path), "features")
+        mlflow.log_text(importance.to_csv(), f"explain/feature_importance_{test_split}.csv")
+        _log_figure(top_features_bar(importance, f"{importance_label}, {test_split} split"),
+                    f"plots/feature_importance_{test_split}.png")
+        scorecard_table = None
+        if model.family is ModelFamily.scorecard:
+            scorecard_table = model.estimator.points_table_
+            mlflow.log_text(model.estimator.points_table_csv(), "scorecard/points_table.csv")
+            mlflow.log_text(model.estimator.to_sql(), "scorecard/score.sql")
+        _log_plots(data, table, evaluated, test_split)
+        report = build_validation_report(ValidationInputs(
+            model_name=f"{cfg.model.name} ({model.family.value})",
+            label_definition=data.label_text,
+            data_source=f"{data.dataset.manifest.source} ({data.dataset.path})",
+            run_id=run.info.run_id,
+            scored=data.labelled[["is_bad", "as_of"]].assign(
+                probability=evaluated.probability.to_numpy(), split=split.to_numpy()
+            ),
+            raw_probability=evaluated.raw_probability.to_numpy(),
+            features=table.all_inputs,
+            feature_descriptions=data.features.descriptions,
+            feature_importance=importance,
+            importance_label=f"{importance_label} on the {test_split} split",
+            segments=_configured_segments(cfg, table),
+            scorecard_table=scorecard_table,
+            test_split=test_split,
+            details={
+                **code_version(PACKAGE_DIR),
+                "model": f"{model.family.value}; calibration {model.settings.calibration.value}",
+                "features used": f"{len(model.features)} of {len(table.all_inputs.columns)}",
+                **{f"fit: {key}": str(value) for key, value in model.summary().items()},
+                **{key: f"{value:.4f}" for key, value in extra_metrics.items()},
+                **({"CV AUC": f"{metrics['cv/auc_mean']:.4f} ± {metrics['cv/auc_std']:.4f} "
+                              f"({int(metrics['cv/folds'])} folds)"}
+                   if "cv/auc_mean" in metrics else {}),
+            },
+        ))
+        mlflow.log_text(report, "reports/validation_report.html")
+
+        files = write_model_files(
+            model, feature_contract(table.inputs[model.features], data.features.descriptions),
+            scratch_dir,
+        )
+        example = public_inputs(test_inputs[model.features].head(5))
+        signature = infer_signature(
+            example, pd.DataFrame({name: np.zeros(len(example)) for name in OUTPUT_COLUMNS})
+        )
+        model_info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=ProbabilityOfDefaultModel(),
+            artifacts=files,
+            code_paths=[str(PACKAGE_DIR)],
+            signature=signature,
+            input_example=example,
+            registered_model_name=cfg.mlflow.registered_model_name if register else None,
+        )
+        version = str(model_info.registered_model_version) if register else None
+    return LoggedRun(run.info.run_id, version)
+
+
+def _configured_segments(cfg: DictConfig, table: ModellingTable) -> dict[str, Any]:
+    """Each configured segment column's values (a feature of the matrix)."""
+    segments = {}
+    for name in cfg.report.segment_columns:
+        if name not in table.all_inputs:
+            logger.warning("report.segment_columns: %s is not a feature; skipped", name)
+            continue
+        segments[name] = table.all_inputs[name].astype("str").to_numpy()
+    return segments
+
+
+def _log_plots(
+    data: TrainingData, table: ModellingTable, evaluated: EvaluatedModel, test_split: str
+) -> None:
+    split, is_bad = table.split, table.is_bad
+    present = [name for name in SPLIT_ORDER if (split == name).any()]
+    curves = {name: (is_bad[split == name].to_numpy(),
+                     evaluated.probability[split == name].to_numpy()) for name in present}
+    _log_figure(roc_by_split(curves), "plots/roc_by_split.png")
+    _log_figure(calibration_by_split(curves), "plots/calibration_by_split.png")
+    test = split == test_split
+    test_is_bad, test_pd = is_bad[test].to_numpy(), evaluated.probability[test].to_numpy()
+    _log_figure(ks_curve(test_is_bad, test_pd, title=f"KS curve, {test_split} split"),
+                f"plots/ks_curve_{test_split}.png")
+    _log_figure(
+        score_distributions(test_is_bad, evaluated.model.score(test_pd),
+                            title=f"Score points of goods and bads, {test_split} split",
+                            xlabel="score points (higher = safer)"),
+        f"plots/score_distributions_{test_split}.png",
+    )
+    _log_figure(bad_rate_by_band(score_band_table(test_is_bad, test_pd, DEFAULT_PD_BAND_EDGES)),
+                f"plots/bad_rate_by_band_{test_split}.png")
+    summary = data.label_summary
+    labelled_summary = summary[summary[LABELLED] > 0] if LABELLED in summary else summary
+    _log_figure(
+        bad_rate_by_snapshot(
+            [str(pd.Timestamp(d).date()) for d in labelled_summary["as_of"]],
+            labelled_summary["bad_rate"].astype(float).tolist(),
+            labelled_summary[LABELLED].astype(int).tolist(),
+        ),
+        "plots/bad_rate_by_snapshot.png",
+    )
+    monthly = metrics_by_group(test_is_bad, test_pd,
+                               data.labelled.loc[test, "as_of"].dt.strftime("%Y-%m").to_numpy())
+    mlflow.log_text(monthly.to_csv(index=False), f"metrics/{test_split}_by_month.csv")
