@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-
 DEFAULT_PARAMS: dict[str, Any] = {
     "n_estimators": 600,
     "learning_rate": 0.05,

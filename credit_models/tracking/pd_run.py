@@ -5,7 +5,6 @@ leaves no model version behind (and MLflow marks the run FAILED)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from dataclasses import dataclass
