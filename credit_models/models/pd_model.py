@@ -54,12 +54,14 @@ class ModelSettings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ModelSettings:
         values = dict(config)
-        try:
-            values["family"] = ModelFamily(_plain(values.get("family", "xgboost")))
-            values["class_weight"] = ClassWeight(_plain(values.get("class_weight", "none")))
-            values["calibration"] = CalibrationMethod(_plain(values.get("calibration", "isotonic")))
-        except ValueError as error:
-            raise ConfigError(f"model: {error}") from None
+        for key, kind, default in (("family", ModelFamily, "xgboost"),
+                                   ("class_weight", ClassWeight, "none"),
+                                   ("calibration", CalibrationMethod, "isotonic")):
+            value = _plain(values.get(key, default))
+            choices = [member.value for member in kind]
+            if value not in choices:
+                raise ConfigError(f"model.{key} must be one of {choices}; got {value!r}")
+            values[key] = kind(value)
         settings = cls(**values)
         settings.score_points()     # checked now, not after training
         if settings.family is ModelFamily.scorecard and settings.class_weight is not ClassWeight.none:

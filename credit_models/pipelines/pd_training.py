@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from credit_models.errors import TrainingDataError
+from credit_models.errors import ConfigError, TrainingDataError
 from credit_models.evaluation.metrics import evaluate_split_metrics, ranking_metrics
 from credit_models.features.selection import FeatureSelector
 from credit_models.models.pd_model import (
@@ -70,6 +70,14 @@ def check_trainable(table_split: pd.Series, is_bad: pd.Series, periods: tuple[st
         raise TrainingDataError("cannot train the PD model: " + "; ".join(problems))
 
 
+def check_calibration_split(settings: ModelSettings, periods: tuple[str, ...]) -> None:
+    if settings.calibration is not CalibrationMethod.none and CALIBRATION not in periods:
+        raise ConfigError(
+            f"model.calibration={settings.calibration.value} needs a calibration split; set "
+            f"split.calibration_months >= 1 or model.calibration=none"
+        )
+
+
 def check_features_present(inputs: pd.DataFrame, split: pd.Series) -> None:
     """Every model input entirely missing in development is an error, naming the first few."""
     development = inputs[split == DEVELOPMENT]
@@ -104,12 +112,8 @@ def fit_and_evaluate(
     """Fit on development (early stopping on validation), calibrate on the calibration split,
     score every row and compute every split's metrics, plus cross-validation when configured."""
     periods = data.splitter.periods
+    check_calibration_split(settings, periods)
     check_trainable(table.split, table.is_bad, periods)
-    if settings.calibration is not CalibrationMethod.none and CALIBRATION not in periods:
-        raise TrainingDataError(
-            f"model.calibration={settings.calibration.value} needs a calibration split; set "
-            f"split.calibration_months >= 1 or model.calibration=none"
-        )
     inputs, is_bad, split = table.inputs, table.is_bad, table.split
     model = fit_pd_model(
         settings,

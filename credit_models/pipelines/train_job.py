@@ -23,8 +23,13 @@ from credit_models.evaluation.metrics import ranking_metrics
 from credit_models.features.selection_config import SelectionConfig
 from credit_models.models.pd_model import ModelSettings
 from credit_models.paths import config_dir
-from credit_models.pipelines.pd_training import fit_and_evaluate, modelling_table
+from credit_models.pipelines.pd_training import (
+    check_calibration_split,
+    fit_and_evaluate,
+    modelling_table,
+)
 from credit_models.pipelines.training_data import TrainingData, assemble_training_data
+from credit_models.split.factory import build_splitter
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
 from credit_models.tracking.pd_run import log_pd_run
 
@@ -77,6 +82,8 @@ def run_training(cfg: DictConfig) -> TrainingResult:
         OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True)
     )
     selector = SelectionConfig(**OmegaConf.to_container(cfg.selection)).build()
+    splitter = build_splitter(OmegaConf.to_container(cfg.split, enum_to_str=True), cfg.seed)
+    check_calibration_split(settings, splitter.periods)
     data = assemble_training_data(cfg, stage)
     table = modelling_table(data, selector, cfg.select_features)
     report = table.selection_report
