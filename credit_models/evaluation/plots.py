@@ -9,10 +9,12 @@ returns its Figure; the caller saves or embeds it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, PercentFormatter
 from numpy.typing import ArrayLike
@@ -23,8 +25,12 @@ from credit_models.evaluation.metrics import PSI_ACT, PSI_STABLE, calibration_ta
 matplotlib.use("Agg")   # scikit-learn's displays import pyplot: never an interactive backend here
 
 GOOD_COLOUR, BAD_COLOUR = "#4c72b0", "#b03a2e"
-SPLIT_COLOURS = {"dev": "#4c72b0", "valid": "#dd8452", "oot": "#55a868"}
-_OTHER_COLOURS = ("#8172b3", "#937860", "#da8bc3", "#8c8c8c")
+SPLIT_COLOURS = {"dev": "#4c72b0", "valid": "#dd8452", "calibration": "#8172b3", "oot": "#55a868"}
+_OTHER_COLOURS = ("#937860", "#da8bc3", "#8c8c8c", "#ccb974")
+RAW_COLOUR = "#9a9a9a"
+"""The uncalibrated probability, drawn in grey next to the calibrated one."""
+MODEL_COLOURS = ("#2f5d8a", "#c44e52", "#55a868", "#dd8452", "#8172b3", "#937860")
+"""The main model first, then each benchmark."""
 _LOG_TICKS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
@@ -273,5 +279,98 @@ def segment_bars(segment_table: pd.DataFrame, *, title: str = "Performance by se
     right.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
                  frameon=False)
     figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def _reliability_curve(
+    axes: Axes, is_bad: ArrayLike, probability: ArrayLike, bins: int, **style: Any
+) -> float:
+    """Draw one reliability curve; return the largest value drawn (for the axis limits)."""
+    table = calibration_table(is_bad, probability, bins)
+    axes.plot(table["mean_probability"], table["bad_rate"], marker="o", markersize=4, **style)
+    return float(max(table["mean_probability"].max(), table["bad_rate"].max()))
+
+
+def calibration_before_after(
+    curves: Mapping[str, tuple[ArrayLike, ArrayLike, ArrayLike]], bins: int = 10,
+    *, columns: int = 2,
+) -> Figure:
+    """One reliability diagram per split (label, raw PD, calibrated PD): the raw PD in grey and
+    dashed, the calibrated PD in the split's colour, each in its own equal-frequency bins; points
+    on the diagonal are calibrated. Panels run left to right, ``columns`` to a row."""
+    count = max(len(curves), 1)
+    columns = min(columns, count)
+    rows = -(-count // columns)
+    figure = Figure(figsize=(4.6 * columns, 4.1 * rows))
+    panels = figure.subplots(rows, columns, squeeze=False).ravel()
+    for position, (axes, (split, (is_bad, raw, calibrated))) in enumerate(
+        zip(panels, curves.items(), strict=False)
+    ):
+        top = max(
+            _reliability_curve(axes, is_bad, raw, bins, color=RAW_COLOUR, linestyle="--",
+                               label="before (raw PD)"),
+            _reliability_curve(axes, is_bad, calibrated, bins,
+                               color=_split_colour(split, position), label="after (calibrated)"),
+        )
+        top = min(1.0, top * 1.08) if top > 0 else 1.0
+        axes.plot([0, top], [0, top], linestyle=":", color="grey", linewidth=0.8)
+        axes.set_xlim(0, top)
+        axes.set_ylim(0, top)
+        axes.xaxis.set_major_formatter(PercentFormatter(1.0))
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+        axes.set_xlabel("mean predicted PD", fontsize=9)
+        axes.set_ylabel("observed bad rate", fontsize=9)
+        axes.tick_params(labelsize=8)
+        axes.legend(loc="upper left", fontsize=8)
+        axes.set_title(f"{split} ({len(np.asarray(is_bad)):,} rows)", fontsize=10)
+    for axes in panels[len(curves):]:
+        axes.set_visible(False)
+    figure.suptitle(f"Calibration before and after, by split ({bins} equal-frequency bins)")
+    figure.tight_layout()
+    return figure
+
+
+def roc_by_model(
+    is_bad: ArrayLike, scores: Mapping[str, ArrayLike], *, title: str = "ROC by model"
+) -> Figure:
+    """ROC curves of several models on the same rows (name → score, higher = riskier), the first
+    one drawn thicker: how a challenger compares with its benchmarks."""
+    figure = Figure(figsize=(5.5, 5))
+    axes = figure.subplots()
+    labels = np.asarray(is_bad, dtype=bool)
+    for position, (name, score) in enumerate(scores.items()):
+        RocCurveDisplay.from_predictions(
+            labels, np.asarray(score, dtype=float), name=name, ax=axes,
+            curve_kwargs={"color": MODEL_COLOURS[position % len(MODEL_COLOURS)],
+                          "linewidth": 2.2 if position == 0 else 1.4},
+        )
+    axes.plot([0, 1], [0, 1], linestyle=":", color="grey")
+    axes.legend(loc="lower right", fontsize=8)
+    axes.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def scorecard_points_range(
+    scorecard_table: pd.DataFrame, *, title: str = "Points range per feature", top: int = 30
+) -> Figure:
+    """One bar per feature of a scorecard points table (columns ``feature`` and ``points``) from
+    its lowest-scoring to its highest-scoring bin, widest first: how far the feature alone can
+    move the score. At most ``top`` features are drawn."""
+    ranges = scorecard_table.groupby("feature", sort=False)["points"].agg(["min", "max"])
+    ranges = ranges.assign(width=ranges["max"] - ranges["min"])
+    ranges = ranges.sort_values("width", ascending=False, kind="stable").head(top)
+    positions = np.arange(len(ranges))[::-1]
+    figure = Figure(figsize=(7.5, 0.3 * len(ranges) + 1.4))
+    axes = figure.subplots()
+    axes.barh(positions, ranges["width"], left=ranges["min"], color=GOOD_COLOUR, height=0.6)
+    for position, upper, width in zip(positions, ranges["max"], ranges["width"], strict=True):
+        axes.annotate(f"{width:.0f}", xy=(upper, position), xytext=(3, 0),
+                      textcoords="offset points", va="center", fontsize=7)
+    axes.axvline(0, color="grey", linewidth=0.8)
+    axes.set_yticks(positions, [str(name) for name in ranges.index], fontsize=7)
+    axes.set_xlabel("points (each bar spans the feature's lowest to highest bin)")
+    axes.set_title(title)
     figure.tight_layout()
     return figure

@@ -5,8 +5,14 @@ periods), ranking power (AUC, Gini, KS, ROC, KS curve), calibration (log loss, B
 reliability diagram, predicted against observed bad rate per band), separation (score
 distributions, gains and lift), stability (PSI of the score, CSI of the top features, PSI month by
 month), out-of-time performance month by month, performance per segment (thin-file and new
-customers included) and the features the model leans on. Every table and plot carries one line
-saying what it shows and how to read it.
+customers included) and the features the model leans on. Optional sections appear when their
+input is given: calibration before and after a recalibration (``raw_probability``), the main model
+against benchmark models (``benchmark``) and a scorecard's points table (``scorecard_table``).
+Every table and plot carries one line saying what it shows and how to read it.
+
+Splits are shown in the order dev, valid, calibration, oot, test, then any other; rows of the split
+``"unused"`` (grouped out of every period, e.g. a gap between development and calibration) are
+dropped before anything is computed and only counted in the header.
 
 The page has no external dependency: the CSS is inline and the plots are embedded as base64 PNG,
 so it can be attached to an e-mail, logged as a run artifact or archived as it is. The module takes
@@ -31,7 +37,7 @@ from numpy.typing import ArrayLike
 from credit_models.evaluation.metrics import (
     PSI_ACT,
     PSI_STABLE,
-    SPLIT_ORDER,
+    calibration_metrics,
     characteristic_stability,
     gains_table,
     metrics_by_group,
@@ -43,11 +49,14 @@ from credit_models.evaluation.metrics import (
 )
 from credit_models.evaluation.plots import (
     bad_rate_by_band,
+    calibration_before_after,
     calibration_by_split,
     ks_curve,
     psi_by_month,
+    roc_by_model,
     roc_by_split,
     score_distributions,
+    scorecard_points_range,
     segment_bars,
     top_features_bar,
 )
@@ -62,6 +71,11 @@ THIN_FILE_FEATURE = "orders__order__count__365d"
 THIN_FILE_MAX_ORDERS = 3
 """A customer with at most this many orders in the 365 days before the snapshot is thin-file."""
 UNKNOWN = "unknown"
+SPLIT_ORDER = ("dev", "valid", "calibration", "oot", "test")
+"""Order of the splits in every table and plot; any other split follows, alphabetically."""
+UNUSED_SPLIT = "unused"
+"""Rows in this split (grouped out of every period) are left out of the whole report."""
+SCORECARD_COLUMNS = ("feature", "bin", "count", "bad_rate", "woe", "coefficient", "points")
 
 SECTIONS = {
     "glance": "At a glance",
@@ -76,7 +90,19 @@ SECTIONS = {
     "segments": "Performance by segment",
     "features": "Top features",
 }
-"""Section id → title, in page order."""
+"""Section id → title, in page order: the sections every report has."""
+
+OPTIONAL_SECTIONS = {
+    "benchmark": "Benchmark models",
+    "scorecard": "Scorecard points",
+}
+"""Sections shown only when their input is given (``benchmark``, ``scorecard_table``)."""
+
+PAGE_ORDER = (
+    "glance", "summary", "ranking", "benchmark", "calibration", "distributions", "gains",
+    "bands", "stability", "monthly", "segments", "features", "scorecard",
+)
+_TITLES = {**SECTIONS, **OPTIONAL_SECTIONS}
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,7 +116,9 @@ class ValidationInputs:
         ``"simulator"``.
     scored:
         One row per labelled snapshot with columns ``is_bad`` (bool or 0/1), ``probability``
-        (the predicted PD), ``split`` (dev / valid / oot) and ``as_of`` (snapshot date).
+        (the predicted PD: the calibrated one when the model is recalibrated), ``split`` (dev /
+        valid / calibration / oot, or ``"unused"`` for rows grouped out of every period, which
+        the report leaves out) and ``as_of`` (snapshot date).
     run_id:
         The run the report belongs to (empty if none).
     features:
@@ -119,6 +147,19 @@ class ValidationInputs:
         Bins of the calibration error, deciles of the gains table and bins of the PSI.
     top_features:
         How many features the CSI table and the top-features section show.
+    raw_probability:
+        The model's uncalibrated PD, one per row of ``scored`` (by position; may be missing on
+        ``"unused"`` rows); the calibration section then compares it with ``probability`` split by
+        split (reliability diagrams and a table of ECE and mean PD before and after).
+    scorecard_table:
+        A scorecard's points table, one row per feature and bin, columns ``feature``, ``bin``,
+        ``count``, ``bad_rate``, ``woe``, ``coefficient``, ``points``; shown in a "Scorecard
+        points" section grouped by feature (in the order given).
+    benchmark:
+        Benchmark model name → its PD, one per row of ``scored`` (by position; may be missing on
+        ``"unused"`` rows), e.g. a WoE scorecard next to the gradient-boosted model; a
+        "Benchmark models" section compares AUC, Gini and KS split by split and draws the ROC
+        curves on the test split.
     """
 
     model_name: str
@@ -138,6 +179,9 @@ class ValidationInputs:
     test_split: str = "oot"
     bins: int = 10
     top_features: int = 15
+    raw_probability: pd.Series | np.ndarray | None = None
+    scorecard_table: pd.DataFrame | None = None
+    benchmark: Mapping[str, pd.Series | np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         missing = [column for column in REQUIRED_COLUMNS if column not in self.scored]
@@ -147,7 +191,8 @@ class ValidationInputs:
                 f"(got {list(self.scored.columns)})"
             )
         rows = len(self.scored)
-        splits = set(self.scored["split"].astype(str))
+        split = self.scored["split"].astype(str).to_numpy()
+        splits = set(split) - {UNUSED_SPLIT}
         for name in ("reference_split", "test_split"):
             value = getattr(self, name)
             if value not in splits:
@@ -168,6 +213,35 @@ class ValidationInputs:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+        used = split != UNUSED_SPLIT
+        if self.raw_probability is not None:
+            _check_probability("raw_probability", self.raw_probability, used)
+        for name, probability in (self.benchmark or {}).items():
+            _check_probability(f"benchmark {name!r}", probability, used)
+        if self.scorecard_table is not None:
+            absent = [name for name in SCORECARD_COLUMNS if name not in self.scorecard_table]
+            if absent:
+                raise ValueError(
+                    f"scorecard_table must have columns {list(SCORECARD_COLUMNS)}; missing "
+                    f"{absent} (got {list(self.scorecard_table.columns)})"
+                )
+
+
+def _check_probability(name: str, values: ArrayLike, used: np.ndarray) -> None:
+    """One probability per scored row, in [0, 1] on every row the report uses."""
+    probability = np.asarray(values, dtype=float)
+    if probability.shape != used.shape:
+        raise ValueError(
+            f"{name} must have one value per scored row ({len(used)}); got shape "
+            f"{probability.shape}"
+        )
+    outside = ~((probability >= 0.0) & (probability <= 1.0)) & used    # NaN counts as outside
+    if outside.any():
+        raise ValueError(
+            f"{name} must be a probability in [0, 1] on every row outside the "
+            f"{UNUSED_SPLIT!r} split; got {int(outside.sum())} value(s) outside or missing, "
+            f"e.g. {probability[outside][:3].tolist()}"
+        )
 
 
 def standard_segments(
@@ -224,6 +298,10 @@ def _number(digits: int = 3) -> Callable[[Any], str]:
 
 def _percent(digits: int = 1) -> Callable[[Any], str]:
     return lambda value: _MISSING_TEXT if _is_missing(value) else f"{float(value):.{digits}%}"
+
+
+def _signed(digits: int = 3) -> Callable[[Any], str]:
+    return lambda value: _MISSING_TEXT if _is_missing(value) else f"{float(value):+.{digits}f}"
 
 
 def _count(value: Any) -> str:
@@ -304,7 +382,7 @@ def _how(text: str) -> str:
 
 def _section(key: str, *parts: str) -> str:
     return (
-        f'<section id="{key}"><h2>{html.escape(SECTIONS[key])}</h2>{"".join(parts)}</section>'
+        f'<section id="{key}"><h2>{html.escape(_TITLES[key])}</h2>{"".join(parts)}</section>'
     )
 
 
@@ -326,6 +404,14 @@ class _Prepared:
     reference: np.ndarray
     test: np.ndarray
     inputs: ValidationInputs
+    raw_probability: np.ndarray | None = None
+    """The uncalibrated PD, aligned with ``scored``."""
+    benchmark: dict[str, np.ndarray] = field(default_factory=dict)
+    """Benchmark name → PD, aligned with ``scored``."""
+    segments: dict[str, pd.Series] = field(default_factory=dict)
+    """The extra segments of the inputs, aligned with ``scored``."""
+    unused_rows: int = 0
+    """Rows of the ``"unused"`` split, left out of everything."""
 
     @property
     def split_name(self) -> str:
@@ -334,17 +420,37 @@ class _Prepared:
 
 
 def _prepare(inputs: ValidationInputs) -> _Prepared:
-    scored = inputs.scored.reset_index(drop=True).copy()
+    """Positional index everywhere, and the rows of the ``"unused"`` split dropped from every
+    input aligned with ``scored`` (before any type conversion: their values may be missing)."""
+    used = (inputs.scored["split"].astype(str) != UNUSED_SPLIT).to_numpy()
+
+    def kept(values: ArrayLike) -> np.ndarray:
+        return np.asarray(values)[used]
+
+    scored = inputs.scored.reset_index(drop=True).loc[used].reset_index(drop=True)
     scored["split"] = scored["split"].astype(str)
     scored["as_of"] = pd.to_datetime(scored["as_of"], utc=True)
     scored["is_bad"] = scored["is_bad"].astype(bool)
     scored["probability"] = scored["probability"].astype(float)
-    features = None if inputs.features is None else inputs.features.reset_index(drop=True)
+    features = (
+        None if inputs.features is None
+        else inputs.features.reset_index(drop=True).loc[used].reset_index(drop=True)
+    )
     return _Prepared(
         scored=scored, features=features,
         reference=(scored["split"] == inputs.reference_split).to_numpy(),
         test=(scored["split"] == inputs.test_split).to_numpy(),
         inputs=inputs,
+        raw_probability=(
+            None if inputs.raw_probability is None
+            else kept(inputs.raw_probability).astype(float)
+        ),
+        benchmark={
+            str(name): kept(values).astype(float)
+            for name, values in (inputs.benchmark or {}).items()
+        },
+        segments={name: pd.Series(kept(labels)) for name, labels in inputs.segments.items()},
+        unused_rows=int((~used).sum()),
     )
 
 
@@ -357,6 +463,11 @@ def _header(data: _Prepared, generated_at: pd.Timestamp) -> str:
             f"({len(part):,} rows, bad rate {part['is_bad'].mean():.2%})"
         )
     periods.sort(key=lambda line: _split_order(line.split(":", 1)[0]))
+    if data.unused_rows:
+        periods.append(
+            f"{UNUSED_SPLIT}: {data.unused_rows:,} rows grouped out of every period, left out "
+            "of this report"
+        )
     rows = [
         ("Model", inputs.model_name),
         ("Label definition", inputs.label_definition),
@@ -380,9 +491,9 @@ def _header(data: _Prepared, generated_at: pd.Timestamp) -> str:
     )
 
 
-def _contents() -> str:
+def _contents(keys: Sequence[str]) -> str:
     items = "".join(
-        f'<li><a href="#{key}">{html.escape(title)}</a></li>' for key, title in SECTIONS.items()
+        f'<li><a href="#{key}">{html.escape(_TITLES[key])}</a></li>' for key in keys
     )
     return f'<nav><h2>Contents</h2><ol>{items}</ol></nav>'
 
@@ -421,7 +532,8 @@ def _summary(data: _Prepared, split_table: pd.DataFrame) -> str:
 
 def _glance(
     data: _Prepared, split_table: pd.DataFrame, csi: pd.DataFrame | None,
-    monthly: pd.DataFrame,
+    monthly: pd.DataFrame, recalibration: pd.DataFrame | None = None,
+    benchmark: pd.DataFrame | None = None,
 ) -> str:
     inputs = data.inputs
     test, reference = split_table.loc[inputs.test_split], split_table.loc[inputs.reference_split]
@@ -441,6 +553,19 @@ def _glance(
             f"{test['psi_score']:.3f} ({stability_status(test['psi_score'])})."
         ),
     ]
+    if recalibration is not None:
+        row = recalibration.set_index("split").loc[inputs.test_split]
+        facts.append(
+            f"Recalibration: {name} ECE {row['ece_before']:.4f} before, {row['ece_after']:.4f} "
+            f"after; mean PD {row['mean_before']:.2%} before, {row['mean_after']:.2%} after."
+        )
+    if benchmark is not None:
+        test_rows = benchmark[benchmark["split"] == inputs.test_split].iloc[1:]
+        facts.extend(
+            f"Benchmark {row.model}: {name} AUC {row.auc:.3f} ({row.auc_change:+.3f} against "
+            f"the main model)."
+            for row in test_rows.itertuples() if not _is_missing(row.auc)
+        )
     auc = monthly["auc"].dropna()
     if len(auc):
         facts.append(
@@ -467,8 +592,14 @@ def _split_order(name: str) -> tuple[int, str]:
     return (SPLIT_ORDER.index(name) if name in SPLIT_ORDER else len(SPLIT_ORDER), name)
 
 
+def _split_groups(data: _Prepared) -> list[tuple[str, pd.DataFrame]]:
+    """The rows of each split (positional index), in :data:`SPLIT_ORDER`."""
+    groups = [(str(name), part) for name, part in data.scored.groupby("split", sort=False)]
+    return sorted(groups, key=lambda item: _split_order(item[0]))
+
+
 def _curves(data: _Prepared, *, both_classes: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(label, PD) per split, dev, valid, oot first; ``both_classes`` skips one-class splits."""
+    """(label, PD) per split in :data:`SPLIT_ORDER`; ``both_classes`` skips one-class splits."""
     curves = {
         name: (part["is_bad"].to_numpy(), part["probability"].to_numpy())
         for name, part in data.scored.groupby("split", sort=False)
@@ -502,10 +633,43 @@ def _ranking(data: _Prepared) -> str:
     )
 
 
-def _calibration(data: _Prepared) -> str:
+_RECALIBRATION_COLUMNS = (
+    _Column("split", "Split", numeric=False),
+    _Column("rows", "Rows", _count),
+    _Column("bad_rate", "Observed bad rate", _percent(2)),
+    _Column("mean_before", "Mean PD before", _percent(2)),
+    _Column("mean_after", "Mean PD after", _percent(2)),
+    _Column("ece_before", "ECE before", _number(4)),
+    _Column("ece_after", "ECE after", _number(4)),
+    _Column("log_loss_before", "Log loss before", _number(4)),
+    _Column("log_loss_after", "Log loss after", _number(4)),
+)
+
+
+def _recalibration_table(data: _Prepared, raw_probability: np.ndarray) -> pd.DataFrame:
+    """Per split: observed bad rate, and mean PD, ECE and log loss before (``raw_probability``)
+    and after (the scored probability)."""
+    rows = []
+    for name, part in _split_groups(data):
+        positions = part.index.to_numpy()
+        before = calibration_metrics(
+            part["is_bad"], raw_probability[positions], data.inputs.bins
+        )
+        after = calibration_metrics(part["is_bad"], part["probability"], data.inputs.bins)
+        rows.append({
+            "split": name, "rows": len(part), "bad_rate": after["bad_rate"],
+            "mean_before": before["mean_probability"], "mean_after": after["mean_probability"],
+            "ece_before": before["ece"], "ece_after": after["ece"],
+            "log_loss_before": before["log_loss"], "log_loss_after": after["log_loss"],
+        })
+    return pd.DataFrame(rows)
+
+
+def _calibration(data: _Prepared, recalibration: pd.DataFrame | None) -> str:
+    """The reliability diagram by split and, when the raw PD is given (``recalibration`` is
+    then its table), the comparison before and after recalibration."""
     curves = _curves(data, both_classes=False)
-    return _section(
-        "calibration",
+    parts = [
         _how("Whether a PD of 5 % means 5 %: predicted and observed bad rates side by side. "
              "See the score-band table for the same comparison on fixed PD bands."),
         '<div class="single">',
@@ -516,7 +680,105 @@ def _calibration(data: _Prepared) -> str:
             "mean the model under-predicts risk, below it over-predicts.",
         ),
         "</div>",
+    ]
+    if recalibration is not None and data.raw_probability is not None:
+        fitted_on = (
+            "the calibration split (in-sample there: it should sit on the diagonal by "
+            "construction; the later splits show whether it holds)"
+            if "calibration" in set(recalibration["split"])
+            else "a held-out period"
+        )
+        before_after = {
+            name: (part["is_bad"].to_numpy(), data.raw_probability[part.index.to_numpy()],
+                   part["probability"].to_numpy())
+            for name, part in _split_groups(data)
+        }
+        parts += [
+            "<h3>Before and after recalibration</h3>",
+            _how(
+                f"The model's raw PD (before) was recalibrated on {fitted_on}; after is the PD "
+                "the model outputs and every other section uses. ECE should fall and the mean "
+                "PD should move to the observed bad rate, split by split."
+            ),
+            _table(recalibration, _RECALIBRATION_COLUMNS),
+            _figure(
+                calibration_before_after(before_after, data.inputs.bins),
+                "Calibration before and after by split",
+                f"One reliability diagram per split, each in its own {data.inputs.bins} "
+                "equal-frequency PD bins: the raw PD dashed in grey, the calibrated PD in the "
+                "split's colour; the closer to the dotted diagonal, the better calibrated.",
+            ),
+        ]
+    return _section("calibration", *parts)
+
+
+_BENCHMARK_COLUMNS = (
+    _Column("split", "Split", numeric=False),
+    _Column("model", "Model", numeric=False),
+    _Column("rows", "Rows", _count),
+    _Column("auc", "AUC", _number(3)),
+    _Column("gini", "Gini", _number(3)),
+    _Column("ks", "KS", _number(3)),
+    _Column("auc_change", "AUC − main model", _signed(3)),
+)
+
+
+def _benchmark_table(data: _Prepared) -> pd.DataFrame:
+    """Per split, the main model then each benchmark: rows, AUC, Gini, KS, and the benchmark's
+    AUC minus the main model's. A one-class split gets no ranking metric (NaN)."""
+    scored = data.scored
+    models = {data.inputs.model_name: scored["probability"].to_numpy(), **data.benchmark}
+    tables = []
+    for position, (name, probability) in enumerate(models.items()):
+        table = metrics_by_group(scored["is_bad"], probability, scored["split"], data.inputs.bins)
+        table = table.rename(columns={"group": "split"})
+        table.insert(1, "model", name)
+        table["position"] = position
+        tables.append(table[["split", "model", "position", "rows", "auc", "gini", "ks"]])
+    combined = pd.concat(tables, ignore_index=True)
+    main_auc = combined[combined["position"] == 0].set_index("split")["auc"]
+    combined["auc_change"] = np.where(
+        combined["position"] == 0, np.nan,
+        combined["auc"] - main_auc.reindex(combined["split"]).to_numpy(),
     )
+    order = combined["split"].map(_split_order)
+    combined = combined.assign(order=order).sort_values(["order", "position"], kind="stable")
+    return combined.drop(columns=["order", "position"]).reset_index(drop=True)
+
+
+def _benchmark(data: _Prepared, table: pd.DataFrame) -> str:
+    test = data.scored[data.test]
+    parts = [
+        _how(
+            "The main model's ranking power next to each benchmark's on the same rows, split by "
+            "split (higher is better; AUC − main model below zero means the main model ranks "
+            "better). A complex model should earn its complexity: a clear, stable lead over a "
+            "simple benchmark such as a scorecard, out of time too."
+        ),
+        _table(table, _BENCHMARK_COLUMNS),
+    ]
+    if test["is_bad"].nunique() == 2:
+        positions = np.flatnonzero(data.test)
+        scores = {
+            data.inputs.model_name: test["probability"].to_numpy(),
+            **{name: probability[positions] for name, probability in data.benchmark.items()},
+        }
+        parts += [
+            '<div class="single">',
+            _figure(
+                roc_by_model(test["is_bad"].to_numpy(), scores,
+                             title=f"ROC by model ({data.split_name})"),
+                "ROC curves by model",
+                f"ROC of the main model (thick line) and each benchmark on the "
+                f"{data.split_name} rows; the curve further above the diagonal ranks better, "
+                "and crossing curves mean each model ranks a different part of the population "
+                "better.",
+            ),
+            "</div>",
+        ]
+    else:
+        parts.append(_note(f"The {data.split_name} split has one class only: no ROC curve."))
+    return _section("benchmark", *parts)
 
 
 def _distributions(data: _Prepared) -> str:
@@ -754,9 +1016,7 @@ _SEGMENT_COLUMNS = (
 def _segments(data: _Prepared) -> str:
     inputs = data.inputs
     standard = standard_segments(data.features) if data.features is not None else {}
-    segments = {**standard, **{
-        name: pd.Series(np.asarray(labels)) for name, labels in inputs.segments.items()
-    }}
+    segments = {**standard, **data.segments}
     notes = []
     if "new customers" not in standard:
         notes.append(f"new customers need the feature {TENURE}")
@@ -841,6 +1101,87 @@ def _top_features(data: _Prepared, csi: pd.DataFrame | None) -> str:
     )
 
 
+def _bin_text(value: Any) -> str:
+    """A bin label: an interval as it is, a list of categories joined by commas."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return ", ".join(str(item) for item in value)
+    return _text(value)
+
+
+_SCORECARD_COLUMNS = (
+    _Column("bin", "Bin", _bin_text, numeric=False),
+    _Column("count", "Count", _count),
+    _Column("share", "Share", _percent(1)),
+    _Column("bad_rate", "Bad rate", _percent(2)),
+    _Column("woe", "WoE", _number(3)),
+    _Column("points", "Points", _number(1)),
+)
+
+
+def _scorecard_rows(feature: str, part: pd.DataFrame, description: str) -> str:
+    """One feature's group of the points table: a heading row, then one row per bin."""
+    coefficients = part["coefficient"].dropna().unique()
+    points = part["points"].astype(float)
+    heading = [f'<span class="feature-name">{html.escape(feature)}</span>']
+    if description:
+        heading.append(f'<span class="description">{html.escape(description)}</span>')
+    facts = []
+    if len(coefficients):
+        facts.append("coefficient " + ", ".join(f"{float(value):.3f}" for value in coefficients))
+    if points.notna().any():
+        facts.append(f"points {points.min():.1f} to {points.max():.1f} "
+                     f"(range {points.max() - points.min():.1f})")
+    if facts:
+        heading.append(f'<span class="facts">{html.escape(" · ".join(facts))}</span>')
+    cells = []
+    for _, row in part.iterrows():
+        cells.append("<tr>" + "".join(
+            f'<td class="{"num" if column.numeric else "txt"}">'
+            f"{html.escape(column.format(row[column.name]))}</td>"
+            for column in _SCORECARD_COLUMNS
+        ) + "</tr>")
+    return (
+        f'<tbody class="feature-group"><tr><th class="group" colspan="{len(_SCORECARD_COLUMNS)}">'
+        + " ".join(heading) + "</th></tr>" + "".join(cells) + "</tbody>"
+    )
+
+
+def _scorecard(data: _Prepared, table: pd.DataFrame) -> str:
+    inputs = data.inputs
+    table = table.reset_index(drop=True).copy()
+    counts = table["count"].astype(float)
+    table["share"] = counts / counts.groupby(table["feature"], sort=False).transform("sum")
+    head = "".join(
+        f'<th class="{"num" if column.numeric else "txt"}">{html.escape(column.header)}</th>'
+        for column in _SCORECARD_COLUMNS
+    )
+    groups = "".join(
+        _scorecard_rows(str(feature), part, inputs.feature_descriptions.get(feature, ""))
+        for feature, part in table.groupby("feature", sort=False)
+    )
+    features = table["feature"].nunique()
+    return _section(
+        "scorecard",
+        _how(
+            f"The scorecard's {features} feature(s), each with its bins in order: count and "
+            "share of the feature's rows, bad rate, WoE = ln(%good / %bad) (positive: fewer bads "
+            "than average) and the points the bin adds to the score. The coefficient is the "
+            "regression weight of the feature's WoE; a bin's points follow coefficient × WoE, "
+            "so points should move with the bad rate, bin by bin, in one direction."
+        ),
+        f'<div class="scroll"><table class="scorecard"><thead><tr>{head}</tr></thead>'
+        f"{groups}</table></div>",
+        '<div class="single">',
+        _figure(
+            scorecard_points_range(table, title="Scorecard: points range per feature"),
+            "Scorecard points range per feature",
+            "Each bar spans a feature's lowest- to highest-scoring bin: the widest bars are the "
+            "features that can move a customer's score the most.",
+        ),
+        "</div>",
+    )
+
+
 _CSS = """
 :root { --ink: #1f2933; --muted: #5f6b7a; --line: #d9dee5; --head: #f1f4f8; --accent: #2f5d8a; }
 * { box-sizing: border-box; }
@@ -870,6 +1211,12 @@ table.meta th { text-align: left; width: 170px; background: none; color: var(--m
   font-weight: 600; vertical-align: top; }
 table.meta td { text-align: left; }
 .scroll { overflow-x: auto; }
+table.scorecard { min-width: 560px; }
+table.scorecard th.group { text-align: left; background: #e8eef5; font-weight: 600;
+  border-top: 2px solid var(--line); }
+table.scorecard th.group .description { margin-left: 8px; color: var(--muted); font-weight: 400; }
+table.scorecard th.group .facts { float: right; margin-left: 16px; color: var(--muted);
+  font-weight: 400; font-variant-numeric: tabular-nums; }
 .badge { display: inline-block; min-width: 46px; padding: 0 6px; border-radius: 9px;
   font-size: 11px; font-weight: 600; text-align: center; }
 .badge.stable { background: #dcefdc; color: #1e6b2e; }
@@ -905,22 +1252,36 @@ def build_validation_report(inputs: ValidationInputs) -> str:
         scored["is_bad"], scored["probability"], scored["split"],
         reference_split=inputs.reference_split, bins=inputs.bins,
     )
+    split_table = split_table.loc[sorted(split_table.index, key=_split_order)]
     csi = _characteristic_stability(data)
     monthly = _monthly_table(data)
+    recalibration = (
+        None if data.raw_probability is None
+        else _recalibration_table(data, data.raw_probability)
+    )
+    benchmark = _benchmark_table(data) if data.benchmark else None
+    sections: dict[str, Callable[[], str]] = {
+        "glance": lambda: _glance(data, split_table, csi, monthly, recalibration, benchmark),
+        "summary": lambda: _summary(data, split_table),
+        "ranking": lambda: _ranking(data),
+        "calibration": lambda: _calibration(data, recalibration),
+        "distributions": lambda: _distributions(data),
+        "gains": lambda: _gains(data),
+        "bands": lambda: _bands(data),
+        "stability": lambda: _stability(data, csi),
+        "monthly": lambda: _monthly(data, monthly),
+        "segments": lambda: _segments(data),
+        "features": lambda: _top_features(data, csi),
+    }
+    if benchmark is not None:
+        sections["benchmark"] = lambda: _benchmark(data, benchmark)
+    if inputs.scorecard_table is not None:
+        sections["scorecard"] = lambda: _scorecard(data, inputs.scorecard_table)
+    shown = [key for key in PAGE_ORDER if key in sections]
     body = [
         _header(data, generated_at),
-        _contents(),
-        _glance(data, split_table, csi, monthly),
-        _summary(data, split_table),
-        _ranking(data),
-        _calibration(data),
-        _distributions(data),
-        _gains(data),
-        _bands(data),
-        _stability(data, csi),
-        _monthly(data, monthly),
-        _segments(data),
-        _top_features(data, csi),
+        _contents(shown),
+        *(sections[key]() for key in shown),
         _footer(inputs, generated_at),
     ]
     title = html.escape(f"Model validation report: {inputs.model_name}")

@@ -1,5 +1,7 @@
 """The validation report on a synthetic scored sample: every section, embedded images, escaped
-text, well-formed HTML without external resources; and the plots it is made of."""
+text, well-formed HTML without external resources; the optional sections (calibration before and
+after, benchmark models, scorecard points), a calibration split and grouped-out rows; and the plots
+it is made of."""
 
 from __future__ import annotations
 
@@ -12,10 +14,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from scipy.special import expit, logit
 
 from credit_models.evaluation import plots
-from credit_models.evaluation.metrics import score_band_table
+from credit_models.evaluation.metrics import (
+    calibration_metrics,
+    ranking_metrics,
+    score_band_table,
+)
 from credit_models.evaluation.report import (
+    OPTIONAL_SECTIONS,
+    PAGE_ORDER,
     SECTIONS,
     UNKNOWN,
     ValidationInputs,
@@ -207,3 +216,261 @@ def test_each_plot_returns_a_figure(scored_sample: tuple) -> None:
     gap = figures[0].axes[0].texts[0].get_text()
     assert gap == figures[1].axes[0].texts[0].get_text()   # points read the other way round
     assert gap.startswith("KS = ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Optional sections, the calibration split and grouped-out rows
+# ---------------------------------------------------------------------------------------------
+
+SCORECARD = pd.DataFrame({
+    "feature": ["statements__utilisation__mean__90d"] * 3 + [TENURE] * 3,
+    "bin": ["(-inf, 0.3)", "[0.3, 0.6)", "[0.6, inf)", "(-inf, 180)", "[180, inf)", "Missing"],
+    "count": [3000, 3600, 1000, 1200, 6000, 200],
+    "bad_rate": [0.03, 0.06, 0.14, 0.10, 0.05, 0.07],
+    "woe": [0.72, 0.05, -0.95, -0.50, 0.20, -0.10],
+    "coefficient": [0.9, 0.9, 0.9, 0.55, 0.55, 0.55],
+    "points": [38.0, 21.5, -1.4, 9.1, 22.7, 17.3],
+})
+
+
+def _recalibrated_sample(scored_sample: tuple) -> tuple[pd.DataFrame, dict]:
+    """The sample re-split as dev (9 months), unused (1), valid (2), calibration (3), oot (3),
+    with a raw PD that is too flat (the conftest PD plays the calibrated one) and a weaker
+    benchmark; the unused month has missing labels and probabilities, as grouped-out rows may."""
+    scored = scored_sample[0].copy()
+    month = (scored["as_of"].dt.year - 2023) * 12 + scored["as_of"].dt.month - 1
+    scored["split"] = np.select(
+        [month < 9, month == 9, month < 12, month < 15],
+        ["dev", "unused", "valid", "calibration"], "oot",
+    )
+    unused = (scored["split"] == "unused").to_numpy()
+    raw = pd.Series(expit(0.5 * logit(scored["probability"]) - 0.6)).where(~unused)
+    noise = np.random.default_rng(11).normal(0.0, 1.0, len(scored))
+    benchmark = pd.Series(expit(logit(scored["probability"]) + noise)).where(~unused)
+    scored["is_bad"] = scored["is_bad"].astype(object).where(~unused, None)
+    scored.loc[unused, "probability"] = np.nan
+    return scored, {
+        "raw_probability": raw, "benchmark": {"woe_scorecard": benchmark},
+        "scorecard_table": SCORECARD,
+    }
+
+
+@pytest.fixture(scope="module")
+def recalibrated(scored_sample: tuple) -> tuple[pd.DataFrame, dict]:
+    return _recalibrated_sample(scored_sample)
+
+
+@pytest.fixture(scope="module")
+def full_report(scored_sample: tuple, recalibrated: tuple) -> str:
+    scored, optional = recalibrated
+    return build_validation_report(_inputs(
+        scored_sample, scored=scored, **optional,
+        feature_descriptions={
+            TENURE: "days since the credit line was opened",
+            "statements__utilisation__mean__90d": "mean utilisation <90 days>",
+        },
+    ))
+
+
+def _section_html(page: str, key: str) -> str:
+    section = re.search(rf'<section id="{key}">(.*?)</section>', page, re.DOTALL)
+    assert section is not None, key
+    return section.group(1)
+
+
+def _table_rows(fragment: str) -> list[list[str]]:
+    """The cells of every body row of the first table in ``fragment``, as text."""
+    body = re.search(r"<tbody>(.*?)</tbody>", fragment, re.DOTALL)
+    assert body is not None
+    return [
+        [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+         for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body.group(1))
+    ]
+
+
+def test_optional_sections_are_absent_without_their_inputs(report: str) -> None:
+    for key, title in OPTIONAL_SECTIONS.items():
+        assert f'id="{key}"' not in report
+        assert f'href="#{key}"' not in report
+        assert f"<h2>{html.escape(title)}</h2>" not in report
+    assert "Before and after recalibration" not in report
+    assert "ECE before" not in report
+
+
+def test_full_report_has_every_section_in_page_order(full_report: str) -> None:
+    assert set(PAGE_ORDER) == set(SECTIONS) | set(OPTIONAL_SECTIONS)
+    positions = [full_report.find(f'<section id="{key}">') for key in PAGE_ORDER]
+    assert all(position > 0 for position in positions)
+    assert positions == sorted(positions)
+    contents = re.findall(r'<li><a href="#(\w+)">', full_report)
+    assert contents == list(PAGE_ORDER)
+    for key in OPTIONAL_SECTIONS:
+        assert '<p class="how">' in _section_html(full_report, key), key
+    checker = _TagChecker()
+    checker.feed(full_report)
+    checker.close()
+    assert checker.errors == [] and checker.stack == []
+    for alt in ("ROC curves by model", "Calibration before and after by split",
+                "Scorecard points range per feature"):
+        assert alt in checker.alts
+    for source in checker.images:
+        assert base64.b64decode(source.split(",", 1)[1]).startswith(PNG_MAGIC)
+
+
+def test_unused_rows_are_left_out_and_calibration_is_ordered(
+    full_report: str, recalibrated: tuple
+) -> None:
+    scored, _ = recalibrated
+    used = scored[scored["split"] != "unused"]
+    summary = _table_rows(_section_html(full_report, "summary"))
+    assert [row[0] for row in summary] == ["dev", "valid", "calibration", "oot"]
+    assert [int(row[1].replace(",", "")) for row in summary] == [
+        int((used["split"] == name).sum()) for name in ("dev", "valid", "calibration", "oot")
+    ]
+    assert sum(int(row[1].replace(",", "")) for row in summary) == len(scored) - 400
+    header = full_report[: full_report.find("<nav>")]
+    order = [header.find(f"{name}: 20") for name in ("dev", "valid", "calibration", "oot")]
+    assert all(position > 0 for position in order) and order == sorted(order)
+    assert "unused: 400 rows grouped out of every period, left out of this report" in header
+    assert "2023-09" in header and "to 2023-10" not in header and "2023-10 to" not in header
+    for key in ("summary", "benchmark", "calibration"):
+        assert ">unused<" not in _section_html(full_report, key), key
+
+
+def test_unused_rows_change_nothing_but_the_header_line(
+    scored_sample: tuple, recalibrated: tuple
+) -> None:
+    """Every table and plot is the same whether the unused rows are passed or dropped first."""
+    scored, optional = recalibrated
+    features = scored_sample[1]
+    region = np.where(np.arange(len(scored)) % 3 == 0, "north", "south")
+    used = (scored["split"] != "unused").to_numpy()
+
+    def page(keep: np.ndarray) -> str:
+        return build_validation_report(_inputs(
+            scored_sample, scored=scored[keep], features=features[keep],
+            segments={"region": region[keep]},
+            raw_probability=optional["raw_probability"][keep],
+            benchmark={"woe_scorecard": optional["benchmark"]["woe_scorecard"][keep]},
+        ))
+
+    with_unused, without = page(np.ones(len(scored), dtype=bool)), page(used)
+    line = "<br>unused: 400 rows grouped out of every period, left out of this report"
+    assert line in with_unused and "unused" not in without
+    assert with_unused.replace(line, "") == without
+
+
+def test_calibration_before_and_after(full_report: str, recalibrated: tuple) -> None:
+    scored, optional = recalibrated
+    section = _section_html(full_report, "calibration")
+    assert "Before and after recalibration" in section
+    assert "recalibrated on the calibration split" in section
+    fragment = section[section.find("Before and after recalibration"):]
+    rows = _table_rows(fragment)
+    assert [row[0] for row in rows] == ["dev", "valid", "calibration", "oot"]
+    oot = (scored["split"] == "oot").to_numpy()
+    is_bad = scored.loc[oot, "is_bad"].astype(bool)
+    before = calibration_metrics(is_bad, optional["raw_probability"][oot])
+    after = calibration_metrics(is_bad, scored.loc[oot, "probability"])
+    assert rows[-1][2:7] == [
+        f"{after['bad_rate']:.2%}", f"{before['mean_probability']:.2%}",
+        f"{after['mean_probability']:.2%}", f"{before['ece']:.4f}", f"{after['ece']:.4f}",
+    ]
+    for row in rows:                                  # the raw PD is the worse calibrated one
+        assert float(row[5]) > float(row[6]), row
+    glance = _section_html(full_report, "glance")
+    assert f"Recalibration: OOT ECE {before['ece']:.4f} before, {after['ece']:.4f} after" in glance
+
+
+def test_benchmark_section(full_report: str, recalibrated: tuple) -> None:
+    scored, optional = recalibrated
+    section = _section_html(full_report, "benchmark")
+    rows = _table_rows(section)
+    assert [(row[0], row[1]) for row in rows] == [
+        (split, model) for split in ("dev", "valid", "calibration", "oot")
+        for model in ("xgb_pd <challenger>", "woe_scorecard")
+    ]
+    oot = (scored["split"] == "oot").to_numpy()
+    is_bad = scored.loc[oot, "is_bad"].astype(bool)
+    main = ranking_metrics(is_bad, scored.loc[oot, "probability"])
+    benchmark = ranking_metrics(is_bad, optional["benchmark"]["woe_scorecard"][oot])
+    assert rows[-2][3:7] == [f"{main['auc']:.3f}", f"{main['gini']:.3f}", f"{main['ks']:.3f}", "–"]
+    assert rows[-1][3:7] == [
+        f"{benchmark['auc']:.3f}", f"{benchmark['gini']:.3f}", f"{benchmark['ks']:.3f}",
+        f"{benchmark['auc'] - main['auc']:+.3f}",
+    ]
+    assert benchmark["auc"] < main["auc"]             # noise made the benchmark weaker
+    assert "ROC by model" not in section              # the title is in the image, not the text
+    assert "Benchmark woe_scorecard: OOT AUC" in _section_html(full_report, "glance")
+
+
+def test_scorecard_section(full_report: str) -> None:
+    section = _section_html(full_report, "scorecard")
+    groups = re.findall(r'<tbody class="feature-group">(.*?)</tbody>', section, re.DOTALL)
+    assert len(groups) == 2
+    first, second = groups
+    assert "statements__utilisation__mean__90d" in first
+    assert "mean utilisation &lt;90 days&gt;" in first            # described and escaped
+    assert "coefficient 0.900 · points -1.4 to 38.0 (range 39.4)" in first
+    assert TENURE in second and "days since the credit line was opened" in second
+    bins = [re.sub(r"<[^>]+>", "", cells[0]) for cells in (
+        re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", second)
+    ) if cells]
+    assert bins == ["(-inf, 180)", "[180, inf)", "Missing"]
+    assert "16.2%" in second and "81.1%" in second     # 1,200 and 6,000 of the feature's 7,400
+
+
+def test_scorecard_only(scored_sample: tuple) -> None:
+    """Each optional input works alone; categories given as lists are joined."""
+    table = SCORECARD.assign(bin=SCORECARD["bin"].astype(object))
+    table.at[0, "bin"] = ["app", "web"]
+    page = build_validation_report(_inputs(scored_sample, scorecard_table=table))
+    assert 'id="scorecard"' in page and 'id="benchmark"' not in page
+    assert "Before and after recalibration" not in page
+    assert "app, web" in page
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"raw_probability": np.full(5, 0.1)},
+     r"raw_probability must have one value per scored row \(7200\)"),
+    ({"raw_probability": np.full(7200, np.nan)},
+     "raw_probability must be a probability in \\[0, 1\\] on every row outside the 'unused'"),
+    ({"benchmark": {"scorecard": np.full(7200, 1.5)}},
+     "benchmark 'scorecard' must be a probability"),
+    ({"scorecard_table": SCORECARD.drop(columns=["woe", "points"])},
+     r"scorecard_table must have columns .* missing \['woe', 'points'\]"),
+])
+def test_optional_inputs_are_checked(scored_sample: tuple, overrides: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _inputs(scored_sample, **overrides)
+
+
+def test_unused_is_not_a_split_to_report_on(recalibrated: tuple, scored_sample: tuple) -> None:
+    scored, _ = recalibrated
+    with pytest.raises(ValueError, match=r"test_split must be one of the splits in scored "
+                                         r"\['calibration', 'dev', 'oot', 'valid'\]"):
+        _inputs(scored_sample, scored=scored, test_split="unused")
+
+
+def test_new_plots_return_figures(scored_sample: tuple) -> None:
+    scored = scored_sample[0]
+    parts = {name: part for name, part in scored.groupby("split")}
+    curves = {
+        name: (part["is_bad"].to_numpy(), expit(0.5 * logit(part["probability"])),
+               part["probability"].to_numpy())
+        for name, part in parts.items()
+    }
+    before_after = plots.calibration_before_after(curves)
+    assert isinstance(before_after, Figure)
+    assert sum(axes.get_visible() for axes in before_after.axes) == 3      # 2×2, one hidden
+    oot = parts["oot"]
+    roc = plots.roc_by_model(oot["is_bad"], {"main": oot["probability"],
+                                             "benchmark": oot["probability"] ** 2})
+    assert [line.get_label().split(" (")[0] for line in roc.axes[0].lines[:2]] == [
+        "main", "benchmark"]
+    points = plots.scorecard_points_range(SCORECARD)
+    height = {label.get_text(): position for label, position in zip(
+        points.axes[0].get_yticklabels(), points.axes[0].get_yticks(), strict=True)}
+    assert height["statements__utilisation__mean__90d"] > height[TENURE]   # widest on top
+    assert len(set(plots.SPLIT_COLOURS.values())) == len(plots.SPLIT_COLOURS)
