@@ -41,6 +41,10 @@ PROBABILITY_CEILING = 1.0 - PROBABILITY_FLOOR
 """Calibrated probabilities are clipped to [1e-6, 1 − 1e-6]: never a certain good or bad, so a
 log loss or a log-odds downstream stays finite. Raw probabilities are clipped the same way before
 their logit is taken (Platt)."""
+PD_FLOOR = 3e-4
+"""Default lowest calibrated PD: 3 basis points, the regulatory floor for retail PDs (Basel).
+Isotonic regression on a finite sample gives its safest group an observed bad rate of 0; a PD of
+1e-6 would then price and limit those customers as if they could not default."""
 PLATT_C = 1e6
 """Inverse regularisation strength of the Platt regression: large, so it is near-unpenalised (two
 parameters fitted on thousands of rows need no shrinkage)."""
@@ -72,22 +76,27 @@ class ProbabilityCalibrator(BaseEstimator):
     >>> raw = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.8])
     >>> is_bad = np.array([0, 0, 1, 0, 1, 1])
     >>> calibrator = ProbabilityCalibrator().fit(raw, is_bad)
-    >>> # no bad below 0.3, one bad in two at 0.3 and 0.4, only bads from 0.6: floor, ½, ceiling
+    >>> # no bad below 0.3, one bad in two at 0.3 and 0.4, only bads from 0.6: PD floor, ½, ceiling
     >>> calibrator.transform([0.1, 0.35, 0.9]).tolist()
-    [1e-06, 0.5, 0.999999]
+    [0.0003, 0.5, 0.999999]
     >>> rebuilt = ProbabilityCalibrator.from_dict(calibrator.to_dict())
     >>> bool((rebuilt.transform(raw) == calibrator.transform(raw)).all())
     True
     """
 
-    def __init__(self, method: str = ISOTONIC) -> None:
+    def __init__(self, method: str = ISOTONIC, min_probability: float = PD_FLOOR) -> None:
         self.method = method
+        self.min_probability = min_probability
 
     # ------------------------------------------------------------------ fitting
     def fit(self, probability: ArrayLike, is_bad: ArrayLike) -> ProbabilityCalibrator:
         """Fit the calibration map from raw ``probability`` to the observed ``is_bad`` (bool or
         0/1) of the calibration period; both 1-D, one value per row."""
         _check_method(self.method)
+        if not PROBABILITY_FLOOR <= self.min_probability < 0.5:
+            raise ConfigError(
+                f"min_probability must be in [{PROBABILITY_FLOOR}, 0.5); got {self.min_probability!r}"
+            )
         raw = _probability_array(probability, "probability", error=TrainingDataError)
         labels = _label_array(is_bad, len(raw))
         if len(raw) == 0:
@@ -102,10 +111,11 @@ class ProbabilityCalibrator(BaseEstimator):
                 f"{len(labels) - bads} goods; both goods and bads are needed"
             )
         self.method_ = self.method
+        self.floor_ = float(self.min_probability)
         self.n_rows_, self.n_bads_ = len(labels), bads
         if self.method == ISOTONIC:
             isotonic = IsotonicRegression(
-                y_min=PROBABILITY_FLOOR, y_max=PROBABILITY_CEILING, increasing=True,
+                y_min=self.floor_, y_max=PROBABILITY_CEILING, increasing=True,
                 out_of_bounds="clip",
             ).fit(raw, labels.astype(float))
             self.thresholds_x_ = np.asarray(isotonic.X_thresholds_, dtype=float)
@@ -125,14 +135,14 @@ class ProbabilityCalibrator(BaseEstimator):
 
     # ------------------------------------------------------------------ applying
     def transform(self, probability: ArrayLike) -> np.ndarray:
-        """Calibrated probabilities, one per raw probability, clipped to [1e-6, 1 − 1e-6]."""
+        """Calibrated probabilities, one per raw probability, clipped to [floor, 1 − 1e-6]."""
         check_is_fitted(self, "method_")
         raw = _probability_array(probability, "probability", error=ValueError)
         if self.method_ == ISOTONIC:
             calibrated = np.interp(raw, self.thresholds_x_, self.thresholds_y_)
         else:
             calibrated = expit(self.slope_ * _log_odds(raw) + self.intercept_)
-        return np.clip(calibrated, PROBABILITY_FLOOR, PROBABILITY_CEILING)
+        return np.clip(calibrated, self.floor_, PROBABILITY_CEILING)
 
     def predict(self, probability: ArrayLike) -> np.ndarray:
         """The same as :meth:`transform`: the calibrated probability of default."""
@@ -144,7 +154,7 @@ class ProbabilityCalibrator(BaseEstimator):
         ``{"method": "isotonic", "x": [...], "y": [...], ...}`` or
         ``{"method": "platt", "slope": a, "intercept": b, ...}``, plus the sample size."""
         check_is_fitted(self, "method_")
-        state: dict[str, Any] = {"method": self.method_}
+        state: dict[str, Any] = {"method": self.method_, "min_probability": self.floor_}
         if self.method_ == ISOTONIC:
             state["x"] = [float(value) for value in self.thresholds_x_]
             state["y"] = [float(value) for value in self.thresholds_y_]
@@ -186,6 +196,8 @@ class ProbabilityCalibrator(BaseEstimator):
             calibrator.slope_ = float(state["slope"])
             calibrator.intercept_ = float(state["intercept"])
         calibrator.method_ = method
+        calibrator.floor_ = float(state.get("min_probability", PROBABILITY_FLOOR))
+        calibrator.min_probability = calibrator.floor_
         calibrator.n_rows_ = int(state["n_rows"]) if "n_rows" in state else None
         calibrator.n_bads_ = int(state["n_bads"]) if "n_bads" in state else None
         return calibrator

@@ -21,6 +21,7 @@ from credit_models.models import calibration
 from credit_models.models.calibration import (
     METHODS,
     PROBABILITY_CEILING,
+    PD_FLOOR,
     PROBABILITY_FLOOR,
     ProbabilityCalibrator,
 )
@@ -49,7 +50,7 @@ def test_period() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module", params=METHODS)
 def fitted(request: pytest.FixtureRequest, calibration_period: tuple) -> ProbabilityCalibrator:
     raw, is_bad = calibration_period
-    return ProbabilityCalibrator(method=request.param).fit(raw, is_bad)
+    return ProbabilityCalibrator(method=request.param, min_probability=PROBABILITY_FLOOR).fit(raw, is_bad)
 
 
 def test_the_sample_is_miscalibrated(test_period: tuple) -> None:
@@ -73,7 +74,7 @@ def test_calibration_reduces_the_expected_calibration_error(
 
 def test_platt_recovers_the_true_map(calibration_period: tuple) -> None:
     raw, is_bad = calibration_period
-    platt = ProbabilityCalibrator(method="platt").fit(raw, is_bad)
+    platt = ProbabilityCalibrator(method="platt", min_probability=PROBABILITY_FLOOR).fit(raw, is_bad)
     assert platt.slope_ == pytest.approx(2.0, abs=0.15)
     assert platt.intercept_ == pytest.approx(0.0, abs=0.3)
     regression = LogisticRegression(C=calibration.PLATT_C, max_iter=1000)
@@ -84,7 +85,7 @@ def test_platt_recovers_the_true_map(calibration_period: tuple) -> None:
 
 def test_platt_keeps_the_ranking(calibration_period: tuple, test_period: tuple) -> None:
     raw, is_bad = test_period
-    platt = ProbabilityCalibrator(method="platt").fit(*calibration_period)
+    platt = ProbabilityCalibrator(method="platt", min_probability=PROBABILITY_FLOOR).fit(*calibration_period)
     calibrated = platt.transform(raw)
     assert roc_auc_score(is_bad, calibrated) == pytest.approx(roc_auc_score(is_bad, raw),
                                                               abs=1e-12)
@@ -96,7 +97,7 @@ def test_isotonic_is_monotone_and_loses_no_more_than_ties(
     calibration_period: tuple, test_period: tuple
 ) -> None:
     raw, is_bad = test_period
-    isotonic = ProbabilityCalibrator(method="isotonic").fit(*calibration_period)
+    isotonic = ProbabilityCalibrator(method="isotonic", min_probability=PROBABILITY_FLOOR).fit(*calibration_period)
     assert (np.diff(isotonic.thresholds_x_) > 0).all()
     assert (np.diff(isotonic.thresholds_y_) >= 0).all()
     grid = np.linspace(0.0, 1.0, 2001)
@@ -111,7 +112,7 @@ def test_isotonic_is_monotone_and_loses_no_more_than_ties(
 
 def test_isotonic_matches_scikit_learn(calibration_period: tuple, test_period: tuple) -> None:
     raw, is_bad = calibration_period
-    isotonic = ProbabilityCalibrator(method="isotonic").fit(raw, is_bad)
+    isotonic = ProbabilityCalibrator(method="isotonic", min_probability=PROBABILITY_FLOOR).fit(raw, is_bad)
     reference = IsotonicRegression(
         y_min=PROBABILITY_FLOOR, y_max=PROBABILITY_CEILING, increasing=True,
         out_of_bounds="clip",
@@ -132,15 +133,15 @@ def test_round_trip_through_json_is_exact(fitted: ProbabilityCalibrator, test_pe
     state = fitted.to_dict()
     assert state["method"] == fitted.method
     assert set(state) == (
-        {"method", "x", "y", "n_rows", "n_bads"} if fitted.method == "isotonic"
-        else {"method", "slope", "intercept", "n_rows", "n_bads"}
+        {"method", "x", "y", "n_rows", "n_bads", "min_probability"} if fitted.method == "isotonic"
+        else {"method", "slope", "intercept", "n_rows", "n_bads", "min_probability"}
     )
     text = json.dumps(state)
     rebuilt = ProbabilityCalibrator.from_dict(json.loads(text))
     raw = np.r_[test_period[0], 0.0, 1.0]
     np.testing.assert_array_equal(rebuilt.transform(raw), fitted.transform(raw))
     assert rebuilt.to_dict() == state
-    assert rebuilt.get_params() == {"method": fitted.method}
+    assert rebuilt.get_params() == {"method": fitted.method, "min_probability": PROBABILITY_FLOOR}
 
 
 def test_from_dict_without_sample_size() -> None:
@@ -168,7 +169,7 @@ def test_from_dict_rejects_bad_state(state: dict, error: type, message: str) -> 
 
 def test_scikit_learn_conventions() -> None:
     calibrator = ProbabilityCalibrator(method="platt")
-    assert calibrator.get_params() == {"method": "platt"}
+    assert calibrator.get_params() == {"method": "platt", "min_probability": PD_FLOOR}
     assert not hasattr(calibrator, "method_")
     with pytest.raises(NotFittedError):
         calibrator.transform([0.5])
@@ -216,3 +217,12 @@ def test_transform_rejects_missing_probabilities(fitted: ProbabilityCalibrator) 
 def test_docstring_examples() -> None:
     result = doctest.testmod(calibration, extraglobs={"np": np})
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_default_floor_keeps_the_safest_customers_above_three_basis_points():
+    raw = np.linspace(0.001, 0.5, 400)
+    is_bad = np.r_[np.zeros(200), (np.arange(200) % 3 == 0)]
+    calibrated = ProbabilityCalibrator().fit(raw, is_bad).transform(raw)
+    assert calibrated.min() == pytest.approx(PD_FLOOR)
+    with pytest.raises(ConfigError, match="min_probability"):
+        ProbabilityCalibrator(min_probability=0.7).fit(raw, is_bad)
