@@ -61,6 +61,8 @@ from credit_models.evaluation.plots import (
     top_features_bar,
 )
 from credit_models.features.spec import TENURE
+from credit_models.split.names import SPLIT_ORDER
+from credit_models.split.names import UNUSED as UNUSED_SPLIT
 
 DEFAULT_PD_BAND_EDGES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
 """PD bands of the score-band table when none are given: finer where most customers are."""
@@ -71,10 +73,6 @@ THIN_FILE_FEATURE = "orders__order__count__365d"
 THIN_FILE_MAX_ORDERS = 3
 """A customer with at most this many orders in the 365 days before the snapshot is thin-file."""
 UNKNOWN = "unknown"
-SPLIT_ORDER = ("dev", "valid", "calibration", "oot", "test")
-"""Order of the splits in every table and plot; any other split follows, alphabetically."""
-UNUSED_SPLIT = "unused"
-"""Rows in this split (grouped out of every period) are left out of the whole report."""
 SCORECARD_COLUMNS = ("feature", "bin", "count", "bad_rate", "woe", "coefficient", "points")
 
 SECTIONS = {
