@@ -1,0 +1,99 @@
+"""A PD model rebuilt from the files of its exported pyfunc, so it can be explained exactly as the
+in-memory model that was trained.
+
+The pyfunc folder (``credit_models/tracking/pd_pyfunc.py``) holds the estimator (``booster.ubj``,
+XGBoost's own format, or ``scorecard.pkl``), ``scoring.json`` (family, calibration, score scale)
+and ``feature_contract.json`` (every input's name, type, categories and description). The booster
+is loaded into an ``XGBClassifier``, which restores its categorical feature types and its
+``best_iteration``, so probabilities and contributions equal the in-memory model's bit for bit.
+This module reads a local folder and knows nothing of MLflow; the explain job downloads it.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xgboost as xgb
+
+from credit_models.models.calibration import ProbabilityCalibrator
+from credit_models.models.pd_model import CalibrationMethod, ModelFamily, ModelSettings, PdModel
+from credit_models.models.scorecard import ScorePoints
+from credit_models.tracking.pd_pyfunc import (
+    BOOSTER_FILE,
+    FEATURE_CONTRACT_FILE,
+    SCORECARD_FILE,
+    SCORING_FILE,
+    typed_inputs,
+)
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    """The model (a :class:`PdModel`) and what its export says about its inputs."""
+
+    model: PdModel
+    contract: list[dict[str, Any]]
+    score_points: ScorePoints
+    folder: Path
+
+    @property
+    def features(self) -> list[str]:
+        return [entry["name"] for entry in self.contract]
+
+    @property
+    def descriptions(self) -> dict[str, str]:
+        return {entry["name"]: entry.get("description") or "" for entry in self.contract}
+
+    def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame``'s model features in model order and types (categories fixed by the
+        contract, as the pyfunc does); a missing feature is an error naming it."""
+        return typed_inputs(self.contract, frame)
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    direct = folder / name
+    if direct.is_file():
+        return direct
+    return next(iter(sorted(folder.rglob(name))), None)
+
+
+def load_model_folder(folder: str | Path) -> ExportedModel:
+    """Rebuild the PD model from an exported pyfunc folder (its root or its ``artifacts``)."""
+    folder = Path(folder)
+    scoring_path = _find(folder, SCORING_FILE)
+    contract_path = _find(folder, FEATURE_CONTRACT_FILE)
+    lacking = [name for name, path in ((SCORING_FILE, scoring_path),
+                                       (FEATURE_CONTRACT_FILE, contract_path)) if path is None]
+    if lacking:
+        raise FileNotFoundError(f"{folder} is not an exported PD model: it lacks {lacking}")
+    scoring = json.loads(scoring_path.read_text())
+    contract = json.loads(contract_path.read_text())
+    family = ModelFamily(scoring["family"])
+    if family is ModelFamily.xgboost:
+        path = _find(folder, BOOSTER_FILE)
+        if path is None:
+            raise FileNotFoundError(f"{folder} has no {BOOSTER_FILE} for its xgboost model")
+        estimator: Any = xgb.XGBClassifier()
+        estimator.load_model(path)
+    else:
+        path = _find(folder, SCORECARD_FILE)
+        if path is None:
+            raise FileNotFoundError(f"{folder} has no {SCORECARD_FILE} for its scorecard")
+        estimator = pickle.loads(path.read_bytes())
+    calibration = scoring.get("calibration")
+    calibrator = None if calibration is None else ProbabilityCalibrator.from_dict(calibration)
+    score = dict(scoring.get("score") or {})
+    settings = ModelSettings(
+        family=family, score=score,
+        calibration=(CalibrationMethod(calibrator.method_) if calibrator is not None
+                     else CalibrationMethod.none),
+    )
+    features = [entry["name"] for entry in contract]
+    model = PdModel(settings, estimator, features, calibrator=calibrator)
+    return ExportedModel(model=model, contract=contract, score_points=ScorePoints(**score),
+                         folder=folder)
