@@ -14,7 +14,7 @@ import pandas as pd
 import xgboost as xgb
 
 from credit_models.errors import ConfigError
-from credit_models.models.calibration import ProbabilityCalibrator
+from credit_models.models.calibration import PD_FLOOR, ProbabilityCalibrator
 from credit_models.models.monotone import monotone_directions
 from credit_models.models.scorecard import ScorePoints, WoeScorecard
 from credit_models.models.xgb_pd import fit_xgb_pd
@@ -49,6 +49,7 @@ class ModelSettings:
     class_weight: ClassWeight = ClassWeight.none
     monotone_constraints: Mapping[str, int] = field(default_factory=dict)
     calibration: CalibrationMethod = CalibrationMethod.isotonic
+    pd_floor: float = PD_FLOOR
     score: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -110,7 +111,9 @@ class PdModel:
         if method is CalibrationMethod.none:
             self.calibrator = None
             return self
-        self.calibrator = ProbabilityCalibrator(method=method.value).fit(
+        self.calibrator = ProbabilityCalibrator(
+            method=method.value, min_probability=self.settings.pd_floor
+        ).fit(
             self.raw_probability(inputs), is_bad.to_numpy(dtype=bool)
         )
         return self
