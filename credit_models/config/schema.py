@@ -457,6 +457,8 @@ class ExplainConfig:
     output_form: ReasonTableForm = ReasonTableForm.wide
     print_rows: int = 20
     """Customers printed to the console at most."""
+    seed: int = 7
+    """Seeds a simulated data set (source=data with data=simulated)."""
     data: DataConfig = field(default_factory=DataConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     reasons: ReasonsConfig = field(default_factory=ReasonsConfig)

@@ -115,7 +115,10 @@ def log_model(folder: Path, model: PdModel, matrix: pd.DataFrame, name: str) -> 
 
     tracking_uri = f"sqlite:///{folder / 'mlflow.db'}"
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment("explain-tests")
+    # Artifacts beside the store, not in ./mlruns of the working directory.
+    experiment = mlflow.create_experiment("explain-tests",
+                                          artifact_location=(folder / "artifacts").as_uri())
+    mlflow.set_experiment(experiment_id=experiment)
     scratch = folder / "scratch"
     scratch.mkdir()
     inputs = matrix[model.features]

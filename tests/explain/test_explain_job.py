@@ -1,0 +1,157 @@
+"""`credit-models-explain` on tiny models logged and registered as the train job does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from credit_models.config.schema import register_configs
+from credit_models.errors import ConfigError
+from credit_models.explain.reason_codes import ReasonDictionary
+from credit_models.paths import config_dir
+from credit_models.pipelines.explain_job import ExplainInputError, report_lines, run_explain
+from tests.explain.conftest import FEATURES, LoggedModel, fit_model, log_model
+
+AS_OF = "2025-01-01"
+
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, matrix, xgb_model) -> Iterator[dict[str, LoggedModel]]:
+    """pd_xgb (XGBoost) and pd_scorecard registered in one store, aliased champion."""
+    folder = tmp_path_factory.mktemp("store")
+    xgb_folder, card_folder = folder / "xgb", folder / "card"
+    xgb_folder.mkdir()
+    card_folder.mkdir()
+    logged = {"xgboost": log_model(xgb_folder, xgb_model, matrix, "pd_xgb")}
+    # The scorecard in its own store, so each test picks a store by family.
+    logged["scorecard"] = log_model(card_folder, fit_model(matrix, "scorecard", "platt"), matrix,
+                                    "pd_scorecard")
+    yield logged
+
+
+def explain_config(logged: LoggedModel, *overrides: str):
+    register_configs()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        config = compose("explain", [f"tracking_uri={logged.tracking_uri}",
+                                     f"model_uri=models:/{logged.name}@champion", *overrides])
+    GlobalHydra.instance().clear()
+    return config
+
+
+def test_default_dictionary_composes_in_the_explain_config(store):
+    config = explain_config(store["xgboost"], f"as_of={AS_OF}")
+    assert ReasonDictionary.from_config(config.reasons) == ReasonDictionary.default()
+    assert config.language.value == "both" and config.top_k == 4
+
+
+def test_explains_named_customers_with_the_pd_of_the_trained_model(store, tmp_path):
+    logged = store["xgboost"]
+    output = tmp_path / "reasons.parquet"
+    config = explain_config(logged, "customer_ids=[17,3,42]", f"as_of={AS_OF}",
+                            f"output={output}")
+    result = run_explain(config)
+    scores = result.explanations.scores
+    assert [key[0] for key in scores.index] == [17, 3, 42]                # in the order asked
+    rows = logged.matrix[logged.matrix["as_of"] == pd.Timestamp(AS_OF, tz="UTC")].set_index(
+        "customer_id").loc[[17, 3, 42], list(FEATURES)]
+    expected = logged.model.probability(rows)
+    assert np.array_equal(scores["probability_of_default"].to_numpy(), expected)
+    reasons = result.explanations.reasons
+    assert set(reasons["customer_id"]) <= {17, 3, 42}
+    assert (reasons["contribution"] > 0).all() and reasons["rank"].max() <= 4
+
+    written = pd.read_parquet(output)
+    assert written["customer_id"].tolist() == [17, 3, 42]
+    assert {"probability_of_default", "score", "reason_1_code", "reason_1_zh", "reason_1_en",
+            "model_uri"} <= set(written.columns)
+    text = report_lines(result, "both", 20)
+    assert "customer 17  PD " in text and f"at {AS_OF}" in text
+    first = reasons.iloc[0]
+    assert f"{first['text_zh']} / {first['text_en']}" in text
+    english = report_lines(result, "en", 1)
+    assert first["text_zh"] not in english and "… 2 more" in english
+
+
+def test_a_batch_explains_every_customer_at_the_date_into_a_csv(store, tmp_path):
+    logged = store["xgboost"]
+    output = tmp_path / "batch.csv"
+    config = explain_config(logged, f"as_of={AS_OF}", f"output={output}", "output_form=long",
+                            "language=zh", "top_k=2", f"model_uri={logged.run_id}")
+    result = run_explain(config)
+    at_date = logged.matrix["as_of"] == pd.Timestamp(AS_OF, tz="UTC")
+    assert len(result.explanations.scores) == int(at_date.sum())
+    written = pd.read_csv(output)
+    assert "text_zh" in written and "text_en" not in written
+    assert written.groupby("customer_id")["rank"].max().max() <= 2
+    assert result.model.uri == f"runs:/{logged.run_id}/model"
+
+
+def test_scorecard_reasons_come_from_points_lost(store):
+    logged = store["scorecard"]
+    config = explain_config(logged, "customer_ids=[5,6,7]", f"as_of={AS_OF}",
+                            f"model_uri=models:/{logged.name}/{logged.version}")
+    result = run_explain(config)
+    reasons = result.explanations.reasons
+    assert (reasons["unit"] == "points lost").all()
+    card = logged.model.estimator
+    assert set(reasons["feature"]) <= set(card.features_)
+
+
+def test_unknown_customer_and_date_are_named(store):
+    logged = store["xgboost"]
+    with pytest.raises(ExplainInputError, match=r"customer\(s\) 99999, 88888 have no row at "
+                                                r"as_of 2025-01-01"):
+        run_explain(explain_config(logged, "customer_ids=[17,99999,88888]", f"as_of={AS_OF}"))
+    with pytest.raises(ExplainInputError, match="as_of 2025-01-15 is not a snapshot.*2024-09-01 "
+                                                "to 2025-01-01"):
+        run_explain(explain_config(logged, "customer_ids=[17]", "as_of=2025-01-15"))
+    with pytest.raises(ExplainInputError, match="not an integer"):
+        run_explain(explain_config(logged, "customer_ids=[abc]", f"as_of={AS_OF}"))
+    with pytest.raises(ExplainInputError, match="cannot load model models:/pd_xgb@nobody"):
+        run_explain(explain_config(logged, "model_uri=models:/pd_xgb@nobody", f"as_of={AS_OF}"))
+    with pytest.raises(ConfigError, match="as_of is required"):
+        run_explain(explain_config(logged, "customer_ids=[17]"))
+
+
+def test_features_built_from_event_data_at_the_date(store, tmp_path):
+    logged = store["xgboost"]
+    config = explain_config(
+        logged, "source=data", "features_from=config", f"data.path={tmp_path / 'portfolio'}",
+        "data.simulator.n_customers=500", "features.cache_dir=null", "customer_ids=[1,2,3]",
+        f"as_of={AS_OF}",
+    )
+    result = run_explain(config)
+    assert len(result.explanations.scores) == 3
+    assert result.explanations.scores["probability_of_default"].between(0, 1).all()
+    with pytest.raises(ExplainInputError, match=r"customer\(s\) 100000 are not in the customers"):
+        run_explain(explain_config(
+            logged, "source=data", "features_from=config", f"data.path={tmp_path / 'portfolio'}",
+            "data.simulator.n_customers=500", "customer_ids=[100000]", f"as_of={AS_OF}"))
+
+
+@pytest.mark.slow
+def test_console_script_prints_reasons_and_exits_2_on_an_unknown_customer(store, tmp_path):
+    logged = store["xgboost"]
+    base = [sys.executable, "-m", "credit_models.pipelines.explain_job",
+            f"tracking_uri={logged.tracking_uri}", "model_uri=models:/pd_xgb@champion",
+            f"as_of={AS_OF}", f"hydra.run.dir={tmp_path / 'hydra'}", "language=en"]
+    root = Path(__file__).resolve().parents[2]
+    completed = subprocess.run([*base, "customer_ids=[17]"], check=False, capture_output=True,
+                               text=True, timeout=300, cwd=root)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "customer 17  PD" in completed.stdout
+    failed = subprocess.run([*base, "customer_ids=[424242]"], check=False,
+                            capture_output=True, text=True, timeout=300, cwd=root)
+    assert failed.returncode == 2
+    assert "424242" in failed.stderr and "Traceback" not in failed.stderr
