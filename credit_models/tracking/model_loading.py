@@ -1,0 +1,207 @@
+"""Load a registered PD model by URI, with errors that say what exists when the URI is wrong.
+
+Accepted URIs: ``models:/<name>@<alias>`` (``models:/pd_xgb@champion``), ``models:/<name>/<version>``
+(``models:/pd_xgb/3``), ``models:/<name>/latest``, ``runs:/<run id>/<path>`` (``runs:/…/model``),
+``models:/m-<id>`` (a logged model), a local folder, and the registry references the other jobs
+take (``pd_xgb@champion``, ``pd_xgb/3``, ``pd_xgb``). Registered versions are resolved by
+:func:`credit_models.tracking.registry.resolve`; an alias or ``latest`` becomes its version number
+and that version is loaded, so everything a job records (the version, the training run) describes
+the model that actually scored, even if the alias moves meanwhile.
+
+Resolution and loading use the tracking URI set with :func:`mlflow.set_tracking_uri` (the jobs set
+it from their config).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PyFuncModel
+
+from credit_models.tracking.registry import ModelReference, RegistryError, resolve
+from credit_models.tracking.registry import model_uri as registry_model_uri
+
+_REGISTERED = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<suffix>[^/]+))$")
+_LOGGED_MODEL = re.compile(r"^models:/(?P<model_id>m-[0-9a-f]+)$")
+_RUN = re.compile(r"^runs:/(?P<run_id>[^/]+)/(?P<path>.+)$")
+_SHOWN = 20
+"""How many names, versions or artifacts an error lists."""
+
+
+class ModelLoadingError(RegistryError):
+    """A model URI that names nothing in the store; the message lists what does exist."""
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """What a model URI points at: ``load_uri`` pins the version (an alias is resolved)."""
+
+    uri: str
+    load_uri: str
+    name: str | None = None
+    version: str | None = None
+    alias: str | None = None
+    run_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``pd_xgb version 3`` or the URI when the model is not a registered version."""
+        return f"{self.name} version {self.version}" if self.version else self.uri
+
+
+def _listed(values: list[str]) -> str:
+    shown = ", ".join(values[:_SHOWN]) if values else "none"
+    return shown + (f", … ({len(values)} in all)" if len(values) > _SHOWN else "")
+
+
+def _not_found(error: MlflowException) -> bool:
+    return error.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
+
+
+def _registered_version(client: MlflowClient, uri: str, reference: ModelReference) -> ResolvedModel:
+    try:
+        version = resolve(client, reference)
+    except RegistryError as error:
+        hint = (f". Set it with MlflowClient().set_registered_model_alias({reference.name!r}, "
+                f"{reference.alias!r}, <version>)"
+                if reference.alias and "has no alias" in str(error) else "")
+        raise ModelLoadingError(f"{uri}: {error}{hint}") from None
+    return ResolvedModel(uri, registry_model_uri(version), name=version.name,
+                         version=str(version.version), alias=reference.alias,
+                         run_id=version.run_id)
+
+
+def _run_model(client: MlflowClient, uri: str, run_id: str, path: str) -> ResolvedModel:
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as error:
+        if not _not_found(error):
+            raise
+        raise ModelLoadingError(f"{uri}: no run {run_id!r} in {mlflow.get_tracking_uri()}") \
+            from None
+    # MLflow 3 logs a model as a LoggedModel of the run; older runs hold it as an artifact.
+    logged = [model.name for model in client.search_logged_models(
+        experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'",
+    )]
+    artifacts = [item.path for item in client.list_artifacts(run_id)]
+    if path not in logged and path.split("/")[0] not in artifacts:
+        raise ModelLoadingError(
+            f"{uri}: run {run_id} has no model {path!r}; its logged models: "
+            f"{_listed(sorted(logged))}; its artifacts: {_listed(artifacts)}"
+        )
+    return ResolvedModel(uri, uri, run_id=run_id)
+
+
+def resolve_model_uri(uri: str, client: MlflowClient | None = None) -> ResolvedModel:
+    """Check that ``uri`` names a model in the store and pin it to a version.
+
+    Besides MLflow URIs, a registry reference as the other jobs take it (``pd_xgb@champion``,
+    ``pd_xgb/3``, ``pd_xgb``) and a local model folder are accepted. Raises
+    :class:`ModelLoadingError` naming the missing registered model, alias, version or run and
+    listing what exists (registered models, or the model's versions and aliases)."""
+    client = client or MlflowClient()
+    if match := _LOGGED_MODEL.match(uri):
+        try:
+            logged = client.get_logged_model(match["model_id"])
+        except MlflowException as error:
+            if not _not_found(error):
+                raise
+            raise ModelLoadingError(f"{uri}: no logged model {match['model_id']!r}") from None
+        return ResolvedModel(uri, uri, run_id=logged.source_run_id)
+    if match := _REGISTERED.match(uri):
+        name, alias, suffix = match["name"], match["alias"], match["suffix"]
+        if alias is not None:
+            return _registered_version(client, uri, ModelReference(name, alias=alias))
+        if suffix.isdigit():
+            return _registered_version(client, uri, ModelReference(name, version=suffix))
+        if suffix.lower() == "latest":
+            return _registered_version(client, uri, ModelReference(name))
+        raise ModelLoadingError(
+            f"{uri}: {suffix!r} is neither a version number nor 'latest' (stages are "
+            f"deprecated: use an alias, models:/{name}@<alias>)"
+        )
+    if match := _RUN.match(uri):
+        return _run_model(client, uri, match["run_id"], match["path"].strip("/"))
+    if "://" not in uri and not uri.startswith(("models:", "runs:")):
+        if Path(uri).is_dir():
+            return ResolvedModel(uri, uri)
+        try:
+            reference = ModelReference.parse(uri)
+        except RegistryError:
+            pass
+        else:
+            return _registered_version(client, uri, reference)
+    raise ModelLoadingError(
+        f"{uri}: not a model this toolkit reads; expected models:/<name>@<alias>, "
+        "models:/<name>/<version>, models:/<name>/latest, runs:/<run id>/model, "
+        "<name>@<alias>, <name>/<version> or a local model folder"
+    )
+
+
+def load_pd_model(uri: str, client: MlflowClient | None = None) -> tuple[PyFuncModel, ResolvedModel]:
+    """The pyfunc behind ``uri`` (its pinned version) and what the URI resolved to."""
+    resolved = resolve_model_uri(uri, client)
+    return mlflow.pyfunc.load_model(resolved.load_uri), resolved
+
+
+def _input_schema(model: PyFuncModel) -> Any:
+    schema = model.metadata.get_input_schema()
+    if schema is None or not schema.has_input_names():
+        raise ModelLoadingError(
+            "the model has no input signature naming its columns; log it with signature=… "
+            "(credit_models.tracking.pd_run does)"
+        )
+    return schema
+
+
+def required_input_columns(model: PyFuncModel) -> list[str]:
+    """The feature columns the model reads, in signature order."""
+    return list(_input_schema(model).input_names())
+
+
+def input_column_types(model: PyFuncModel) -> dict[str, str]:
+    """Column name → MLflow type name (``double``, ``string``, …) from the signature."""
+    schema = _input_schema(model)
+    return {spec.name: str(getattr(spec.type, "name", spec.type)) for spec in schema.inputs}
+
+
+_NUMERIC = {"double": "float64", "float": "float32", "long": "int64", "integer": "int32"}
+
+
+def conform_inputs(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """The columns of ``types`` from ``frame``, in that order, as the signature expects them:
+    numbers as floats (integers widen, missing stays NaN), strings as Python strings or None
+    (categories become their labels). A value that cannot be converted is an error naming the
+    column."""
+    missing = [name for name in types if name not in frame.columns]
+    if missing:
+        raise ValueError(f"input lacks {len(missing)} model feature(s): {_listed(missing)}")
+    columns: dict[str, Any] = {}
+    for name, kind in types.items():
+        values = frame[name]
+        try:
+            if kind in ("double", "float"):
+                columns[name] = pd.to_numeric(values, errors="raise").astype(_NUMERIC[kind])
+            elif kind == "string":
+                if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype != object:
+                    known = values.notna().to_numpy()
+                    text = np.full(len(values), None, dtype=object)
+                    text[known] = values[known].astype("str").to_numpy(dtype=object)
+                    columns[name] = pd.Series(text, index=frame.index, name=name)
+                else:
+                    columns[name] = values
+            else:
+                columns[name] = values
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"column {name!r} cannot be read as the model's {kind} input: {error}"
+            ) from None
+    return pd.DataFrame(columns, index=frame.index)
