@@ -22,7 +22,6 @@ import xgboost as xgb
 from credit_models.models.calibration import ProbabilityCalibrator
 from credit_models.models.pd_model import ModelFamily, PdModel
 from credit_models.models.scorecard import ScorePoints
-from credit_models.models.xgb_pd import model_inputs
 
 FEATURE_CONTRACT_FILE = "feature_contract.json"
 BOOSTER_FILE = "booster.ubj"
@@ -129,4 +128,4 @@ def typed_inputs(contract: list[dict[str, Any]], frame: pd.DataFrame) -> pd.Data
             )
         else:
             typed[entry["name"]] = pd.to_numeric(values, errors="raise").astype("float64")
-    return model_inputs(pd.DataFrame(typed, index=frame.index), names)
+    return pd.DataFrame(typed, index=frame.index)     # already the model's dtypes, in order
