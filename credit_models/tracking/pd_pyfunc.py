@@ -63,7 +63,7 @@ def write_model_files(model: PdModel, contract: list[dict[str, Any]], folder: Pa
     """The pyfunc's artifacts for a fitted model, written into ``folder``; name → path."""
     if model.family is ModelFamily.xgboost:
         estimator_path = folder / BOOSTER_FILE
-        model.estimator.get_booster().save_model(estimator_path)
+        validated_trees(model.estimator).save_model(estimator_path)
     else:
         estimator_path = folder / SCORECARD_FILE
         estimator_path.write_bytes(pickle.dumps(model.estimator))
@@ -76,6 +76,17 @@ def write_model_files(model: PdModel, contract: list[dict[str, Any]], folder: Pa
     (folder / FEATURE_CONTRACT_FILE).write_text(json.dumps(contract, indent=2, ensure_ascii=False))
     return {"estimator": str(estimator_path), "scoring": str(folder / SCORING_FILE),
             "feature_contract": str(folder / FEATURE_CONTRACT_FILE)}
+
+
+def validated_trees(estimator: xgb.XGBClassifier) -> xgb.Booster:
+    """The booster cut at early stopping's best iteration: the trees every metric, the
+    calibration and the report were computed with (``predict_proba`` stops there too); the trees
+    grown after it were never validated and must not be served."""
+    booster = estimator.get_booster()
+    best = getattr(estimator, "best_iteration", None)
+    if best is None or best + 1 >= booster.num_boosted_rounds():
+        return booster
+    return booster[: best + 1]
 
 
 class ProbabilityOfDefaultModel(mlflow.pyfunc.PythonModel):
