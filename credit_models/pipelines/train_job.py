@@ -31,6 +31,7 @@ from credit_models.pipelines.pd_training import (
 from credit_models.pipelines.training_data import TrainingData, assemble_training_data
 from credit_models.split.factory import build_splitter
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
+from credit_models.tracking.multirun import parent_run_id
 from credit_models.tracking.pd_run import log_pd_run
 
 logger = logging.getLogger("credit_models.train")
@@ -103,7 +104,9 @@ def run_training(cfg: DictConfig) -> TrainingResult:
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(cfg.mlflow.experiment_name)
-    logged = log_pd_run(cfg, data, table, evaluated, oracle, register=cfg.mlflow.register)
+    # A job of a multirun sweep (`-m`) is a child of the sweep's parent run.
+    logged = log_pd_run(cfg, data, table, evaluated, oracle, register=cfg.mlflow.register,
+                        parent_run_id=parent_run_id())
     stage("MLflow run %s logged%s", logged.run_id,
           f"; registered {cfg.mlflow.registered_model_name} version {logged.registered_version}"
           if logged.registered_version else "")

@@ -86,6 +86,7 @@ def log_pd_run(
     run_name: str | None = None,
     nested: bool = False,
     register: bool = True,
+    parent_run_id: str | None = None,
 ) -> LoggedRun:
     """One MLflow run with every artifact; returns its id and the registered version."""
     model, split, is_bad = evaluated.model, table.split, table.is_bad
@@ -98,7 +99,7 @@ def log_pd_run(
     test_inputs = table.inputs[split == test_split]
     importance, importance_label = feature_importance(model, test_inputs)
 
-    with mlflow.start_run(run_name=run_name, nested=nested) as run, \
+    with mlflow.start_run(run_name=run_name, nested=nested, parent_run_id=parent_run_id) as run, \
             tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
         mlflow.set_tags({
