@@ -41,6 +41,8 @@ def test_main_job_end_to_end_logs_metrics_and_registers_a_version(
     assert "reports/validation_report.html" in reports
     for name in ("oot/ece", "oot/brier", "oot/log_loss", "oot/psi_score"):
         assert name in run.data.metrics, name
+    # The ONNX export ships inside the registered model and matches XGBoost on the OOT rows.
+    assert run.data.metrics["export/onnx_max_abs_diff"] <= 1e-5
 
     version = client.get_model_version("pd_xgb", result.registered_version)
     assert version.run_id == result.run_id
