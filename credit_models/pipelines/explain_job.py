@@ -108,7 +108,8 @@ def _as_of_filter(path: Path, as_of: pd.Timestamp) -> tuple[ds.Dataset, Any]:
         raise ExplainInputError(f"{path} lacks the id column(s) {missing}: a feature matrix has "
                                 f"customer_id, as_of and the features")
     kind = dataset.schema.field("as_of").type
-    return dataset, ds.field("as_of") == pa.scalar(as_of.to_pydatetime(), type=kind)
+    moment = as_of if getattr(kind, "tz", None) else as_of.tz_convert(None)   # naive stored: UTC
+    return dataset, ds.field("as_of") == pa.scalar(moment.to_pydatetime(), type=kind)
 
 
 def matrix_rows(path: Path, as_of: pd.Timestamp, customer_ids: list[Any] | None,
@@ -224,6 +225,9 @@ def run_explain(cfg: DictConfig) -> ExplainResult:
     if not cfg.as_of:
         raise ConfigError("as_of is required: the snapshot date to explain, e.g. as_of=2025-01-01")
     as_of = utc_timestamp(str(cfg.as_of))
+    if int(cfg.top_k) < 1 or int(cfg.print_rows) < 0:
+        raise ConfigError(f"top_k must be >= 1 and print_rows >= 0; got top_k={cfg.top_k}, "
+                          f"print_rows={cfg.print_rows}")
     customer_ids = None if cfg.customer_ids is None else list(cfg.customer_ids)
     if customer_ids is not None and not customer_ids:
         raise ConfigError("customer_ids is empty: list customers, or null for every one")

@@ -155,3 +155,17 @@ def test_console_script_prints_reasons_and_exits_2_on_an_unknown_customer(store,
                             capture_output=True, text=True, timeout=300, cwd=root)
     assert failed.returncode == 2
     assert "424242" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_a_given_feature_matrix_with_naive_dates_is_read_as_utc(store, tmp_path):
+    logged = store["xgboost"]
+    path = tmp_path / "matrix.parquet"
+    logged.matrix.assign(as_of=logged.matrix["as_of"].dt.tz_convert(None)).to_parquet(path)
+    result = run_explain(explain_config(logged, f"feature_matrix={path}", "customer_ids=[8]",
+                                        f"as_of={AS_OF}", "reference_split=null"))
+    assert len(result.explanations.scores) == 1
+    with pytest.raises(ExplainInputError, match="does not exist"):
+        run_explain(explain_config(logged, f"feature_matrix={tmp_path / 'none.parquet'}",
+                                   f"as_of={AS_OF}"))
+    with pytest.raises(ConfigError, match="top_k must be >= 1"):
+        run_explain(explain_config(logged, "top_k=0", f"as_of={AS_OF}"))
