@@ -295,7 +295,7 @@ def portfolio_selection():
     spec = parse_feature_spec(OmegaConf.to_container(OmegaConf.load(CONF / "features" /
                                                                     "default.yaml")))
     matrix = build_features(spec, tables, labelled[["customer_id", "as_of"]])
-    split = OutOfTimeSplit().assign(labelled["as_of"])
+    split = OutOfTimeSplit(group_customers=False).assign(labelled)
     features = matrix.frame[matrix.feature_names]
     development, oot = (split == "dev").to_numpy(), (split == "oot").to_numpy()
     started = time.perf_counter()
