@@ -35,13 +35,20 @@ from credit_models.evaluation.report import (
     build_validation_report,
 )
 from credit_models.evaluation.selection_plots import iv_psi_plot
-from credit_models.explain.contributions import mean_absolute_shap, shap_contributions
+from credit_models.explain.contributions import Contributions, model_contributions
+from credit_models.explain.global_explanations import (
+    beeswarm_plot,
+    dependence_plots,
+    importance_drift,
+    importance_drift_plot,
+    shap_importance,
+)
 from credit_models.labels.default_label import LABELLED
 from credit_models.models.pd_model import ModelFamily, PdModel
 from credit_models.paths import PACKAGE_DIR
 from credit_models.pipelines.pd_training import EvaluatedModel, ModellingTable
 from credit_models.pipelines.training_data import TrainingData
-from credit_models.split.names import SPLIT_ORDER, UNUSED
+from credit_models.split.names import DEVELOPMENT, SPLIT_ORDER, UNUSED
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params
 from credit_models.tracking.onnx_export import booster_to_onnx, onnx_parity
 from credit_models.tracking.pd_pyfunc import (
@@ -65,15 +72,36 @@ class LoggedRun:
     registered_version: str | None
 
 
-def feature_importance(model: PdModel, inputs: pd.DataFrame) -> tuple[pd.Series, str]:
-    """Mean |contribution| per feature on ``inputs``: SHAP (log-odds) for trees, points away from
-    the average for a scorecard (its exact additive contributions)."""
-    if model.family is ModelFamily.xgboost:
-        return (mean_absolute_shap(shap_contributions(model.estimator.get_booster(), inputs)),
-                "mean |SHAP| (log-odds)")
-    points = model.estimator.points_by_feature(inputs[model.features])
-    return ((points - points.mean()).abs().mean().sort_values(ascending=False),
-            "mean |points − average points|")
+EXPLAIN_SAMPLE_ROWS = 20_000
+"""Rows per split explained for the global plots: enough for stable mean |SHAP|, bounded time."""
+
+
+def _explained(model: PdModel, inputs: pd.DataFrame, seed: int) -> tuple[Contributions, pd.DataFrame]:
+    rows = inputs if len(inputs) <= EXPLAIN_SAMPLE_ROWS else inputs.sample(
+        EXPLAIN_SAMPLE_ROWS, random_state=seed)
+    return model_contributions(model, rows[model.features]), rows[model.features]
+
+
+def log_explanations(
+    model: PdModel, table: ModellingTable, test_split: str, seed: int
+) -> tuple[pd.Series, str]:
+    """Global explanations of the model in log-odds (TreeSHAP for trees, coefficient × WoE for a
+    scorecard): importance, beeswarm and dependence plots on the test split, and the importance
+    drift from development. Returns the test split's mean |contribution| for the report."""
+    test, test_rows = _explained(model, table.inputs[table.split == test_split], seed)
+    development, _ = _explained(model, table.inputs[table.split == DEVELOPMENT], seed)
+    importance = shap_importance(test)
+    mlflow.log_text(importance.to_csv(), f"explain/shap_importance_{test_split}.csv")
+    _log_figure(top_features_bar(importance, f"mean |SHAP| (log-odds), {test_split} split"),
+                f"plots/feature_importance_{test_split}.png")
+    _log_figure(beeswarm_plot(test, test_rows), f"plots/shap_beeswarm_{test_split}.png")
+    for name, figure in dependence_plots(test, test_rows, top_k=4).items():
+        _log_figure(figure, f"plots/shap_dependence/{name}.png")
+    names = (DEVELOPMENT, test_split)
+    drift = importance_drift(development, test, names=names)
+    mlflow.log_text(drift.to_csv(index=False), "explain/shap_importance_drift.csv")
+    _log_figure(importance_drift_plot(drift, names=names), "plots/shap_importance_drift.png")
+    return importance, "mean |SHAP| (log-odds)"
 
 
 def _log_figure(figure: Figure, path: str) -> None:
@@ -102,7 +130,6 @@ def log_pd_run(
     }}
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     test_inputs = table.inputs[split == test_split]
-    importance, importance_label = feature_importance(model, test_inputs)
 
     with mlflow.start_run(run_name=run_name, nested=nested, parent_run_id=parent_run_id) as run, \
             tempfile.TemporaryDirectory() as scratch:
@@ -145,9 +172,7 @@ def log_pd_run(
                 matrix_path, index=False, compression="zstd"
             )
             mlflow.log_artifact(str(matrix_path), "features")
-        mlflow.log_text(importance.to_csv(), f"explain/feature_importance_{test_split}.csv")
-        _log_figure(top_features_bar(importance, f"{importance_label}, {test_split} split"),
-                    f"plots/feature_importance_{test_split}.png")
+        importance, importance_label = log_explanations(model, table, test_split, cfg.seed)
         scorecard_table = None
         if model.family is ModelFamily.scorecard:
             scorecard_table = model.estimator.points_table_

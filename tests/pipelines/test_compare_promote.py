@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +38,6 @@ from credit_models.pipelines.compare_job import (
     run_comparison,
 )
 from credit_models.pipelines.promote_job import evaluate_gate, promote, run_promotion
-from credit_models.pipelines.train_job import run_training
 from credit_models.tracking.pd_pyfunc import (
     OUTPUT_COLUMNS,
     ProbabilityOfDefaultModel,
@@ -49,7 +46,6 @@ from credit_models.tracking.pd_pyfunc import (
     write_model_files,
 )
 from credit_models.tracking.registry import aliases
-from tests.pipelines.conftest import small_train_overrides
 
 NAME = "pd_xgb"
 FEATURES = ["utilisation", "days_late", "tenure_months", "city_tier", "noise"]
@@ -404,51 +400,3 @@ def test_promoting_the_champion_again_changes_nothing(registry, compose_config):
     result = run_promotion(job_config(compose_config, "promote", "challenger=2"))
     assert result.decision == "unchanged" and result.exit_code == 0
     assert aliases(registry, NAME) == {"champion": "2"}
-
-
-# ---------------------------------------------------------------------------------------------
-# End to end, through the console scripts
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_train_twice_then_promote_and_compare_through_the_console_scripts(
-    compose_config, tmp_path, monkeypatch
-):
-    monkeypatch.chdir(tmp_path)     # the feature cache and the artifacts stay in tmp_path
-    for depth in (2, 4):            # trained in this process: a train subprocess adds ~25 s
-        config = compose_config("train", [
-            *small_train_overrides(tmp_path, tmp_path / "portfolio"),
-            f"model.params.max_depth={depth}",
-        ])
-        assert run_training(config).registered_version == str(depth // 2)
-
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    bin_dir = Path(sys.executable).parent
-
-    def run(script: str, *arguments: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(bin_dir / script), f"mlflow.tracking_uri={store}", *arguments,
-             f"hydra.run.dir={tmp_path / 'hydra'}"],
-            check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path,
-        )
-
-    first = run("credit-models-promote", "challenger=1", "force=true")
-    assert first.returncode == 0, first.stderr[-3000:]
-
-    second = run("credit-models-promote", "challenger=2")
-    assert second.returncode in (0, 1), second.stderr[-3000:]
-    assert "champion (version 1) against challenger (version 2)" in second.stdout
-    assert "Gate:" in second.stdout and "auc_gain" in second.stdout
-    client = MlflowClient(tracking_uri=store, registry_uri=store)
-    expected = ({"champion": "2", "previous_champion": "1"} if second.returncode == 0
-                else {"champion": "1"})
-    assert aliases(client, NAME) == expected
-
-    # The second version against the first, whichever holds the champion alias now.
-    champion, challenger = (("previous_champion", "champion") if second.returncode == 0
-                            else ("champion", "2"))
-    compared = run("credit-models-compare", f"champion={champion}", f"challenger={challenger}")
-    assert compared.returncode == 0, compared.stderr[-3000:]
-    assert "champion (version 1) against challenger (version 2)" in compared.stdout
-    assert "AUC by month" in compared.stdout

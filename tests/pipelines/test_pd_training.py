@@ -52,7 +52,8 @@ def test_calibrated_xgboost_on_simulated_data_meets_the_bars(
     assert logged["oot/auc"] == pytest.approx(metrics["oot/auc"])
     plots = {item.path for item in client.list_artifacts(result.run_id, "plots")}
     for name in ("roc_by_split", "calibration_by_split", "ks_curve_oot",
-                 "score_distributions_oot", "bad_rate_by_band_oot", "feature_importance_oot"):
+                 "score_distributions_oot", "bad_rate_by_band_oot", "feature_importance_oot",
+                 "shap_beeswarm_oot", "shap_importance_drift"):
         assert f"plots/{name}.png" in plots, name
     report = Path(client.download_artifacts(
         result.run_id, "reports/validation_report.html", str(tmp_path))).read_text()
@@ -60,19 +61,16 @@ def test_calibrated_xgboost_on_simulated_data_meets_the_bars(
 
 
 @pytest.mark.slow
-def test_scorecard_family_trains_registers_and_exports_its_points(
-    compose_config, tmp_path, mid_size_data_dir
-):
+def test_scorecard_family_trains_registers_and_exports_its_points(compose_config, tmp_path):
     import mlflow
 
     config = compose_config(
-        "train", [*(item for item in small_train_overrides(tmp_path, mid_size_data_dir)
+        "train", [*(item for item in small_train_overrides(tmp_path, tmp_path / "portfolio")
                     if not item.startswith("model.params.")), "model=scorecard",
-                  "data.simulator.n_customers=5000", "data.simulator.chunk_size=5000",
-                  "model.params.max_features=8"],
+                  "model.params.max_features=8", "model.params.min_iv=0.05"],
     )
     result = run_training(config)
-    assert result.metrics["oot/auc"] > 0.75
+    assert result.metrics["oot/auc"] > 0.72
     client = MlflowClient(tracking_uri=result.tracking_uri)
     assert client.get_run(result.run_id).data.tags["model_kind"] == "scorecard"
     files = {item.path for item in client.list_artifacts(result.run_id, "scorecard")}
