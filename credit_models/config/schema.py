@@ -15,6 +15,7 @@ from hydra.core.config_store import ConfigStore
 
 from credit_models.data.simulator import SimulatorConfig
 from credit_models.features.selection_config import SelectionConfig
+from credit_models.models.pd_model import CalibrationMethod, ClassWeight, ModelFamily
 
 
 class DataSource(str, Enum):
@@ -124,22 +125,6 @@ class SplitConfig:
     cv_folds: int | None = None
 
 
-class ModelFamilyName(str, Enum):
-    xgboost = "xgboost"
-    scorecard = "scorecard"
-
-
-class ClassWeightName(str, Enum):
-    none = "none"
-    balanced = "balanced"
-
-
-class CalibrationName(str, Enum):
-    isotonic = "isotonic"
-    platt = "platt"
-    none = "none"
-
-
 @dataclass
 class ScoreScaleConfig:
     """Points = offset + factor * ln(good:bad odds); ``pdo`` points double the odds."""
@@ -154,12 +139,12 @@ class ModelConfig:
     """See credit_models/models/pd_model.py (ModelSettings) for the meaning of each field."""
 
     name: str = "pd_xgb"
-    family: ModelFamilyName = ModelFamilyName.xgboost
+    family: ModelFamily = ModelFamily.xgboost
     params: dict[str, Any] = field(default_factory=dict)
     early_stopping_rounds: int = 50
-    class_weight: ClassWeightName = ClassWeightName.none
+    class_weight: ClassWeight = ClassWeight.none
     monotone_constraints: dict[str, int] = field(default_factory=dict)
-    calibration: CalibrationName = CalibrationName.isotonic
+    calibration: CalibrationMethod = CalibrationMethod.isotonic
     pd_floor: float = 3e-4
     """Lowest calibrated PD (3 basis points, the Basel retail floor)."""
     score: ScoreScaleConfig = field(default_factory=ScoreScaleConfig)

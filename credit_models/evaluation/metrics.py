@@ -63,7 +63,7 @@ def _series(values: ArrayLike) -> pd.Series:
     return pd.Series(np.asarray(values))
 
 
-def _labels(is_bad: ArrayLike) -> np.ndarray:
+def binary_labels(is_bad: ArrayLike) -> np.ndarray:
     """``is_bad`` as a boolean array; accepts booleans or 0/1 numbers, nothing missing."""
     values = _series(is_bad)
     if values.isna().any():
@@ -139,7 +139,7 @@ def calibration_table(is_bad: ArrayLike, probability: ArrayLike, bins: int = 10)
     PD in the bin), ``rows``, ``bads``, ``mean_probability``, ``bad_rate``.
     """
     _check_bins("bins", bins)
-    labels = _labels(is_bad)
+    labels = binary_labels(is_bad)
     predicted = _probabilities(probability, len(labels))
     if len(labels) == 0:
         raise ValueError("calibration needs at least one row; got 0")
@@ -171,7 +171,7 @@ def calibration_metrics(
     the expected calibration error over ``bins`` equal-frequency bins (see
     :func:`expected_calibration_error`), and the mean predicted PD next to the observed bad rate.
     """
-    labels = _labels(is_bad)
+    labels = binary_labels(is_bad)
     predicted = _probabilities(probability, len(labels))
     if len(labels) == 0:
         raise ValueError("calibration needs at least one row; got 0")
@@ -203,7 +203,7 @@ def gains_table(
     (bad rate / overall bad rate) and ``cumulative_lift``.
     """
     _check_bins("groups", groups)
-    labels = _labels(is_bad)
+    labels = binary_labels(is_bad)
     values = _scores(score, len(labels))
     if len(labels) == 0:
         raise ValueError("a gains table needs at least one row; got 0")
@@ -250,7 +250,7 @@ def score_band_table(
     one), ``odds`` (goods per bad, ∞ without bads) and, when ``probability`` is given,
     ``mean_probability`` (the predicted bad rate to compare with the observed one).
     """
-    labels = _labels(is_bad)
+    labels = binary_labels(is_bad)
     values = _scores(score, len(labels))
     limits = np.asarray(edges, dtype=float)
     if limits.ndim != 1 or len(limits) < 2 or np.isnan(limits).any() or (np.diff(limits) <= 0).any():
@@ -489,7 +489,7 @@ def metrics_by_group(
     than an error: small segments and months often do.
     """
     _check_bins("bins", bins)
-    labels = _labels(is_bad)
+    labels = binary_labels(is_bad)
     predicted = _probabilities(probability, len(labels))
     keys = _series(groups)
     if len(keys) != len(labels):
@@ -509,7 +509,7 @@ def split_metrics_table(
     """:func:`metrics_by_group` per split (dev, valid, calibration, oot, test first, any other after), indexed by
     split, plus ``psi_score``: the PSI of the predicted PD from ``reference_split`` to each split
     (0 for the reference itself; NaN when the reference split is absent)."""
-    labels = _labels(is_bad)
+    labels = binary_labels(is_bad)
     predicted = _probabilities(probability, len(labels))
     names = _series(split).astype(str)
     table = metrics_by_group(labels, predicted, names, bins).set_index("group")

@@ -33,6 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from credit_models.errors import ConfigError, TrainingDataError
+from credit_models.evaluation.metrics import binary_labels
 
 ISOTONIC, PLATT = "isotonic", "platt"
 METHODS = (ISOTONIC, PLATT)
@@ -244,17 +245,7 @@ def _label_array(is_bad: ArrayLike, rows: int) -> np.ndarray:
         raise TrainingDataError(
             f"is_bad must not contain missing values; got {int(values.isna().sum())}"
         )
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values.to_numpy(dtype=bool)
-    if not pd.api.types.is_numeric_dtype(values.dtype):
-        raise ValueError(f"is_bad must be boolean or 0/1; got dtype {values.dtype}")
-    numbers = values.to_numpy(dtype=float)
-    unexpected = ~np.isin(numbers, (0.0, 1.0))
-    if unexpected.any():
-        raise ValueError(
-            f"is_bad must be boolean or 0/1; got values such as {np.unique(numbers[unexpected])[:5]}"
-        )
-    return numbers.astype(bool)
+    return binary_labels(values)
 
 
 def _log_odds(probability: np.ndarray) -> np.ndarray:
