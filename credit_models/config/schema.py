@@ -81,6 +81,9 @@ class CapacityConfig:
     statistic: str = "max"
     quantile: float = 0.9
     include_declined: bool = True
+    demand: str = "orders"
+    """orders: orders (+ declines for insufficient limit); statements: each statement's new
+    charges, for data sets without an orders table (UCI)."""
 
 
 class LabelSource(str, Enum):
