@@ -1,0 +1,66 @@
+"""Periodic review (动态调额): from the current limit and a fresh target, one action per customer —
+raise, keep or cut — within guardrails that hold whatever the models say:
+
+* no raise within ``no_raise_months_after_delinquency`` of a delinquency;
+* no raise within ``min_months_between_raises`` of the last raise;
+* a raise adds at most ``max_step_share`` of the current limit and ``max_step_amount``, and never
+  passes the ceiling;
+* a cut only at a PD of ``cut_pd_threshold`` or more, and never below the outstanding balance
+  (a limit under the balance would leave the customer over limit through no action of theirs).
+
+Each action carries its reason code, so a kept limit says which guardrail held it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from credit_models.limits.policy import LimitPolicy
+from credit_models.limits.target_limits import round_down
+
+ACTIONS = ("raise", "keep", "cut", "grant")
+REVIEW_REASONS = ("raise_capped_by_max_step", "raise", "grant", "cut_held_at_balance",
+                  "cut_high_pd", "keep_recent_delinquency", "keep_raised_recently",
+                  "keep_at_ceiling", "keep_balance_above_target", "keep_pd_below_cut_threshold",
+                  "keep_no_line", "keep_near_target")
+
+
+def review_limits(portfolio: pd.DataFrame, target: pd.Series, policy: LimitPolicy) -> pd.DataFrame:
+    """Per customer: action, new_limit, review_reason (see the module docstring)."""
+    rules = policy.review
+    current = portfolio["current_limit"].to_numpy(dtype=float)
+    wanted = target.to_numpy(dtype=float)
+    pd_now = portfolio["pd"].to_numpy(dtype=float)
+    balance = np.maximum(portfolio["balance"].to_numpy(dtype=float), 0.0)
+    delinquent_recently = (portfolio["months_since_delinquency"].to_numpy(dtype=float)
+                           < rules.no_raise_months_after_delinquency)
+    raised_recently = (portfolio["months_since_raise"].to_numpy(dtype=float)
+                       < rules.min_months_between_raises)
+    has_line = current > 0
+    wants_more = wanted > current * (1 + rules.min_change)
+    wants_less = has_line & (wanted < current * (1 - rules.min_change))
+
+    step_cap = np.minimum(rules.max_step_share * current, rules.max_step_amount)
+    capped = (wanted - current) > step_cap
+    raised = round_down(np.minimum(np.minimum(wanted, current + step_cap), policy.ceiling), policy)
+    can_raise = has_line & wants_more & ~delinquent_recently & ~raised_recently & (raised > current)
+    can_grant = ~has_line & (wanted > 0) & ~delinquent_recently
+    may_cut = wants_less & (pd_now >= rules.cut_pd_threshold)
+    cut_to = np.maximum(wanted, np.ceil(balance / policy.rounding) * policy.rounding)
+    cut_to = np.where(cut_to > 0, np.maximum(cut_to, policy.floor), 0.0)
+    can_cut = may_cut & (cut_to < current)
+
+    action = np.select([can_raise, can_grant, can_cut], ["raise", "grant", "cut"], "keep")
+    new_limit = np.select([can_raise, can_grant, can_cut], [raised, wanted, cut_to], current)
+    reason = np.select(
+        [can_raise & capped, can_raise, can_grant, can_cut & (cut_to > wanted), can_cut,
+         wants_more & delinquent_recently, wants_more & has_line & raised_recently,
+         wants_more & has_line, may_cut, wants_less, ~has_line],
+        ["raise_capped_by_max_step", "raise", "grant", "cut_held_at_balance", "cut_high_pd",
+         "keep_recent_delinquency", "keep_raised_recently", "keep_at_ceiling",
+         "keep_balance_above_target", "keep_pd_below_cut_threshold", "keep_no_line"],
+        "keep_near_target",
+    )
+    return pd.DataFrame({"action": action, "new_limit": new_limit, "review_reason": reason},
+                        index=portfolio.index)
