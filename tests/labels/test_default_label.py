@@ -6,7 +6,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credit_models.errors import ConfigError
-from credit_models.labels.capacity_target import CapacityDefinition, capacity_target
 from credit_models.labels.default_label import (
     EXCLUDED_ALREADY_BAD,
     EXCLUDED_INACTIVE,
@@ -146,22 +145,3 @@ def test_inactive_snapshots_are_excluded_when_the_policy_asks():
 def test_bad_definitions_are_rejected(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         DefaultDefinition(**kwargs)
-
-
-def test_capacity_target_is_the_peak_month_of_demand():
-    tables = tiny_tables()
-    tables["declines"]["declined_at"] = pd.Series([utc("2024-02-27")], dtype="datetime64[us, UTC]")
-    snapshots = pd.DataFrame({"customer_id": [1, 2], "as_of": [utc("2024-01-01")] * 2})
-    peak = capacity_target(snapshots, tables["orders"], tables["declines"],
-                           CapacityDefinition(months=3), utc("2024-06-01"))
-    assert peak.tolist() == [300.0, 1350.0]      # customer 2: 950 ordered + 400 declined in Feb
-    granted_only = capacity_target(snapshots, tables["orders"], tables["declines"],
-                                   CapacityDefinition(months=3, include_declined=False),
-                                   utc("2024-06-01"))
-    assert granted_only.tolist() == [300.0, 950.0]
-    mean = capacity_target(snapshots, tables["orders"], None,
-                           CapacityDefinition(months=3, statistic="mean"), utc("2024-06-01"))
-    assert mean.tolist() == [pytest.approx(400 / 3), pytest.approx(1000 / 3)]
-    incomplete = capacity_target(snapshots, tables["orders"], None, CapacityDefinition(months=12),
-                                 utc("2024-06-01"))
-    assert incomplete.isna().all()
