@@ -1,0 +1,154 @@
+"""The served credit decision: the exported PD exactly, a limit decided by the policy, the top
+reasons in words, and every input it needs named when one is missing."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from credit_models.config.schema import AccountFeaturesConfig
+from credit_models.explain.exported_model import load_model_folder
+from credit_models.explain.reason_codes import reference_values
+from credit_models.limits.capacity_model import CapacityModel, CapacitySettings
+from credit_models.models.pd_model import ModelSettings, fit_pd_model
+from credit_models.paths import config_dir
+from credit_models.tracking.limit_pyfunc import (
+    ARTIFACT,
+    CreditDecisionModel,
+    decision_signature,
+    write_decision_model,
+)
+from credit_models.tracking.pd_pyfunc import feature_contract, public_inputs
+from tests.explain.conftest import CITY_TIER, DESCRIPTIONS, FEATURES, ORDERS, PROMOTION
+
+ACCOUNT = {key: getattr(AccountFeaturesConfig(), key)
+           for key in AccountFeaturesConfig.__dataclass_fields__}
+NEW_CHARGES = "statements__new_charges__mean__90d"
+CAPACITY_FEATURES = [ORDERS, PROMOTION, CITY_TIER, NEW_CHARGES]
+LEVELS = (0.5, 0.9)
+TOP = 3
+
+
+def synthetic(rows: int, seed: int) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Features (PD, capacity and account facts), default flags and peak demand."""
+    rng = np.random.default_rng(seed)
+    tier = pd.Categorical(rng.choice(["1", "2", "3", "4"], rows), categories=["1", "2", "3", "4"])
+    limit = np.where(rng.random(rows) < 0.1, np.nan, np.round(rng.uniform(500, 20000, rows), -2))
+    frame = pd.DataFrame({
+        FEATURES[0]: np.where(rng.random(rows) < 0.7, 0.0, rng.integers(1, 60, rows)),
+        FEATURES[1]: np.where(rng.random(rows) < 0.9, 0.0, rng.integers(1, 45, rows)),
+        FEATURES[2]: rng.beta(2, 3, rows),
+        ORDERS: rng.poisson(6, rows).astype(float),
+        FEATURES[4]: np.where(rng.random(rows) < 0.1, np.nan, rng.gamma(1.5, 0.1, rows)),
+        PROMOTION: rng.gamma(1.2, 200.0, rows),
+        CITY_TIER: tier,
+        NEW_CHARGES: rng.gamma(2.0, 800.0, rows),
+        ACCOUNT["current_limit"]: limit,
+        ACCOUNT["balance"]: np.nan_to_num(limit) * rng.uniform(0, 1, rows),
+        ACCOUNT["days_since_delinquency"]: np.where(rng.random(rows) < 0.7, np.nan,
+                                                    rng.integers(0, 400, rows)),
+        ACCOUNT["days_since_raise"]: np.where(rng.random(rows) < 0.6, np.nan,
+                                              rng.integers(0, 400, rows)),
+    })
+    log_odds = (-3.0 + 0.04 * frame[FEATURES[0]] + 0.05 * frame[FEATURES[1]]
+                + 2.0 * frame[FEATURES[2]] - 0.08 * frame[ORDERS])
+    is_bad = pd.Series(rng.random(rows) < 1 / (1 + np.exp(-log_odds)))
+    demand = pd.Series(frame[NEW_CHARGES] * rng.lognormal(0.0, 0.4, rows))
+    return frame, is_bad, demand
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    frame, is_bad, demand = synthetic(1600, seed=3)
+    pd_inputs = frame[list(FEATURES)]
+    settings = ModelSettings.from_config({
+        "name": "pd_xgboost", "family": "xgboost", "early_stopping_rounds": 5,
+        "params": {"n_estimators": 40, "max_depth": 3, "learning_rate": 0.3, "n_jobs": 1},
+    })
+    pd_model = fit_pd_model(settings, pd_inputs[:1000], is_bad[:1000], pd_inputs[1000:1300],
+                            is_bad[1000:1300], seed=7)
+    pd_model.calibrate(pd_inputs[1000:1300], is_bad[1000:1300])
+    capacity = CapacityModel(CapacitySettings(
+        quantiles=LEVELS, params={"n_estimators": 20, "max_depth": 3, "learning_rate": 0.3}))
+    capacity.fit(frame[CAPACITY_FEATURES][:1000], demand[:1000])
+
+    folder = tmp_path_factory.mktemp("decision")
+    policy = yaml.safe_load((config_dir() / "policy" / "default.yaml").read_text("utf-8"))
+    artifacts = write_decision_model(
+        folder / "files", pd_model, feature_contract(pd_inputs, DESCRIPTIONS), capacity, policy,
+        ACCOUNT, LEVELS, pd_horizon_months=12, reasons_config=None,
+        reference=reference_values(pd_inputs[:1000]), top_reasons=TOP,
+        extra_contract=[{"name": NEW_CHARGES, "type": "double", "categories": None,
+                         "description": "mean monthly new charges, the last 90 days"}],
+    )
+    scoring = public_inputs(frame[1300:1312])
+    example = CreditDecisionModel().load_folder(artifacts[ARTIFACT]).predict(None, scoring)
+    path = folder / "pyfunc"
+    mlflow.pyfunc.save_model(path, python_model=CreditDecisionModel(), artifacts=artifacts,
+                             signature=decision_signature(scoring, example),
+                             pip_requirements=["mlflow", "xgboost"])
+    return mlflow.pyfunc.load_model(str(path)), scoring, artifacts[ARTIFACT]
+
+
+def test_decision_has_every_column_and_the_exported_pd(served):
+    model, scoring, folder = served
+    out = model.predict(scoring.assign(as_of="2025-05-20"))
+    windows = ("618", "double_11")
+    expected = ["probability_of_default", "score", "capacity_q50", "capacity_q90",
+                "current_limit", "target_limit", "limit_action", "new_limit",
+                "limit_reason_code", "limit_reason", "binding_rule", "binding_rule_text",
+                *[f"promotion_{w}_{field}" for w in windows
+                  for field in ("extra", "starts_at", "expires_at")],
+                *[f"reason_{k}_{field}" for k in range(1, TOP + 1) for field in ("code", "text")]]
+    assert list(out.columns) == expected
+    assert len(out) == len(scoring) and out.index.equals(scoring.index)
+
+    exported = load_model_folder(f"{folder}/pd")
+    probability = exported.model.probability(exported.inputs(scoring))
+    assert np.abs(out["probability_of_default"].to_numpy() - probability).max() == 0.0
+    assert (out["new_limit"] >= 0).all() and out["new_limit"].notna().all()
+    assert out["limit_reason"].map(bool).all() and out["binding_rule_text"].map(bool).all()
+    assert (out["promotion_618_starts_at"] == "2025-06-01").all()
+    assert (out["promotion_double_11_expires_at"] == "2025-11-14").all()
+    has_reason = out["reason_1_code"].notna()
+    assert has_reason.any()
+    assert out.loc[has_reason, "reason_1_text"].map(lambda text: bool(text and text.strip())).all()
+    for k in range(1, TOP + 1):   # a code always comes with its text
+        assert (out[f"reason_{k}_code"].notna() == out[f"reason_{k}_text"].notna()).all()
+
+
+def test_language_param_switches_every_text(served):
+    model, scoring, _ = served
+    english = model.predict(scoring)
+    chinese = model.predict(scoring, params={"language": "zh"})
+    assert (chinese["limit_reason_code"] == english["limit_reason_code"]).all()
+    assert (chinese["limit_reason"] != english["limit_reason"]).all()
+    row = chinese["reason_1_text"].first_valid_index()
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese.loc[row, "reason_1_text"])
+
+
+def test_signature_and_contract_list_every_input(served):
+    model, scoring, folder = served
+    inputs = {spec.name: spec for spec in model.metadata.get_input_schema().inputs}
+    assert set(scoring.columns) <= set(inputs) and not inputs["as_of"].required
+    assert inputs[NEW_CHARGES].type.name == "double" and inputs[CITY_TIER].type.name == "string"
+    with open(f"{folder}/feature_contract.json", encoding="utf-8") as handle:
+        names = [entry["name"] for entry in json.load(handle)]
+    assert len(names) == len(set(names)) == len(scoring.columns)
+    assert names[: len(FEATURES)] == list(FEATURES)
+
+
+def test_missing_capacity_and_account_features_are_named(served):
+    model, scoring, folder = served
+    lacking = scoring.drop(columns=[NEW_CHARGES, ACCOUNT["balance"]])
+    direct = CreditDecisionModel().load_folder(folder)
+    with pytest.raises(ValueError, match="lack 2 model feature") as error:
+        direct.predict(None, lacking)
+    assert NEW_CHARGES in str(error.value) and ACCOUNT["balance"] in str(error.value)
+    with pytest.raises(Exception, match=NEW_CHARGES):
+        model.predict(lacking)
