@@ -15,6 +15,7 @@ from hydra.core.config_store import ConfigStore
 
 from credit_models.data.simulator import SimulatorConfig
 from credit_models.features.selection_config import SelectionConfig
+from credit_models.limits.policy import TargetMethod
 from credit_models.models.pd_model import CalibrationMethod, ClassWeight, ModelFamily
 
 
@@ -183,6 +184,147 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+
+
+@dataclass
+class CapacityModelConfig:
+    """See credit_models/limits/capacity_model.py (CapacitySettings)."""
+
+    name: str = "xgb_quantile"
+    quantiles: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    params: dict[str, Any] = field(default_factory=dict)
+    early_stopping_rounds: int = 30
+    log_target: bool = True
+
+
+@dataclass
+class TierConfig:
+    basis: str = "capacity_q90"
+    pd_bands: dict[str, list[float]] = field(default_factory=dict)
+    capacity_bands: dict[str, list[float]] = field(default_factory=dict)
+    multipliers: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass
+class OptimumConfig:
+    revenue_rate: float = 0.30
+    funding_rate: float = 0.04
+    horizon_months: int = 12
+    pd_elasticity: float = 0.15
+    expected_loss_budget: float = 0.06
+    grid_points: int = 60
+
+
+@dataclass
+class ReviewConfig:
+    min_change: float = 0.1
+    max_step_share: float = 0.5
+    max_step_amount: float = 10_000.0
+    min_months_between_raises: float = 6.0
+    no_raise_months_after_delinquency: float = 6.0
+    cut_pd_threshold: float = 0.1
+    max_cut_share: float = 0.3
+
+
+@dataclass
+class PromotionWindowConfig:
+    month: int = 6
+    first_day: int = 1
+    expiry_day: int = 21
+
+
+@dataclass
+class PromotionConfig:
+    windows: dict[str, PromotionWindowConfig] = field(default_factory=dict)
+    min_utilisation: float = 0.2
+    max_pd: float = 0.05
+    extra_share: float = 0.5
+    max_extra: float = 10_000.0
+
+
+@dataclass
+class ReasonTextPair:
+    zh: str = ""
+    en: str = ""
+
+
+@dataclass
+class PolicyConfig:
+    """``conf/policy/*.yaml``; the rules between fields (bands tiling, floor <= ceiling, a text
+    per reason code) are checked by :func:`credit_models.limits.decisions.load_policy`."""
+
+    name: str = "default"
+    method: TargetMethod = TargetMethod.optimum
+    floor: float = 500.0
+    ceiling: float = 50_000.0
+    rounding: float = 100.0
+    lgd: float = 0.85
+    ccf: float = 0.5
+    max_pd: float = 0.35
+    tiers: TierConfig = field(default_factory=TierConfig)
+    optimum: OptimumConfig = field(default_factory=OptimumConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
+    promotion: PromotionConfig = field(default_factory=PromotionConfig)
+    reason_texts: dict[str, ReasonTextPair] = field(default_factory=dict)
+
+
+@dataclass
+class StressScenarioConfig:
+    pd_multiplier: float = 1.0
+    spend_multiplier: float = 1.0
+    lgd_add: float = 0.0
+
+
+@dataclass
+class StressConfig:
+    asset_correlation: float = 0.04
+    confidence: float = 0.999
+    scenarios: dict[str, StressScenarioConfig] = field(default_factory=dict)
+
+
+@dataclass
+class AccountFeaturesConfig:
+    """Which feature carries each account fact (credit_models/limits/account_facts.py)."""
+
+    current_limit: str = "limit_changes__new_limit__last"
+    balance: str = "statements__amount_due__last"
+    days_since_delinquency: str = "due_outcomes_missed__bill__days_since_last"
+    days_past_due_now: str = "delinquency__days_past_due__current"
+    days_since_raise: str = "limit_changes_raise__change__days_since_last"
+
+
+@dataclass
+class LimitsSettingsConfig:
+    account: AccountFeaturesConfig = field(default_factory=AccountFeaturesConfig)
+    as_of: str | None = None
+    """The portfolio's snapshot; null = the earliest snapshot of the evaluation split."""
+    capacity_as_of: list[str] = field(default_factory=list)
+    """Snapshots to fit the capacity model on instead of the PD's labelled snapshots (for data
+    whose labelled snapshots have no months after them, such as UCI)."""
+    language: str = "en"
+    top_reasons: int = 3
+
+
+@dataclass
+class BacktestSweepConfig:
+    expected_loss_budget: list[float] = field(default_factory=list)
+    tier_scale: list[float] = field(default_factory=list)
+
+
+@dataclass
+class BacktestConfig:
+    months: int = 9
+    """Replay window after the portfolio's snapshot."""
+    sweep: BacktestSweepConfig = field(default_factory=BacktestSweepConfig)
+
+
+@dataclass
+class LimitsConfig(TrainConfig):
+    capacity: CapacityModelConfig = field(default_factory=CapacityModelConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    stress: StressConfig = field(default_factory=StressConfig)
+    limits: LimitsSettingsConfig = field(default_factory=LimitsSettingsConfig)
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
 
 
 class TuningDirection(str, Enum):
@@ -463,3 +605,4 @@ def register_configs() -> None:
     store.store(name="compare_schema", node=CompareConfig)
     store.store(name="promote_schema", node=PromoteConfig)
     store.store(name="explain_schema", node=ExplainConfig)
+    store.store(name="limits_schema", node=LimitsConfig)

@@ -45,14 +45,25 @@ class DemandDistribution:
         """Per-customer parameters broadcast against a (customers,) or (customers, grid) array."""
         return values if limits.ndim == 1 else values[:, None]
 
-    def expected_use(self, limits: np.ndarray) -> np.ndarray:
-        """E[min(D, L)]: the balance a limit L carries on average (0 for L = 0)."""
+    def expected_use(self, limits: np.ndarray, balance: np.ndarray | None = None) -> np.ndarray:
+        """min(B, L) + E[min(D, L − B)]: the balance a limit L carries on average when the
+        balance B already on it stays and the peak month's demand D comes on top."""
         limits = np.asarray(limits, dtype=float)
-        mu, sigma = self._column(self.log_median, limits), self._column(self.log_sigma, limits)
-        z = self._standardised(limits)
+        carried = self._carried(limits, balance)
+        room = np.maximum(limits - carried, 0.0)
+        mu, sigma = self._column(self.log_median, room), self._column(self.log_sigma, room)
+        z = self._standardised(room)
         used_below = np.exp(mu + sigma**2 / 2) * norm.cdf(z - sigma)
-        return np.where(limits > 0, used_below + limits * norm.sf(z), 0.0)
+        return carried + np.where(room > 0, used_below + room * norm.sf(z), 0.0)
 
-    def shortfall_probability(self, limits: np.ndarray) -> np.ndarray:
-        """P(D > L): how likely the peak month's demand does not fit the limit."""
-        return norm.sf(self._standardised(limits))
+    def shortfall_probability(self, limits: np.ndarray,
+                              balance: np.ndarray | None = None) -> np.ndarray:
+        """P(D > L − B): how likely the peak month's demand does not fit the room left."""
+        limits = np.asarray(limits, dtype=float)
+        room = np.maximum(limits - self._carried(limits, balance), 0.0)
+        return norm.sf(self._standardised(room))
+
+    def _carried(self, limits: np.ndarray, balance: np.ndarray | None) -> np.ndarray:
+        if balance is None:
+            return np.zeros_like(limits)
+        return np.minimum(self._column(np.asarray(balance, dtype=float), limits), limits)

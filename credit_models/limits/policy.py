@@ -156,15 +156,18 @@ class ReviewSettings:
     no_raise_months_after_delinquency: float
     cut_pd_threshold: float
     """Cut only customers whose PD is at least this; others keep their limit."""
+    max_cut_share: float
+    """A cut removes at most this share of the current limit."""
 
     @classmethod
     def from_config(cls, raw: Mapping[str, Any]) -> ReviewSettings:
         settings = cls(**{name: float(raw[name]) for name in cls.__dataclass_fields__})
         for name in cls.__dataclass_fields__:
             _non_negative(f"policy.review.{name}", getattr(settings, name))
-        if settings.cut_pd_threshold > 1.0:
-            raise ConfigError(f"policy.review.cut_pd_threshold must be a probability; got "
-                              f"{settings.cut_pd_threshold:g}")
+        for name in ("cut_pd_threshold", "max_cut_share"):
+            if getattr(settings, name) > 1.0:
+                raise ConfigError(f"policy.review.{name} must be in [0, 1]; got "
+                                  f"{getattr(settings, name):g}")
         return settings
 
 

@@ -5,8 +5,10 @@ raise, keep or cut — within guardrails that hold whatever the models say:
 * no raise within ``min_months_between_raises`` of the last raise;
 * a raise adds at most ``max_step_share`` of the current limit and ``max_step_amount``, and never
   passes the ceiling;
-* a cut only at a PD of ``cut_pd_threshold`` or more, and never below the outstanding balance
-  (a limit under the balance would leave the customer over limit through no action of theirs).
+* a cut only at a PD of ``cut_pd_threshold`` or more, removes at most ``max_cut_share`` of the
+  limit at once, and never below the outstanding balance plus the customer's median peak month:
+  a cut removes idle limit (the exposure a default would draw) without stopping the spending the
+  customer normally does — a customer is not shut out overnight.
 
 Each action carries its reason code, so a kept limit says which guardrail held it.
 """
@@ -20,14 +22,17 @@ from credit_models.limits.policy import LimitPolicy
 from credit_models.limits.target_limits import round_down
 
 ACTIONS = ("raise", "keep", "cut", "grant")
-REVIEW_REASONS = ("raise_capped_by_max_step", "raise", "grant", "cut_held_at_balance",
+REVIEW_REASONS = ("raise_capped_by_max_step", "raise", "grant", "cut_capped_by_max_step",
+                  "cut_held_at_need",
                   "cut_high_pd", "keep_recent_delinquency", "keep_raised_recently",
                   "keep_at_ceiling", "keep_balance_above_target", "keep_pd_below_cut_threshold",
                   "keep_no_line", "keep_near_target")
 
 
-def review_limits(portfolio: pd.DataFrame, target: pd.Series, policy: LimitPolicy) -> pd.DataFrame:
-    """Per customer: action, new_limit, review_reason (see the module docstring)."""
+def review_limits(portfolio: pd.DataFrame, target: pd.Series, policy: LimitPolicy,
+                  room_needed: np.ndarray) -> pd.DataFrame:
+    """Per customer: action, new_limit, review_reason (see the module docstring).
+    ``room_needed``: the room above the balance a cut leaves at least (the median peak month)."""
     rules = policy.review
     current = portfolio["current_limit"].to_numpy(dtype=float)
     wanted = target.to_numpy(dtype=float)
@@ -47,17 +52,21 @@ def review_limits(portfolio: pd.DataFrame, target: pd.Series, policy: LimitPolic
     can_raise = has_line & wants_more & ~delinquent_recently & ~raised_recently & (raised > current)
     can_grant = ~has_line & (wanted > 0) & ~delinquent_recently
     may_cut = wants_less & (pd_now >= rules.cut_pd_threshold)
-    cut_to = np.maximum(wanted, np.ceil(balance / policy.rounding) * policy.rounding)
+    deepest = np.ceil(current * (1 - rules.max_cut_share) / policy.rounding) * policy.rounding
+    needed = np.ceil((balance + room_needed) / policy.rounding) * policy.rounding
+    cut_to = np.maximum.reduce([wanted, needed, deepest])
     cut_to = np.where(cut_to > 0, np.maximum(cut_to, policy.floor), 0.0)
     can_cut = may_cut & (cut_to < current)
 
     action = np.select([can_raise, can_grant, can_cut], ["raise", "grant", "cut"], "keep")
     new_limit = np.select([can_raise, can_grant, can_cut], [raised, wanted, cut_to], current)
     reason = np.select(
-        [can_raise & capped, can_raise, can_grant, can_cut & (cut_to > wanted), can_cut,
+        [can_raise & capped, can_raise, can_grant, can_cut & (cut_to == deepest) & (deepest > wanted),
+         can_cut & (cut_to > wanted), can_cut,
          wants_more & delinquent_recently, wants_more & has_line & raised_recently,
          wants_more & has_line, may_cut, wants_less, ~has_line],
-        ["raise_capped_by_max_step", "raise", "grant", "cut_held_at_balance", "cut_high_pd",
+        ["raise_capped_by_max_step", "raise", "grant", "cut_capped_by_max_step",
+         "cut_held_at_need", "cut_high_pd",
          "keep_recent_delinquency", "keep_raised_recently", "keep_at_ceiling",
          "keep_balance_above_target", "keep_pd_below_cut_threshold", "keep_no_line"],
         "keep_near_target",

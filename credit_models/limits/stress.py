@@ -18,9 +18,10 @@ from matplotlib.figure import Figure
 from scipy.stats import norm
 
 from credit_models.errors import ConfigError
+from credit_models.limits.capacity_metrics import quantile_column
 from credit_models.limits.decisions import decide_limits
 from credit_models.limits.policy import LimitPolicy
-from credit_models.limits.target_limits import demand_distribution, quantile_column
+from credit_models.limits.target_limits import demand_distribution
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,9 @@ def _exposure(portfolio: pd.DataFrame, limits: pd.Series, policy: LimitPolicy,
               levels: Sequence[float], pd_horizon_months: int, lgd: float,
               settings: StressSettings) -> dict[str, float]:
     limit = limits.reindex(portfolio.index).to_numpy(dtype=float)
-    used = demand_distribution(portfolio, tuple(levels)).expected_use(limit)
-    balance = np.maximum(portfolio["balance"].to_numpy(dtype=float), used)
-    ead = balance + policy.ccf * np.maximum(limit - balance, 0.0)
+    used = demand_distribution(portfolio, tuple(levels)).expected_use(
+        limit, portfolio["balance"].to_numpy(dtype=float))
+    ead = used + policy.ccf * np.maximum(limit - used, 0.0)
     one_year_pd = 1.0 - (1.0 - portfolio["pd"].to_numpy(dtype=float)) ** (12 / pd_horizon_months)
     capital = capital_requirement(one_year_pd, np.full(len(ead), lgd),
                                   settings.asset_correlation, settings.confidence)

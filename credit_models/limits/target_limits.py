@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from credit_models.limits.capacity_metrics import quantile_column
 from credit_models.limits.demand import DemandDistribution
 from credit_models.limits.policy import Band, LimitPolicy, TargetMethod
 
@@ -52,10 +53,6 @@ def demand_distribution(portfolio: pd.DataFrame, levels: tuple[float, ...]) -> D
         low, high)
 
 
-def quantile_column(level: float) -> str:
-    return f"capacity_q{round(level * 100)}"
-
-
 def target_limits(portfolio: pd.DataFrame, policy: LimitPolicy, levels: tuple[float, ...],
                   pd_horizon_months: int) -> TargetLimits:
     demand = demand_distribution(portfolio, levels)
@@ -67,9 +64,10 @@ def target_limits(portfolio: pd.DataFrame, policy: LimitPolicy, levels: tuple[fl
     frame["capacity_band"] = band_names(portfolio[policy.tiers.basis],
                                         policy.tiers.capacity_bands)
     limits = frame["target_limit"].to_numpy()
-    frame["expected_use"] = demand.expected_use(limits)
-    frame["shortfall_probability"] = np.where(limits > 0, demand.shortfall_probability(limits),
-                                              1.0)
+    balance = portfolio["balance"].to_numpy(dtype=float)
+    frame["expected_use"] = demand.expected_use(limits, balance)
+    frame["shortfall_probability"] = np.where(
+        limits > 0, demand.shortfall_probability(limits, balance), 1.0)
     return TargetLimits(frame, price)
 
 
@@ -126,7 +124,7 @@ def grid_outcomes(portfolio: pd.DataFrame, policy: LimitPolicy, demand: DemandDi
     settings = policy.optimum
     grid = limit_grid(policy)
     limits = np.broadcast_to(grid, (len(portfolio), len(grid)))
-    used = demand.expected_use(limits)
+    used = demand.expected_use(limits, portfolio["balance"].to_numpy(dtype=float))
     exposure = used + policy.ccf * (limits - used)
     scored_under = portfolio["current_limit"].to_numpy(dtype=float)
     scored_under = np.where(scored_under > 0, scored_under, np.exp(demand.log_median))
