@@ -55,11 +55,12 @@ class LimitDecisions:
 
 
 def decide_limits(portfolio: pd.DataFrame, policy: LimitPolicy, levels: Sequence[float],
-                  as_of: pd.Timestamp, pd_horizon_months: int,
-                  language: str = "en") -> LimitDecisions:
+                  as_of: pd.Timestamp, pd_horizon_months: int, language: str = "en",
+                  shadow_price: float | None = None) -> LimitDecisions:
+    """``shadow_price``: see :func:`~credit_models.limits.target_limits.target_limits`."""
     levels = tuple(sorted(levels))
     check_portfolio(portfolio, [quantile_column(level) for level in levels])
-    target = target_limits(portfolio, policy, levels, pd_horizon_months)
+    target = target_limits(portfolio, policy, levels, pd_horizon_months, shadow_price)
     median_month = portfolio[quantile_column(median_level(levels))].to_numpy(dtype=float)
     review = review_limits(portfolio, target.frame["target_limit"], policy, median_month)
     customers = pd.concat([portfolio, target.frame, review], axis=1)

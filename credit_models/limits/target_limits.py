@@ -54,12 +54,16 @@ def demand_distribution(portfolio: pd.DataFrame, levels: tuple[float, ...]) -> D
 
 
 def target_limits(portfolio: pd.DataFrame, policy: LimitPolicy, levels: tuple[float, ...],
-                  pd_horizon_months: int) -> TargetLimits:
+                  pd_horizon_months: int, shadow_price: float | None = None) -> TargetLimits:
+    """``shadow_price``: a price of expected loss fixed in advance (the one found on the training
+    portfolio), so a served customer's limit does not depend on who else is in the request;
+    None finds the price that keeps this portfolio within the EL budget."""
     demand = demand_distribution(portfolio, levels)
     if policy.method is TargetMethod.tiers:
         frame, price = _tier_limits(portfolio, policy), 0.0
     else:
-        frame, price = _optimum_limits(portfolio, policy, demand, pd_horizon_months)
+        frame, price = _optimum_limits(portfolio, policy, demand, pd_horizon_months,
+                                       shadow_price)
     frame["pd_band"] = band_names(portfolio["pd"], policy.tiers.pd_bands)
     frame["capacity_band"] = band_names(portfolio[policy.tiers.basis],
                                         policy.tiers.capacity_bands)
@@ -139,7 +143,8 @@ def grid_outcomes(portfolio: pd.DataFrame, policy: LimitPolicy, demand: DemandDi
 
 
 def _optimum_limits(portfolio: pd.DataFrame, policy: LimitPolicy, demand: DemandDistribution,
-                    pd_horizon_months: int) -> tuple[pd.DataFrame, float]:
+                    pd_horizon_months: int, fixed_price: float | None
+                    ) -> tuple[pd.DataFrame, float]:
     """Each customer's most profitable grid limit; when the portfolio's EL / EAD exceeds the
     budget, expected loss is priced (a Lagrange multiplier found by bisection) until it fits."""
     outcomes = grid_outcomes(portfolio, policy, demand, pd_horizon_months)
@@ -158,7 +163,9 @@ def _optimum_limits(portfolio: pd.DataFrame, policy: LimitPolicy, demand: Demand
     budget = policy.optimum.expected_loss_budget
     unconstrained = choose(0.0)
     price, choice = 0.0, unconstrained
-    if loss_rate(unconstrained) > budget:
+    if fixed_price is not None:
+        price, choice = fixed_price, choose(fixed_price)
+    elif loss_rate(unconstrained) > budget:
         low, high = 0.0, 1.0
         while loss_rate(choose(high)) > budget and high < 1e6:
             low, high = high, high * 2

@@ -10,9 +10,9 @@ features the reasons are judged against. ``feature_contract.json`` at the root l
 the served model needs (the PD's, the capacity model's and the account facts', each once).
 
 The decision is taken by :func:`~credit_models.limits.decisions.decide_limits`, the entry point
-the jobs and the backtest use, on the rows of one request. With ``method: optimum`` the expected
-loss budget is a portfolio constraint, priced over the rows it is given: a row's target limit can
-then depend on the other rows of the same request (``tiers`` decides each row on its own).
+the jobs and the backtest use. With ``method: optimum`` the expected-loss budget is a portfolio
+constraint: its price (the shadow price found on the training portfolio) is stored and applied as
+is, so each row is decided on its own, whatever else the request holds.
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ def write_decision_model(
     *,
     language: str = "en",
     extra_contract: Sequence[Mapping[str, Any]] | None = None,
+    shadow_price: float = 0.0,
 ) -> dict[str, str]:
     """Write the served decision model's files into ``folder``; returns the pyfunc's artifacts
     (``{"decision_model": folder}``) for ``mlflow.pyfunc.log_model(artifacts=...)``.
@@ -174,6 +175,7 @@ def write_decision_model(
         "account": {key: str(value) for key, value in dict(account).items()},
         "levels": levels,
         "pd_horizon_months": int(pd_horizon_months),
+        "shadow_price": float(shadow_price),
         "top_reasons": int(top_reasons),
         "language": language,
         "reference": (None if reference is None else
@@ -209,6 +211,7 @@ class CreditDecisionModel(mlflow.pyfunc.PythonModel):
         self.account_ = AccountFeatures.from_config(decision["account"])
         self.dictionary_ = ReasonDictionary.from_config(decision["reasons"])
         self.pd_horizon_months_ = int(decision["pd_horizon_months"])
+        self.shadow_price_ = float(decision.get("shadow_price", 0.0))
         self.top_reasons_ = int(decision["top_reasons"])
         self.language_ = str(decision.get("language") or "en")
         reference = decision.get("reference")
@@ -240,7 +243,7 @@ class CreditDecisionModel(mlflow.pyfunc.PythonModel):
             capacity, account_facts(inputs, self.account_),
         ], axis=1)
         decisions = decide_limits(portfolio, self.policy_, self.levels_, as_of.iloc[0],
-                                  self.pd_horizon_months_, language)
+                                  self.pd_horizon_months_, language, self.shadow_price_)
         customers = decisions.customers
         out = pd.concat([scores[["probability_of_default", "score"]], capacity], axis=1)
         out["current_limit"] = customers["current_limit"]

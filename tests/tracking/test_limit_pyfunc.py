@@ -81,7 +81,7 @@ def served(tmp_path_factory):
     policy = yaml.safe_load((config_dir() / "policy" / "default.yaml").read_text("utf-8"))
     artifacts = write_decision_model(
         folder / "files", pd_model, feature_contract(pd_inputs, DESCRIPTIONS), capacity, policy,
-        ACCOUNT, LEVELS, pd_horizon_months=12, reasons_config=None,
+        ACCOUNT, LEVELS, pd_horizon_months=12, reasons_config=None, shadow_price=0.5,
         reference=reference_values(pd_inputs[:1000]), top_reasons=TOP,
         extra_contract=[{"name": NEW_CHARGES, "type": "double", "categories": None,
                          "description": "mean monthly new charges, the last 90 days"}],
@@ -152,3 +152,12 @@ def test_missing_capacity_and_account_features_are_named(served):
     assert NEW_CHARGES in str(error.value) and ACCOUNT["balance"] in str(error.value)
     with pytest.raises(Exception, match=NEW_CHARGES):
         model.predict(lacking)
+
+
+def test_a_row_is_decided_the_same_alone_or_in_a_batch(served):
+    model, scoring, _ = served
+    batch = model.predict(scoring.assign(as_of="2025-05-20"))
+    for row in range(0, len(scoring), 5):
+        alone = model.predict(scoring.iloc[[row]].assign(as_of="2025-05-20"))
+        assert alone["target_limit"].iloc[0] == batch["target_limit"].iloc[row]
+        assert alone["new_limit"].iloc[0] == batch["new_limit"].iloc[row]
