@@ -284,21 +284,22 @@ def decision_signature(example_inputs: pd.DataFrame, example_outputs: pd.DataFra
     categories as string), ``as_of`` as an optional string column (an ISO date or timestamp; what
     a JSON request carries), the outputs, and the ``language``
     parameter (default ``language``)."""
-    inputs = pd.DataFrame(index=example_inputs.index)
+    columns: dict[str, pd.Series] = {}
     for name in example_inputs.columns:
         values = example_inputs[name]
         if name == AS_OF:
             continue
         if isinstance(values.dtype, pd.CategoricalDtype) or not (
                 pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
-            inputs[name] = values.astype(object).where(values.notna(), None).map(
+            columns[name] = values.astype(object).where(values.notna(), None).map(
                 lambda value: None if value is None else str(value))
         else:
-            inputs[name] = values.astype("float64")
+            columns[name] = values.astype("float64")
+    inputs = pd.DataFrame(columns, index=example_inputs.index)
     signature = infer_signature(inputs, example_outputs, params={"language": language})
-    columns = [*signature.inputs.inputs, ColSpec("string", AS_OF, required=False)]
+    specs = [*signature.inputs.inputs, ColSpec("string", AS_OF, required=False)]
     # reason columns are text, None past a row's last reason (all None in a small example)
     outputs = [ColSpec("string", spec.name, required=False) if REASON_COLUMN.fullmatch(spec.name)
                else spec for spec in signature.outputs.inputs]
-    return ModelSignature(inputs=Schema(columns), outputs=Schema(outputs),
+    return ModelSignature(inputs=Schema(specs), outputs=Schema(outputs),
                           params=signature.params)

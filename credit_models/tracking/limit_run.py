@@ -1,0 +1,171 @@
+"""The limit run in MLflow: config, metrics, the decision table, the backtest and stress reports
+(HTML + PNG), and PD + capacity + policy registered as one credit-decision model.
+
+Registration is the last step of the run, so a failure anywhere before it leaves no model
+version behind.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import mlflow
+from matplotlib.figure import Figure
+from omegaconf import DictConfig, OmegaConf
+
+from credit_models.explain.reason_codes import reference_values
+from credit_models.limits.backtest_metrics import frontier_figure
+from credit_models.limits.report import (
+    figure_png,
+    image_section,
+    limit_report,
+    limits_by_band_figure,
+    table_section,
+)
+from credit_models.limits.stress import stress_figure
+from credit_models.paths import PACKAGE_DIR
+from credit_models.split.names import DEVELOPMENT
+from credit_models.tracking.limit_pyfunc import (
+    CreditDecisionModel,
+    decision_signature,
+    write_decision_model,
+)
+from credit_models.tracking.mlflow_tracking import code_version, flatten_params
+from credit_models.tracking.pd_pyfunc import feature_contract, public_inputs
+from credit_models.tracking.pd_run import LoggedRun
+
+if TYPE_CHECKING:
+    from credit_models.pipelines.limits_job import LimitRun
+
+DECISION_SAMPLE_ROWS = 200
+SERVING_PACKAGES = ("mlflow", "xgboost", "pandas", "numpy", "scikit-learn", "scipy", "shap",
+                    "omegaconf", "pyyaml", "matplotlib", "optbinning")
+"""What the served model imports (through the package's code), pinned to the versions it was
+trained with: listing them saves MLflow a slow dependency inference at every log."""
+
+
+def pip_requirements() -> list[str]:
+    return [f"{name}=={version(name)}" for name in SERVING_PACKAGES]
+
+
+def log_limit_run(cfg: DictConfig, run: LimitRun) -> LoggedRun:
+    from credit_models.pipelines.limits_job import decisions_table
+
+    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    decisions = decisions_table(run.decisions, run.reasons)
+    with mlflow.start_run() as active, tempfile.TemporaryDirectory() as scratch:
+        scratch_dir = Path(scratch)
+        mlflow.set_tags({
+            "model_family": "credit_limit",
+            "model_kind": f"{run.pd_model.model.family.value}+{cfg.capacity.name}",
+            "model_name": cfg.mlflow.registered_model_name,
+            "policy": cfg.policy.name,
+            "policy_method": str(resolved["policy"]["method"]),
+            "label": run.data.label_name,
+            "data_source": run.data.dataset.manifest.source,
+            "as_of": str(run.portfolio.attrs["as_of"].date()),
+            **code_version(PACKAGE_DIR),
+        })
+        mlflow.log_params(flatten_params(resolved))
+        mlflow.log_metrics(run.metrics)
+        mlflow.log_dict(dict(sorted(run.metrics.items())), "metrics/metrics.json")
+        mlflow.log_text(OmegaConf.to_yaml(cfg), "config/resolved_config.yaml")
+        mlflow.log_text(OmegaConf.to_yaml(cfg.policy), "policy/policy.yaml")
+        mlflow.log_dict(run.data.fingerprint, "data/fingerprint.json")
+        mlflow.log_text(run.capacity.by_segment.to_csv(), "capacity/metrics_by_segment.csv")
+        mlflow.log_text(run.by_band.to_csv(), "limits/limits_by_pd_band.csv")
+        decisions_path = scratch_dir / "decisions.parquet"
+        decisions.to_parquet(decisions_path)
+        mlflow.log_artifact(str(decisions_path), "limits")
+        mlflow.log_text(decisions.head(DECISION_SAMPLE_ROWS).to_csv(), "limits/decisions_sample.csv")
+        mlflow.log_text(run.stress.to_csv(), "stress/stress_test.csv")
+
+        figures = {
+            "limits/limits_by_pd_band.png": limits_by_band_figure(
+                run.by_band, ["current_limit", "target_limit", "new_limit"],
+                ["granted (current)", "policy target", "after review"]),
+            "stress/stress_test.png": stress_figure(run.stress),
+        }
+        if run.backtest is not None:
+            mlflow.log_text(run.backtest.comparison.to_csv(), "backtest/comparison.csv")
+            figures["backtest/frontier.png"] = frontier_figure(
+                run.backtest.frontier, highlight={"current": "current limits",
+                                                  "current_held": "current limits held",
+                                                  "policy": "policy"})
+        images = {path: _log_figure(figure, path) for path, figure in figures.items()}
+        mlflow.log_text(_report(cfg, run, images), "reports/limit_report.html")
+
+        version = _register(cfg, run, scratch_dir)
+    return LoggedRun(active.info.run_id, version)
+
+
+def _log_figure(figure: Figure, path: str) -> bytes:
+    mlflow.log_figure(figure, path)
+    return figure_png(figure)
+
+
+def _report(cfg: DictConfig, run: LimitRun, images: dict[str, bytes]) -> str:
+    as_of = run.portfolio.attrs["as_of"].date()
+    sections = [
+        ("Limits by PD band", image_section(images["limits/limits_by_pd_band.png"],
+                                            "limits by PD band")
+         + table_section(run.by_band, "Granted limits against the policy's target and the "
+                                      "limit after the review's guardrails.")),
+    ]
+    if run.backtest is not None:
+        backtest = run.backtest
+        sections.append((
+            f"Backtest {backtest.start.date()} → {backtest.end.date()}",
+            image_section(images["backtest/frontier.png"], "frontier",
+                          "Declined orders (insufficient limit) against expected loss, per "
+                          "policy setting. 'current' replays the limits customers actually had "
+                          "(with the changes inside the window); 'current_held' holds the limits "
+                          "of the snapshot, as every candidate policy is held.")
+            + table_section(backtest.comparison),
+        ))
+    sections += [
+        ("Stress test", image_section(images["stress/stress_test.png"], "stress test")
+         + table_section(run.stress)),
+        ("Capacity model", table_section(run.capacity.by_segment,
+                                         "Pinball loss, quantile coverage and MAPE of the median "
+                                         "on the evaluation split, by segment.")),
+    ]
+    details = {
+        "snapshot": str(as_of), "customers": f"{len(run.portfolio):,}",
+        "policy": f"{cfg.policy.name} ({OmegaConf.to_container(cfg.policy, enum_to_str=True)['method']})",
+        "label": run.data.label_text,
+        "data": f"{run.data.dataset.manifest.source} ({run.data.dataset.path})",
+    }
+    return limit_report(f"Credit-limit policy — {cfg.policy.name}, {as_of}", details, sections)
+
+
+def _register(cfg: DictConfig, run: LimitRun, scratch: Path) -> str | None:
+    pd_model = run.pd_model.model
+    table = run.table
+    contract = feature_contract(table.inputs[pd_model.features], run.data.features.descriptions)
+    extra = feature_contract(table.all_inputs, run.data.features.descriptions)
+    artifacts = write_decision_model(
+        scratch / "decision_model", pd_model, contract, run.capacity.model,
+        OmegaConf.to_container(cfg.policy, resolve=True, enum_to_str=True),
+        OmegaConf.to_container(cfg.limits.account, resolve=True),
+        run.capacity.model.quantiles_, int(cfg.labels.performance_months), None,
+        reference_values(table.inputs[table.split == DEVELOPMENT][pd_model.features]),
+        int(cfg.limits.top_reasons), language=cfg.limits.language, extra_contract=extra,
+        shadow_price=run.decisions.shadow_price,
+    )
+    model = CreditDecisionModel().load_folder(artifacts["decision_model"])
+    contract_names = [entry["name"] for entry in model.contract_]
+    rows = run.table.split == run.data.splitter.evaluation_split
+    example = public_inputs(table.all_inputs.loc[rows, contract_names].head(5))
+    signature = decision_signature(example, model.predict(None, example))
+    register = bool(cfg.mlflow.register)
+    info = mlflow.pyfunc.log_model(
+        name="model", python_model=CreditDecisionModel(), artifacts=artifacts,
+        code_paths=[str(PACKAGE_DIR)], signature=signature, input_example=example,
+        pip_requirements=pip_requirements(),
+        registered_model_name=cfg.mlflow.registered_model_name if register else None,
+    )
+    return str(info.registered_model_version) if register else None
