@@ -222,8 +222,8 @@ class ReviewConfig:
     max_step_amount: float = 10_000.0
     min_months_between_raises: float = 6.0
     no_raise_months_after_delinquency: float = 6.0
-    cut_pd_threshold: float = 0.1
-    max_cut_share: float = 0.3
+    cut_pd_threshold: float = 0.03
+    max_cut_share: float = 0.5
 
 
 @dataclass
@@ -236,8 +236,8 @@ class PromotionWindowConfig:
 @dataclass
 class PromotionConfig:
     windows: dict[str, PromotionWindowConfig] = field(default_factory=dict)
-    min_utilisation: float = 0.2
-    max_pd: float = 0.05
+    min_utilisation: float = 0.1
+    max_pd: float = 0.1
     extra_share: float = 0.5
     max_extra: float = 10_000.0
 

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from credit_models.errors import ConfigError
-from credit_models.limits.capacity_metrics import median_level, quantile_column
+from credit_models.limits.capacity_metrics import quantile_column
 from credit_models.limits.policy import LimitPolicy
 from credit_models.limits.portfolio import check_portfolio
 from credit_models.limits.promotion import PROMOTION_REASONS, promotion_limits
@@ -61,8 +61,8 @@ def decide_limits(portfolio: pd.DataFrame, policy: LimitPolicy, levels: Sequence
     levels = tuple(sorted(levels))
     check_portfolio(portfolio, [quantile_column(level) for level in levels])
     target = target_limits(portfolio, policy, levels, pd_horizon_months, shadow_price)
-    median_month = portfolio[quantile_column(median_level(levels))].to_numpy(dtype=float)
-    review = review_limits(portfolio, target.frame["target_limit"], policy, median_month)
+    peak_month = portfolio[quantile_column(max(levels))].to_numpy(dtype=float)
+    review = review_limits(portfolio, target.frame["target_limit"], policy, peak_month)
     customers = pd.concat([portfolio, target.frame, review], axis=1)
     customers["binding_rule_text"] = reason_text(customers["binding_rule"], policy, language)
     customers["review_reason_text"] = reason_text(customers["review_reason"], policy, language)

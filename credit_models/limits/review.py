@@ -6,7 +6,8 @@ raise, keep or cut — within guardrails that hold whatever the models say:
 * a raise adds at most ``max_step_share`` of the current limit and ``max_step_amount``, and never
   passes the ceiling;
 * a cut only at a PD of ``cut_pd_threshold`` or more, removes at most ``max_cut_share`` of the
-  limit at once, and never below the outstanding balance plus the customer's median peak month:
+  limit at once, and never below the outstanding balance plus the customer's high-percentile
+  peak month:
   a cut removes idle limit (the exposure a default would draw) without stopping the spending the
   customer normally does — a customer is not shut out overnight.
 
@@ -32,7 +33,8 @@ REVIEW_REASONS = ("raise_capped_by_max_step", "raise", "grant", "cut_capped_by_m
 def review_limits(portfolio: pd.DataFrame, target: pd.Series, policy: LimitPolicy,
                   room_needed: np.ndarray) -> pd.DataFrame:
     """Per customer: action, new_limit, review_reason (see the module docstring).
-    ``room_needed``: the room above the balance a cut leaves at least (the median peak month)."""
+    ``room_needed``: the room above the balance a cut leaves at least (a high-percentile peak
+    month)."""
     rules = policy.review
     current = portfolio["current_limit"].to_numpy(dtype=float)
     wanted = target.to_numpy(dtype=float)

@@ -1,0 +1,82 @@
+"""credit-models-limits end to end on a small simulated portfolio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from credit_models.errors import ConfigError
+from credit_models.pipelines.limit_backtest import CURRENT_HELD, beats
+from credit_models.pipelines.limits_job import LimitSettings, run_limits
+from credit_models.tracking.limit_run import log_limit_run
+from tests.pipelines.conftest import small_train_overrides
+
+PORTFOLIO = ["data.simulator.n_customers=3000", "data.simulator.chunk_size=3000"]
+
+
+def limits_overrides(tmp_path: Path, data_dir: Path) -> list[str]:
+    return [*small_train_overrides(tmp_path, data_dir), *PORTFOLIO,
+            "capacity.params.n_estimators=150", "mlflow.experiment_name=limits",
+            "backtest.sweep.expected_loss_budget=[0.03,0.08]",
+            "backtest.sweep.tier_scale=[1.0]"]
+
+
+@pytest.mark.slow
+def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
+    compose_config, tmp_path, tmp_path_factory
+):
+    data_dir = tmp_path_factory.mktemp("limits") / "portfolio"
+    config = compose_config("limits", limits_overrides(tmp_path, data_dir))
+    run = run_limits(config)
+
+    # The quality bar: lower expected loss at an equal or lower declined-order rate than the
+    # limits the simulator had granted, both held through the same replay.
+    comparison = run.backtest.comparison
+    assert beats(comparison, CURRENT_HELD), comparison.loc[
+        [CURRENT_HELD, "policy"], ["expected_loss", "declined_order_rate"]]
+    assert comparison.loc["policy", "orders"] > 1000
+    assert 0.7 < run.metrics["capacity/oot/coverage_q90"] < 0.97
+    assert run.decisions.customers["review_reason_text"].notna().all()
+    assert run.reasons.filter(like="_code").notna().any().any()
+    stress = run.stress
+    assert stress.loc["severe_downturn", "expected_loss"] > stress.loc["baseline", "expected_loss"]
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("limits")
+    logged = log_limit_run(config, run)
+    client = MlflowClient()
+    artifacts = {item.path for folder in ("backtest", "reports", "stress", "limits")
+                 for item in client.list_artifacts(logged.run_id, folder)}
+    assert {"backtest/frontier.png", "reports/limit_report.html", "stress/stress_test.png",
+            "limits/decisions.parquet"} <= artifacts
+    model = mlflow.pyfunc.load_model(f"models:/credit_limit/{logged.registered_version}")
+    assert {spec.name for spec in model.metadata.get_input_schema().inputs} >= set(
+        run.pd_model.model.features)
+    scored = model.predict(model.input_example)
+    assert {"probability_of_default", "score", "new_limit", "limit_action", "limit_reason",
+            "reason_1_code", "reason_1_text"} <= set(scored.columns)
+    assert np.all(scored["new_limit"] >= 0)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("policy.floor=90000", "policy.floor (90000) must not be above policy.ceiling"),
+    ("+policy.tiers.pd_bands.B=[0.005,0.03]", "overlap"),
+    ("policy.tiers.multipliers.A=[2.5,-1.0,2.0]", "policy.tiers.multipliers.A"),
+    ("stress.scenarios.baseline.pd_multiplier=0", "stress.scenarios.baseline"),
+    ("limits.language=fr", "limits.language"),
+])
+def test_bad_policy_config_is_refused_before_any_data_are_read(compose_config, override,
+                                                                message):
+    config = compose_config("limits", [override, "data.path=/nonexistent"])
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        LimitSettings.from_config(config)
+
+
+def test_limit_config_options_compose(compose_config):
+    for override in ("policy.method=tiers", "capacity.quantiles=[0.5,0.75,0.9]"):
+        settings = LimitSettings.from_config(compose_config("limits", [override]))
+        assert settings.policy.floor <= settings.policy.ceiling
