@@ -315,6 +315,9 @@ class BacktestSweepConfig:
 class BacktestConfig:
     months: int = 9
     """Replay window after the portfolio's snapshot."""
+    monthly_review: bool = True
+    """Review the candidate policies' limits at every month start of the window (as the lender
+    does); false holds the limits decided at the snapshot."""
     sweep: BacktestSweepConfig = field(default_factory=BacktestSweepConfig)
 
 

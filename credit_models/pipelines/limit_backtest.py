@@ -18,6 +18,7 @@ from credit_models.limits.decisions import LimitDecisions, decide_limits
 from credit_models.limits.policy import LimitPolicy, TargetMethod
 from credit_models.limits.promotion import next_window
 from credit_models.limits.replay import (
+    Replay,
     demand_events,
     observed_schedule,
     opening_balance,
@@ -55,10 +56,14 @@ class PolicyRun:
     levels: tuple[float, ...]
     as_of: pd.Timestamp
     pd_horizon_months: int
+    monthly_scores: pd.DataFrame | None = None
+    """PD, capacity quantiles and ``months_since_delinquency`` of the portfolio's customers at
+    each month start of the backtest window (columns customer_id, as_of, …), from features of the
+    history up to that month: lets the replay review limits every month, as a lender would."""
 
-    def decide(self, policy: LimitPolicy) -> LimitDecisions:
+    def decide(self, policy: LimitPolicy, shadow_price: float | None = None) -> LimitDecisions:
         return decide_limits(self.portfolio, policy, self.levels, self.as_of,
-                             self.pd_horizon_months)
+                             self.pd_horizon_months, shadow_price=shadow_price)
 
 
 def sweep_policies(policy: LimitPolicy, budgets: Sequence[float],
@@ -77,6 +82,65 @@ def sweep_policies(policy: LimitPolicy, budgets: Sequence[float],
         policies[f"tiers_x{scale:g}"] = ("tiers", dataclasses.replace(
             policy, method=TargetMethod.tiers, tiers=tiers))
     return policies
+
+
+def _promotion_rows(decided: LimitDecisions, before: pd.Timestamp) -> pd.DataFrame:
+    """The eligible campaign limits that start before ``before``, as schedule promotions."""
+    promotions = decided.promotions[decided.promotions["eligible"]
+                                    & (decided.promotions["starts_at"] < before)]
+    return promotions.reset_index().rename(columns={"expires_at": "ends_at"})[
+        ["customer_id", "starts_at", "ends_at", "extra"]]
+
+
+def _combine(parts: list[Replay]) -> Replay:
+    """One replay from consecutive segments of the same customers."""
+    customers = pd.concat([part.customers for part in parts], keys=range(len(parts)))
+    by_customer = customers.groupby(level=1)
+    return Replay(
+        orders=pd.concat([part.orders for part in parts], ignore_index=True),
+        customers=pd.DataFrame({
+            "peak_balance": by_customer["peak_balance"].max(),
+            "end_balance": by_customer["end_balance"].last(),
+            "mean_utilisation": by_customer["mean_utilisation"].mean(),
+        }),
+    )
+
+
+def replay_with_reviews(run: PolicyRun, policy: LimitPolicy, demand: pd.DataFrame,
+                        repaid: pd.DataFrame, opening: pd.Series, end: pd.Timestamp
+                        ) -> tuple[Replay, pd.Series]:
+    """The policy run as a lender runs it: limits decided at the snapshot and reviewed at every
+    month start after it (guardrails, campaign limits and all), each month replayed from the
+    balance the previous one left. The review sees its own limits, raises and balances, and the
+    PD and capacity scored on the history to that month (the observed one: how customers would
+    have behaved under other limits is not modelled). The EL budget's price is the one found at
+    the snapshot, as in serving. Returns the replay and the limits granted at the snapshot."""
+    scores = run.monthly_scores
+    customers = run.portfolio.index
+    first = run.decide(policy)
+    price = first.shadow_price
+    starts = sorted(t for t in scores["as_of"].unique() if run.as_of < t < end)
+    limit = run.portfolio["current_limit"]
+    since_raise = run.portfolio["months_since_raise"]
+    balance, decided, parts = opening, first, []
+    for segment_start, segment_end in zip([run.as_of, *starts], [*starts, end], strict=True):
+        if segment_start > run.as_of:
+            month = scores[scores["as_of"] == segment_start].set_index("customer_id")
+            portfolio = month.drop(columns="as_of").reindex(customers).assign(
+                current_limit=limit, balance=balance, months_since_raise=since_raise)
+            decided = decide_limits(portfolio, policy, run.levels, segment_start,
+                                    run.pd_horizon_months, shadow_price=price)
+        actions = decided.customers["action"]
+        limit = decided.customers["new_limit"]
+        since_raise = (since_raise + 1).mask(actions.isin(["raise", "grant"]), 0.0)
+        in_segment = demand["at"].between(segment_start, segment_end, inclusive="left")
+        repaid_in = repaid["at"].between(segment_start, segment_end, inclusive="left")
+        part = replay(demand[in_segment], repaid[repaid_in],
+                      static_schedule(limit, segment_start,
+                                      _promotion_rows(decided, segment_end)), balance)
+        parts.append(part)
+        balance = part.customers["end_balance"].reindex(customers).fillna(balance)
+    return _combine(parts), first.customers["new_limit"]
 
 
 def backtest_policies(tables: Mapping[str, pd.DataFrame], extraction_date: pd.Timestamp,
@@ -98,27 +162,31 @@ def backtest_policies(tables: Mapping[str, pd.DataFrame], extraction_date: pd.Ti
         if window_start < end:
             windows[window.name] = (window_start, window_end)
 
-    def measure(schedule: pd.DataFrame, limit: pd.Series) -> dict[str, float]:
-        replayed = replay(demand, repaid, schedule, opening)
-        book = pd.DataFrame({"limit": limit, "balance": opening, "pd": run.portfolio["pd"],
+    def book(limit: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame({"limit": limit, "balance": opening, "pd": run.portfolio["pd"],
                              "lgd": policy.lgd, "is_bad": run.portfolio["is_bad"]})
-        return backtest_metrics(replayed, book, windows, policy.ccf)
 
-    def policy_schedule(decided: LimitDecisions) -> tuple[pd.DataFrame, pd.Series]:
+    def measure(schedule: pd.DataFrame, limit: pd.Series) -> dict[str, float]:
+        return backtest_metrics(replay(demand, repaid, schedule, opening), book(limit), windows,
+                                policy.ccf)
+
+    def measure_policy(setting: LimitPolicy, decided: LimitDecisions | None = None
+                       ) -> dict[str, float]:
+        if run.monthly_scores is not None:
+            replayed, limit = replay_with_reviews(run, setting, demand, repaid, opening, end)
+            return backtest_metrics(replayed, book(limit), windows, policy.ccf)
+        decided = decided or run.decide(setting)
         limit = decided.customers["new_limit"]
-        promotions = decided.promotions[decided.promotions["eligible"]]
-        promotions = promotions.reset_index().rename(columns={"expires_at": "ends_at"})[
-            ["customer_id", "starts_at", "ends_at", "extra"]]
-        return static_schedule(limit, start, promotions), limit
+        return measure(static_schedule(limit, start, _promotion_rows(decided, end)), limit)
 
     observed = observed_schedule(tables["limit_events"], start, end)
     held = run.portfolio["current_limit"]
     results = {CURRENT: measure(observed[observed["customer_id"].isin(customers)], held),
                CURRENT_HELD: measure(static_schedule(held, start), held),
-               POLICY: measure(*policy_schedule(decisions))}
+               POLICY: measure_policy(policy, decisions)}
     families = {CURRENT: CURRENT, CURRENT_HELD: CURRENT, POLICY: policy.method.value}
     for label, (family, setting) in sweep.items():
-        results[label] = measure(*policy_schedule(run.decide(setting)))
+        results[label] = measure_policy(setting)
         families[label] = family
     comparison = policy_comparison(results)
     frontier = pd.DataFrame({

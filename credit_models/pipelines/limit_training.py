@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from credit_models.features.engine import build_features
@@ -129,6 +130,33 @@ def portfolio_at(data: TrainingData, pd_model: PdModel, capacity: CapacityModel,
                                name="customer_id")
     portfolio.attrs["as_of"] = as_of
     return portfolio
+
+
+def monthly_scores(data: TrainingData, pd_model: PdModel, capacity: CapacityModel,
+                   account: AccountFeatures, customers: pd.Index, start: pd.Timestamp,
+                   end: pd.Timestamp, chunk_customers: int) -> pd.DataFrame:
+    """PD, capacity quantiles and months since the last delinquency of ``customers`` at every
+    month start in (start, end): what a monthly review would see, each from the history before
+    that month start (the feature engine's point-in-time rule)."""
+    dates = [date for date in pd.date_range(start, end, freq="MS", tz="UTC")
+             if start < date < end]
+    if not dates:
+        return pd.DataFrame(columns=["customer_id", "as_of"])
+    snapshots = pd.DataFrame({
+        "customer_id": np.tile(customers.to_numpy(), len(dates)),
+        "as_of": pd.DatetimeIndex(np.repeat(pd.DatetimeIndex(dates), len(customers))),
+    })
+    features = build_features(data.feature_spec, data.dataset.tables, snapshots,
+                              chunk_customers=chunk_customers, show_progress=True)
+    inputs = model_inputs(features.frame, features.feature_names)
+    facts = account_facts(features.frame, account)
+    return pd.concat([
+        snapshots,
+        pd.DataFrame({"pd": pd_model.probability(inputs[pd_model.features])},
+                     index=snapshots.index),
+        capacity.predict_quantiles(inputs).set_axis(snapshots.index),
+        facts[["months_since_delinquency"]].set_axis(snapshots.index),
+    ], axis=1)
 
 
 def limits_by_pd_band(decisions: pd.DataFrame, limit_columns: Sequence[str]) -> pd.DataFrame:

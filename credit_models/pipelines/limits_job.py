@@ -46,6 +46,7 @@ from credit_models.pipelines.limit_training import (
     capacity_table,
     fit_capacity,
     limits_by_pd_band,
+    monthly_scores,
     portfolio_at,
 )
 from credit_models.pipelines.pd_training import (
@@ -152,7 +153,14 @@ def run_limits(cfg: DictConfig) -> LimitRun:
     as_of = pd.Timestamp(cfg.limits.as_of, tz="UTC") if cfg.limits.as_of else None
     portfolio = portfolio_at(data, evaluated.model, capacity.model, settings.account, as_of)
     as_of = portfolio.attrs["as_of"]
-    run = PolicyRun(portfolio, levels, as_of, horizon)
+    orders = data.dataset.tables.get("orders")
+    replayable = orders is not None and not orders.empty
+    backtest_end = min(as_of + pd.DateOffset(months=cfg.backtest.months),
+                       data.dataset.extraction_date)
+    monthly = (monthly_scores(data, evaluated.model, capacity.model, settings.account,
+                              portfolio.index, as_of, backtest_end, cfg.features.chunk_customers)
+               if replayable and cfg.backtest.monthly_review else None)
+    run = PolicyRun(portfolio, levels, as_of, horizon, monthly)
     decisions = run.decide(settings.policy)
     stage("policy %s on %s customers at %s: %s", settings.policy.name, f"{len(portfolio):,}",
           as_of.date(), decisions.customers["action"].value_counts().to_dict())
@@ -169,8 +177,7 @@ def run_limits(cfg: DictConfig) -> LimitRun:
     by_band = limits_by_pd_band(decisions.customers, ["current_limit", "target_limit",
                                                       "new_limit"])
     backtest = None
-    orders = data.dataset.tables.get("orders")
-    if orders is not None and not orders.empty:
+    if replayable:
         backtest = backtest_policies(
             data.dataset.tables, data.dataset.extraction_date, run, decisions, settings.policy,
             cfg.backtest.months,
