@@ -42,8 +42,13 @@ def limits_by_band_figure(by_band: pd.DataFrame, columns: Sequence[str],
     return figure
 
 
+def _number(value: float, digits: int) -> str:
+    """Amounts as whole numbers with thousands separators, rates and PDs to ``digits``."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.{digits}g}"
+
+
 def _table(frame: pd.DataFrame, digits: int = 4) -> str:
-    return frame.to_html(float_format=lambda value: f"{value:,.{digits}g}", border=0,
+    return frame.to_html(float_format=lambda value: _number(value, digits), border=0,
                          classes="table")
 
 

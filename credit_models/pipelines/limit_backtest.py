@@ -184,7 +184,7 @@ def backtest_policies(tables: Mapping[str, pd.DataFrame], extraction_date: pd.Ti
     results = {CURRENT: measure(observed[observed["customer_id"].isin(customers)], held),
                CURRENT_HELD: measure(static_schedule(held, start), held),
                POLICY: measure_policy(policy, decisions)}
-    families = {CURRENT: CURRENT, CURRENT_HELD: CURRENT, POLICY: policy.method.value}
+    families = {CURRENT: CURRENT, CURRENT_HELD: CURRENT_HELD, POLICY: policy.method.value}
     for label, (family, setting) in sweep.items():
         results[label] = measure_policy(setting)
         families[label] = family

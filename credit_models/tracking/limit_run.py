@@ -123,7 +123,8 @@ def _report(cfg: DictConfig, run: LimitRun, images: dict[str, bytes]) -> str:
                           "Declined orders (insufficient limit) against expected loss, per "
                           "policy setting. 'current' replays the limits customers actually had "
                           "(with the changes inside the window); 'current_held' holds the limits "
-                          "of the snapshot, as every candidate policy is held.")
+                          "of the snapshot; candidate policies review their limits every month "
+                          "(backtest.monthly_review).")
             + table_section(backtest.comparison),
         ))
     sections += [
