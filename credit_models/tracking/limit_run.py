@@ -34,6 +34,7 @@ from credit_models.tracking.limit_pyfunc import (
     write_decision_model,
 )
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params
+from credit_models.tracking.model_code import DECISION_MODEL_CODE
 from credit_models.tracking.pd_pyfunc import feature_contract, public_inputs
 from credit_models.tracking.pd_run import LoggedRun
 
@@ -164,7 +165,7 @@ def _register(cfg: DictConfig, run: LimitRun, scratch: Path) -> str | None:
     signature = decision_signature(example, model.predict(None, example))
     register = bool(cfg.mlflow.register)
     info = mlflow.pyfunc.log_model(
-        name="model", python_model=CreditDecisionModel(), artifacts=artifacts,
+        name="model", python_model=str(DECISION_MODEL_CODE), artifacts=artifacts,
         code_paths=[str(PACKAGE_DIR)], signature=signature, input_example=example,
         pip_requirements=pip_requirements(),
         registered_model_name=cfg.mlflow.registered_model_name if register else None,

@@ -50,10 +50,10 @@ from credit_models.pipelines.pd_training import EvaluatedModel, ModellingTable
 from credit_models.pipelines.training_data import TrainingData
 from credit_models.split.names import DEVELOPMENT, SPLIT_ORDER, UNUSED
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params
+from credit_models.tracking.model_code import PD_MODEL_CODE
 from credit_models.tracking.onnx_export import booster_to_onnx, onnx_parity
 from credit_models.tracking.pd_pyfunc import (
     OUTPUT_COLUMNS,
-    ProbabilityOfDefaultModel,
     feature_contract,
     public_inputs,
     typed_inputs,
@@ -218,7 +218,7 @@ def log_pd_run(
         )
         model_info = mlflow.pyfunc.log_model(
             name="model",
-            python_model=ProbabilityOfDefaultModel(),
+            python_model=str(PD_MODEL_CODE),
             artifacts=files,
             code_paths=[str(PACKAGE_DIR)],
             signature=signature,
