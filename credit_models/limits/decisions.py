@@ -53,6 +53,13 @@ class LimitDecisions:
         rows = self.promotions[self.promotions["window"] == window]
         return rows["extra"].reindex(self.customers.index, fill_value=0.0)
 
+    def table(self, reasons: pd.DataFrame | None = None) -> pd.DataFrame:
+        """One row per customer: the decision, each campaign's extra limit, then ``reasons``
+        (e.g. the PD's top reason codes, same index)."""
+        extras = {f"promotion_{window}_extra": self.promotion_extra(window)
+                  for window in self.promotions["window"].unique()}
+        return pd.concat([self.customers, pd.DataFrame(extras), reasons], axis=1)
+
 
 def decide_limits(portfolio: pd.DataFrame, policy: LimitPolicy, levels: Sequence[float],
                   as_of: pd.Timestamp, pd_horizon_months: int, language: str = "en",

@@ -5,12 +5,13 @@ at a snapshot. Plain functions of data and settings (no Hydra, no MLflow), like 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from credit_models.errors import ConfigError
 from credit_models.features.engine import build_features
 from credit_models.features.snapshots import customer_snapshots
 from credit_models.labels.capacity_target import CapacityDefinition, capacity_target
@@ -114,7 +115,7 @@ def portfolio_at(data: TrainingData, pd_model: PdModel, capacity: CapacityModel,
     as_of = dates.min() if as_of is None else as_of
     rows &= data.labelled["as_of"] == as_of
     if not rows.any():
-        raise ValueError(f"limits.as_of {as_of} is not a snapshot of the "
+        raise ConfigError(f"limits.as_of {as_of} is not a snapshot of the "
                          f"{data.splitter.evaluation_split} split; it has "
                          f"{sorted(str(d.date()) for d in dates.unique())}")
     features = data.features.frame[rows]
@@ -170,5 +171,3 @@ def limits_by_pd_band(decisions: pd.DataFrame, limit_columns: Sequence[str]) -> 
         summary[f"{column}_median"] = grouped[column].median()
     return summary
 
-
-Stage = Callable[..., None]

@@ -114,13 +114,6 @@ class LimitRun:
     metrics: dict[str, float]
 
 
-def decisions_table(decisions: LimitDecisions, reasons: pd.DataFrame) -> pd.DataFrame:
-    """One row per customer: the decision, its reasons, and each campaign's extra limit."""
-    extras = {f"promotion_{window}_extra": decisions.promotion_extra(window)
-              for window in decisions.promotions["window"].unique()}
-    return pd.concat([decisions.customers, pd.DataFrame(extras), reasons], axis=1)
-
-
 def run_limits(cfg: DictConfig) -> LimitRun:
     started = time.perf_counter()
 

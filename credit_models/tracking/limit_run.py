@@ -53,10 +53,8 @@ def pip_requirements() -> list[str]:
 
 
 def log_limit_run(cfg: DictConfig, run: LimitRun) -> LoggedRun:
-    from credit_models.pipelines.limits_job import decisions_table
-
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    decisions = decisions_table(run.decisions, run.reasons)
+    decisions = run.decisions.table(run.reasons)
     with mlflow.start_run() as active, tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
         mlflow.set_tags({
