@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from credit_models.errors import ConfigError
+from credit_models.explain.reason_codes import Language
 from credit_models.limits.capacity_metrics import quantile_column
 from credit_models.limits.policy import LimitPolicy
 from credit_models.limits.portfolio import check_portfolio
@@ -21,7 +22,8 @@ from credit_models.limits.promotion import PROMOTION_REASONS, promotion_limits
 from credit_models.limits.review import REVIEW_REASONS, review_limits
 from credit_models.limits.target_limits import BINDING_RULES, target_limits
 
-LANGUAGES = ("zh", "en")
+LANGUAGES = tuple(language.value for language in Language if language is not Language.both)
+"""The reason codes' languages: a decision's texts are in one of them."""
 REASON_CODES = tuple(dict.fromkeys((*BINDING_RULES, *REVIEW_REASONS, *PROMOTION_REASONS)))
 
 

@@ -21,7 +21,11 @@ from credit_models.errors import ConfigError
 from credit_models.limits.capacity_metrics import quantile_column
 from credit_models.limits.decisions import decide_limits
 from credit_models.limits.policy import LimitPolicy
-from credit_models.limits.target_limits import demand_distribution
+from credit_models.limits.target_limits import (
+    demand_distribution,
+    exposure_at_default,
+    stretched_pd,
+)
 
 
 @dataclass(frozen=True)
@@ -110,8 +114,8 @@ def _exposure(portfolio: pd.DataFrame, limits: pd.Series, policy: LimitPolicy,
     limit = limits.reindex(portfolio.index).to_numpy(dtype=float)
     used = demand_distribution(portfolio, tuple(levels)).expected_use(
         limit, portfolio["balance"].to_numpy(dtype=float))
-    ead = used + policy.ccf * np.maximum(limit - used, 0.0)
-    one_year_pd = 1.0 - (1.0 - portfolio["pd"].to_numpy(dtype=float)) ** (12 / pd_horizon_months)
+    ead = exposure_at_default(used, limit, policy.ccf)
+    one_year_pd = stretched_pd(portfolio["pd"].to_numpy(dtype=float), pd_horizon_months, 12)
     capital = capital_requirement(one_year_pd, np.full(len(ead), lgd),
                                   settings.asset_correlation, settings.confidence)
     return {"ead": float(ead.sum()), "expected_loss": float((one_year_pd * lgd * ead).sum()),

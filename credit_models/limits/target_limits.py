@@ -99,6 +99,17 @@ def _band_index(values: pd.Series, bands: tuple[Band, ...]) -> np.ndarray:
     return np.searchsorted(edges, values.to_numpy(dtype=float), side="right")
 
 
+def stretched_pd(window_pd: np.ndarray, window_months: float, months: float) -> np.ndarray:
+    """A PD over ``window_months`` (the label's window) stretched to ``months`` at a constant
+    hazard."""
+    return 1.0 - (1.0 - np.asarray(window_pd, dtype=float)) ** (months / window_months)
+
+
+def exposure_at_default(used: np.ndarray, limits: np.ndarray, ccf: float) -> np.ndarray:
+    """The balance used plus the share ``ccf`` of the unused limit drawn before default."""
+    return used + ccf * np.maximum(limits - used, 0.0)
+
+
 def limit_grid(policy: LimitPolicy) -> np.ndarray:
     """No line, then geometric steps from the floor to the ceiling, on the rounding."""
     steps = round_down(np.geomspace(policy.floor, policy.ceiling, policy.optimum.grid_points),
@@ -129,14 +140,14 @@ def grid_outcomes(portfolio: pd.DataFrame, policy: LimitPolicy, demand: DemandDi
     grid = limit_grid(policy)
     limits = np.broadcast_to(grid, (len(portfolio), len(grid)))
     used = demand.expected_use(limits, portfolio["balance"].to_numpy(dtype=float))
-    exposure = used + policy.ccf * (limits - used)
+    exposure = exposure_at_default(used, limits, policy.ccf)
     scored_under = portfolio["current_limit"].to_numpy(dtype=float)
     scored_under = np.where(scored_under > 0, scored_under, np.exp(demand.log_median))
     with np.errstate(divide="ignore"):
         relative = np.where(limits > 0, limits / scored_under[:, None], 0.0)
     window_pd = np.minimum(portfolio["pd"].to_numpy(dtype=float)[:, None]
                            * relative ** settings.pd_elasticity, 1.0)
-    horizon_pd = 1.0 - (1.0 - window_pd) ** (settings.horizon_months / pd_horizon_months)
+    horizon_pd = stretched_pd(window_pd, pd_horizon_months, settings.horizon_months)
     expected_loss = horizon_pd * policy.lgd * exposure
     margin = (settings.revenue_rate - settings.funding_rate) * settings.horizon_months / 12.0
     return GridOutcomes(grid, margin * used - expected_loss, expected_loss, exposure)

@@ -106,9 +106,9 @@ def _combine(parts: list[Replay]) -> Replay:
     )
 
 
-def replay_with_reviews(run: PolicyRun, policy: LimitPolicy, demand: pd.DataFrame,
-                        repaid: pd.DataFrame, opening: pd.Series, end: pd.Timestamp
-                        ) -> tuple[Replay, pd.Series]:
+def replay_with_reviews(run: PolicyRun, policy: LimitPolicy, first: LimitDecisions,
+                        demand: pd.DataFrame, repaid: pd.DataFrame, opening: pd.Series,
+                        end: pd.Timestamp) -> Replay:
     """The policy run as a lender runs it: limits decided at the snapshot and reviewed at every
     month start after it (guardrails, campaign limits and all), each month replayed from the
     balance the previous one left. The review sees its own limits, raises and balances, and the
@@ -117,7 +117,6 @@ def replay_with_reviews(run: PolicyRun, policy: LimitPolicy, demand: pd.DataFram
     the snapshot, as in serving. Returns the replay and the limits granted at the snapshot."""
     scores = run.monthly_scores
     customers = run.portfolio.index
-    first = run.decide(policy)
     price = first.shadow_price
     starts = sorted(t for t in scores["as_of"].unique() if run.as_of < t < end)
     limit = run.portfolio["current_limit"]
@@ -140,7 +139,7 @@ def replay_with_reviews(run: PolicyRun, policy: LimitPolicy, demand: pd.DataFram
                                       _promotion_rows(decided, segment_end)), balance)
         parts.append(part)
         balance = part.customers["end_balance"].reindex(customers).fillna(balance)
-    return _combine(parts), first.customers["new_limit"]
+    return _combine(parts)
 
 
 def backtest_policies(tables: Mapping[str, pd.DataFrame], extraction_date: pd.Timestamp,
@@ -172,11 +171,11 @@ def backtest_policies(tables: Mapping[str, pd.DataFrame], extraction_date: pd.Ti
 
     def measure_policy(setting: LimitPolicy, decided: LimitDecisions | None = None
                        ) -> dict[str, float]:
-        if run.monthly_scores is not None:
-            replayed, limit = replay_with_reviews(run, setting, demand, repaid, opening, end)
-            return backtest_metrics(replayed, book(limit), windows, policy.ccf)
         decided = decided or run.decide(setting)
         limit = decided.customers["new_limit"]
+        if run.monthly_scores is not None:
+            replayed = replay_with_reviews(run, setting, decided, demand, repaid, opening, end)
+            return backtest_metrics(replayed, book(limit), windows, policy.ccf)
         return measure(static_schedule(limit, start, _promotion_rows(decided, end)), limit)
 
     observed = observed_schedule(tables["limit_events"], start, end)

@@ -106,6 +106,18 @@ def fit_capacity(table: CapacityTable, settings: CapacitySettings, seed: int,
     return FittedCapacity(model, metrics, by_segment)
 
 
+def policy_inputs(features: pd.DataFrame, feature_names: Sequence[str], pd_model: PdModel,
+                  capacity: CapacityModel, account: AccountFeatures) -> pd.DataFrame:
+    """PD, capacity quantiles and account facts of feature rows (same index): what the policy
+    decides from."""
+    inputs = model_inputs(features, list(feature_names))
+    return pd.concat([
+        pd.DataFrame({"pd": pd_model.probability(inputs[pd_model.features])}, index=inputs.index),
+        capacity.predict_quantiles(inputs),
+        account_facts(features, account),
+    ], axis=1)
+
+
 def portfolio_at(data: TrainingData, pd_model: PdModel, capacity: CapacityModel,
                  account: AccountFeatures, as_of: pd.Timestamp | None) -> pd.DataFrame:
     """The evaluation split's customers at one snapshot, in the policy's input shape (index
@@ -118,13 +130,9 @@ def portfolio_at(data: TrainingData, pd_model: PdModel, capacity: CapacityModel,
         raise ConfigError(f"limits.as_of {as_of} is not a snapshot of the "
                          f"{data.splitter.evaluation_split} split; it has "
                          f"{sorted(str(d.date()) for d in dates.unique())}")
-    features = data.features.frame[rows]
-    inputs = model_inputs(features, data.features.feature_names)
     portfolio = pd.concat([
-        pd.DataFrame({"pd": pd_model.probability(inputs[pd_model.features])},
-                     index=inputs.index),
-        capacity.predict_quantiles(inputs),
-        account_facts(features, account),
+        policy_inputs(data.features.frame[rows], data.features.feature_names, pd_model,
+                      capacity, account),
         data.labelled.loc[rows, ["is_bad"]],
     ], axis=1)
     portfolio.index = pd.Index(data.labelled.loc[rows, "customer_id"].to_numpy(),
@@ -136,9 +144,9 @@ def portfolio_at(data: TrainingData, pd_model: PdModel, capacity: CapacityModel,
 def monthly_scores(data: TrainingData, pd_model: PdModel, capacity: CapacityModel,
                    account: AccountFeatures, customers: pd.Index, start: pd.Timestamp,
                    end: pd.Timestamp, chunk_customers: int) -> pd.DataFrame:
-    """PD, capacity quantiles and months since the last delinquency of ``customers`` at every
-    month start in (start, end): what a monthly review would see, each from the history before
-    that month start (the feature engine's point-in-time rule)."""
+    """The policy's inputs (:func:`policy_inputs`) for ``customers`` at every month start in
+    (start, end): what a monthly review would see, each from the history before that month start
+    (the feature engine's point-in-time rule)."""
     dates = [date for date in pd.date_range(start, end, freq="MS", tz="UTC")
              if start < date < end]
     if not dates:
@@ -149,16 +157,8 @@ def monthly_scores(data: TrainingData, pd_model: PdModel, capacity: CapacityMode
     })
     features = build_features(data.feature_spec, data.dataset.tables, snapshots,
                               chunk_customers=chunk_customers, show_progress=True)
-    inputs = model_inputs(features.frame, features.feature_names)
-    facts = account_facts(features.frame, account)
-    return pd.concat([
-        snapshots,
-        pd.DataFrame({"pd": pd_model.probability(inputs[pd_model.features])},
-                     index=snapshots.index),
-        capacity.predict_quantiles(inputs).set_axis(snapshots.index),
-        facts[["months_since_delinquency"]].set_axis(snapshots.index),
-    ], axis=1)
-
+    scored = policy_inputs(features.frame, features.feature_names, pd_model, capacity, account)
+    return pd.concat([snapshots, scored.set_axis(snapshots.index)], axis=1)
 
 def limits_by_pd_band(decisions: pd.DataFrame, limit_columns: Sequence[str]) -> pd.DataFrame:
     """Per PD band: customers, mean PD, and the mean and median of each limit column — how the
