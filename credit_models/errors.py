@@ -42,3 +42,13 @@ class ConfigError(ValueError):
 
 class TrainingDataError(ValueError):
     """The assembled training data cannot support a sound model (e.g. one class, empty period)."""
+
+
+class DatasetReadError(ValueError):
+    """A data set folder cannot be read as it stands (an unreadable table file, a malformed
+    manifest, one table stored twice); the message names the file, what is wrong and the fix."""
+
+
+class OutputFolderError(ConfigError):
+    """A job was pointed at a folder holding files the toolkit did not write there; it refuses to
+    replace them, and nothing was changed."""
