@@ -25,6 +25,7 @@ from credit_models.explain.reason_codes import (
     scorecard_reason_codes,
     wide_reason_codes,
 )
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.models.pd_model import ModelFamily, PdModel
 
 
@@ -58,9 +59,11 @@ def explain_rows(
     reference: pd.Series | None = None,
     method: ContributionMethod | str = ContributionMethod.auto,
     n_threads: int | None = None,
+    sensitive: SensitiveAttributes | None = None,
 ) -> RowExplanations:
     """PD, score and the top ``top_k`` reasons of every row of ``inputs`` (model features in the
-    model's types; extra columns are ignored)."""
+    model's types; extra columns are ignored). ``sensitive``: attributes never given as reasons
+    (None: ``conf/fairness/default.yaml``)."""
     frame = inputs[model.features]
     contributions = model_contributions(model, frame, method=method, n_threads=n_threads)
     raw = model.raw_probability(frame)
@@ -72,7 +75,7 @@ def explain_rows(
         "score": np.asarray(model.score(probability), dtype="float64"),
     }, index=inputs.index)
     options = {"top_k": top_k, "language": language, "descriptions": descriptions,
-               "reference": reference}
+               "reference": reference, "sensitive": sensitive}
     if model.family is ModelFamily.scorecard:
         reasons = scorecard_reason_codes(model, frame, dictionary, **options)
     else:

@@ -15,6 +15,11 @@ is used.
 top ``top_k`` per row. A feature without a dictionary entry is never dropped nor left blank: it is
 reported with code ``UNMAPPED`` and its description as text. :func:`wide_reason_codes` pivots the
 long table to one row per customer for serving.
+
+A sensitive attribute (age, gender, marital status…: :class:`~credit_models.features.sensitive.
+SensitiveAttributes`, ``conf/fairness/default.yaml`` unless given) is never a reason, whatever it
+contributes: telling a customer that their age held their limit back is not an adverse-action
+reason a lender may give. The next feature takes its rank.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from omegaconf import OmegaConf
 
 from credit_models.errors import ConfigError
 from credit_models.explain.contributions import Contributions
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.paths import config_dir
 
 UNMAPPED = "UNMAPPED"
@@ -237,6 +243,7 @@ def reason_codes(
     reference: pd.Series | None = None,
     unit: str = LOG_ODDS,
     min_contribution: float = 0.0,
+    sensitive: SensitiveAttributes | None = None,
 ) -> pd.DataFrame:
     """The top ``top_k`` reasons per row that raise the PD, as a long table.
 
@@ -267,6 +274,9 @@ def reason_codes(
         What ``contribution`` measures, copied into the ``unit`` column.
     min_contribution:
         Contributions at or below it are not reasons (0: every feature that raises the PD).
+    sensitive:
+        The sensitive attributes, never given as reasons (None: ``conf/fairness/default.yaml``;
+        ``SensitiveAttributes({})`` to state every feature).
 
     Returns
     -------
@@ -292,7 +302,9 @@ def reason_codes(
     texts, text_of = _text_table(dictionary, features, descriptions)
 
     matrix = values.to_numpy(dtype="float64")
-    rows, columns = np.nonzero(matrix > min_contribution)
+    stateable = matrix > min_contribution
+    stateable[:, _sensitive_columns(features, sensitive)] = False
+    rows, columns = np.nonzero(stateable)
     amounts = matrix[rows, columns]
     variant = _variants(dictionary, features, inputs, reference, rows, columns)
     stated = variant != _CONTRADICTED
@@ -330,6 +342,14 @@ def reason_codes(
         "unit": unit,
     })], axis=1)
     return _select_language(result, language)
+
+
+def _sensitive_columns(features: Sequence[str], sensitive: SensitiveAttributes | None
+                       ) -> np.ndarray:
+    """Positions of the features a customer must never be given as a reason."""
+    sensitive = SensitiveAttributes.default() if sensitive is None else sensitive
+    hidden = sensitive.features(features)
+    return np.array([name in hidden for name in features], dtype=bool)
 
 
 def _text_table(
@@ -493,6 +513,7 @@ def scorecard_reason_codes(
     language: Language | str = Language.both,
     descriptions: Mapping[str, str] | None = None,
     reference: pd.Series | None = None,
+    sensitive: SensitiveAttributes | None = None,
 ) -> pd.DataFrame:
     """Reasons of a WoE scorecard (or a :class:`~credit_models.models.pd_model.PdModel` holding
     one) from the points each feature lost against its best bin (``points_lost``): the features
@@ -504,7 +525,7 @@ def scorecard_reason_codes(
     lost = card.points_lost(inputs[list(card.feature_names_in_)])
     return reason_codes(lost, inputs.loc[:, list(lost.columns)], dictionary, top_k=top_k,
                         language=language, descriptions=descriptions, reference=reference,
-                        unit=POINTS_LOST, min_contribution=1e-9)
+                        unit=POINTS_LOST, min_contribution=1e-9, sensitive=sensitive)
 
 
 def _sign(direction: Direction) -> float:

@@ -18,6 +18,7 @@ from credit_models.explain.reason_codes import (
     unmapped_features,
     wide_reason_codes,
 )
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.features.spec import feature_name, parse_feature_spec
 from credit_models.paths import config_dir
 from tests.explain.conftest import (
@@ -190,10 +191,12 @@ def test_default_dictionary_maps_every_feature_of_the_default_spec():
     dictionary = ReasonDictionary.default()
     assert unmapped_features(features, dictionary) == []
     assert unmapped_features(features) == []                             # the default by default
-    # Every family has its own reason: nothing falls through to the application catch-all.
+    # Every family has its own reason: nothing falls through to the application catch-all but
+    # the sensitive attributes, which are never stated.
     fallback = [name for name in features
                 if dictionary.entry_for(name).pattern == "customer__*__value"]
-    assert fallback == []
+    assert fallback == list(SensitiveAttributes.default().features(features)) == [
+        "customer__age__value"]
     codes = {dictionary.entry_for(name).text.code for name in features}
     assert len(codes) >= 25
     assert dictionary.entry_for(DAYS_LATE).text.en == "late repayments in recent months"
@@ -240,3 +243,93 @@ def test_misaligned_inputs_are_refused():
         reason_codes(pushed, values.rename(columns={DAYS_LATE: "x"}), small_dictionary())
     with pytest.raises(ValueError, match="top_k"):
         reason_codes(pushed, values, small_dictionary(), top_k=0)
+
+
+# ------------------------------------------------------------------ sensitive attributes
+AGE = "customer__age__value"
+MARRIAGE = "customer__marriage__value"
+
+
+def test_a_sensitive_attribute_is_never_a_reason_and_the_next_feature_takes_its_rank():
+    pushed, values = frames({AGE: [0.9, 0.1], DAYS_LATE: [0.3, 0.4], UTILISATION: [0.2, -0.1],
+                             MARRIAGE: [0.05, 0.8]})
+    long = reason_codes(pushed, values, small_dictionary(), top_k=2)
+    assert long[long["customer_id"] == 101]["feature"].tolist() == [DAYS_LATE, UTILISATION]
+    assert long[long["customer_id"] == 102]["feature"].tolist() == [DAYS_LATE]
+    assert not long["features"].str.contains("customer__").any()
+    # Stated only when the caller says there is nothing sensitive.
+    shown = reason_codes(pushed, values, small_dictionary(), top_k=1,
+                         sensitive=SensitiveAttributes({}))
+    assert shown["feature"].tolist() == [AGE, MARRIAGE]
+
+
+def test_the_default_sensitive_attributes_cover_the_simulator_and_the_adapters():
+    sensitive = SensitiveAttributes.default()
+    assert sensitive.features([AGE, MARRIAGE, "customer__age_in_years__value",
+                               "customer__sex__value", "customer__foreign_worker__value",
+                               "customer__personal_status_and_sex__value", CITY_TIER,
+                               "customer__declared_monthly_income__value", DAYS_LATE]) == {
+        AGE: "age", MARRIAGE: "marital_status", "customer__age_in_years__value": "age",
+        "customer__sex__value": "gender", "customer__foreign_worker__value": "national_origin",
+        "customer__personal_status_and_sex__value": "gender"}
+    assert sensitive.exclude_from_model is False
+
+
+@pytest.mark.parametrize("raw,message", [
+    ({"sensitive_attributes": {"age": []}}, "non-empty list"),
+    ({"sensitive_attributes": {"age": "customer__age__value"}}, "non-empty list"),
+    ({"sensitive_attributes": {"age": [" "]}}, "empty pattern"),
+    ({"sensitive_attributes": {}, "exclude_from_model": "yes"}, "true or false"),
+    ({"sensitive_attribute": {}}, "unknown key"),
+])
+def test_sensitive_attributes_config_is_checked(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        SensitiveAttributes.from_config(raw)
+
+
+@pytest.fixture(scope="module")
+def age_weighted(matrix):
+    """The explain matrix with an age column that drives defaults as strongly as days late."""
+    rng = np.random.default_rng(5)
+    frame = matrix.copy()
+    frame[AGE] = rng.integers(18, 70, len(frame)).astype("float64")
+    young = frame[AGE] < 26
+    frame["is_bad"] = frame["is_bad"] | (young & (rng.random(len(frame)) < 0.6))
+    return frame
+
+
+def _fit_with_age(frame, family):
+    from credit_models.models.pd_model import ModelSettings, fit_pd_model
+    params = ({"n_estimators": 60, "max_depth": 3, "learning_rate": 0.2, "n_jobs": 1}
+              if family == "xgboost" else {"selection": "none", "max_features": 8, "n_jobs": 1})
+    settings = ModelSettings.from_config({"name": "pd_age", "family": family, "params": params,
+                                          "early_stopping_rounds": 20, "calibration": "none"})
+    inputs = frame[[*FEATURES, AGE]]
+    dev, valid = frame["split"] == "dev", frame["split"] == "valid"
+    return fit_pd_model(settings, inputs[dev], frame["is_bad"][dev], inputs[valid],
+                        frame["is_bad"][valid], seed=7)
+
+
+@pytest.mark.parametrize("family", ["xgboost", "scorecard"])
+def test_no_customer_is_told_their_age_even_where_age_weighs_most(age_weighted, family):
+    from credit_models.explain.local_explanations import explain_rows
+    model = _fit_with_age(age_weighted, family)
+    assert AGE in model.features
+    rows = age_weighted[age_weighted["split"] == "oot"].head(600)
+    inputs = rows[list(model.features)]
+    explained = explain_rows(model, inputs, ReasonDictionary.default(), top_k=3,
+                             descriptions=DESCRIPTIONS)
+    reasons = explained.reasons
+    assert len(reasons) > 0
+    assert not reasons["features"].str.contains(AGE).any()
+    # The property is not vacuous: age is the strongest push for many of these customers, and
+    # for each of them reason 1 is the strongest non-sensitive push.
+    pushes = (explained.contributions.values if family == "xgboost"
+              else model.estimator.points_lost(inputs))
+    age_first = pushes.idxmax(axis=1).eq(AGE) & pushes[AGE].gt(0)
+    assert age_first.sum() >= 20
+    first = reasons[reasons["rank"] == 1].set_index("row_id")["feature"]
+    others = pushes.drop(columns=AGE)
+    for row_id in pushes.index[age_first.to_numpy()][:50]:
+        if others.loc[row_id].max() > 1e-9:
+            assert first[row_id] == others.loc[row_id].idxmax()
