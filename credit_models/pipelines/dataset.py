@@ -13,10 +13,19 @@ from typing import Any
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from credit_models.data.io import DatasetManifest, read_manifest, read_tables, write_tables
+from credit_models.data.io import (
+    DatasetManifest,
+    dataset_folder_check,
+    legacy_tables_layout,
+    read_manifest,
+    read_tables,
+    write_tables,
+)
 from credit_models.data.simulator import SimulatorConfig, generate_to_folder
+from credit_models.data.simulator.generate import SOURCE as SIMULATOR_SOURCE
+from credit_models.data.simulator.generate import is_legacy_simulated_folder
 from credit_models.data.validation import ValidationReport, check_tables, validate_tables
-from credit_models.errors import ConfigError
+from credit_models.errors import ConfigError, DatasetReadError
 from credit_models.timestamps import utc_timestamp
 
 logger = logging.getLogger(__name__)
@@ -42,17 +51,18 @@ def materialise(data: DictConfig, show_progress: bool = True) -> Path:
     """Make sure the data set folder exists: generate or convert it when the config says so.
 
     A simulated data set is reused when its manifest records the same simulator config, so a
-    second run of the main job does not generate again.
+    second run of the main job does not generate again. A folder is generated or converted into
+    only when it is absent, empty or a data set the toolkit wrote; any other folder stops the job
+    with :class:`OutputFolderError` before any work, and is left as it was.
     """
-    path = Path(data.path)
+    path = configured_path(data)
     source = str(data.source.value if hasattr(data.source, "value") else data.source)
     if source == "simulator":
         config = simulator_config(data)
-        manifest = read_manifest(path)
-        wanted = _plain(asdict(config))
-        if manifest is not None and _plain(manifest.details.get("config")) == wanted:
+        if _holds_simulated(path, _plain(asdict(config))):
             logger.info("reusing simulated data set at %s", path)
             return path
+        dataset_folder_check(path, is_legacy_simulated_folder)
         logger.info("generating a simulated portfolio of %s customers into %s",
                     f"{config.n_customers:,}", path)
         return generate_to_folder(config, path, show_progress=show_progress)
@@ -61,6 +71,7 @@ def materialise(data: DictConfig, show_progress: bool = True) -> Path:
             raise ConfigError(f"data.source_file must name the {source} CSV file; got nothing")
         from credit_models.data import adapters
 
+        dataset_folder_check(path, legacy_tables_layout(source))
         convert = {
             "uci_taiwan": adapters.convert_uci_taiwan,
             "german_credit": adapters.convert_german_credit,
@@ -70,14 +81,14 @@ def materialise(data: DictConfig, show_progress: bool = True) -> Path:
             logger.info("%s adapter: %s", source, line)
         write_tables(adapted.tables, path, adapted.manifest)
         return path
-    if not path.is_dir():
-        raise ConfigError(f"data.path {path} is not a folder of contract tables")
+    _check_readable_folder(path)
     return path
 
 
 def load_dataset(data: DictConfig, strict: bool = True) -> LoadedDataset:
     """Read every table and validate it; with ``strict`` a violation raises, naming them all."""
-    path = Path(data.path)
+    path = configured_path(data)
+    _check_readable_folder(path)
     tables = read_tables(path)
     manifest = read_manifest(path)
     if data.extraction_date:
@@ -94,6 +105,48 @@ def load_dataset(data: DictConfig, strict: bool = True) -> LoadedDataset:
     validate = check_tables if strict else validate_tables
     report = validate(tables, manifest.extraction_timestamp)
     return LoadedDataset(path=path, tables=tables, manifest=manifest, report=report)
+
+
+def configured_path(data: DictConfig) -> Path:
+    """``data.path``, which must be set."""
+    if OmegaConf.is_missing(data, "path") or not data.path:
+        raise ConfigError(
+            "data.path is not set: name the data set folder, e.g. `data=parquet "
+            "data.path=/path/to/my_portfolio` (a folder holding manifest.json and one Parquet file "
+            "or part folder per table, see data/README.md)"
+        )
+    return Path(data.path)
+
+
+def _check_readable_folder(path: Path) -> None:
+    if path.is_dir():
+        return
+    if path.exists():
+        hint = (
+            f" To read one table file, put it in a folder as {path.name} beside the other tables "
+            "and manifest.json, and name that folder."
+            if path.suffix == ".parquet" else ""
+        )
+        raise ConfigError(
+            f"data.path {path} is a file, not a folder: a data set is a folder holding "
+            f"manifest.json and one Parquet file or part folder per table (data/README.md).{hint}"
+        )
+    raise ConfigError(
+        f"data.path {path} does not exist: set data.path to the folder of your data set (with "
+        "`data=parquet`), or leave data at its default to generate a simulated portfolio"
+    )
+
+
+def _holds_simulated(path: Path, config: dict[str, Any]) -> bool:
+    """Whether ``path`` holds a simulated data set of exactly this simulator config."""
+    try:
+        manifest = read_manifest(path) if path.is_dir() else None
+    except DatasetReadError:
+        return False
+    return (
+        manifest is not None and manifest.source == SIMULATOR_SOURCE
+        and _plain(manifest.details.get("config")) == config
+    )
 
 
 def _plain(value: Any) -> Any:

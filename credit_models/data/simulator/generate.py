@@ -2,6 +2,8 @@
 
 The folder is written into a staging folder beside the target and moved into place at the end,
 so a failure never leaves a half-written data set; memory is bounded by ``chunk_size`` customers.
+An existing folder is replaced only when the toolkit wrote it; anything else stops the run before
+it simulates (see :mod:`credit_models.data.folders`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
-import tempfile
 import time
 import warnings
 from collections import Counter
@@ -22,11 +23,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from credit_models.data.folders import replace_folder, staging_folder, write_marker
 from credit_models.data.io import (
     DatasetManifest,
     PartWriter,
+    dataset_folder_check,
+    dataset_folder_fix,
+    dataset_foreign_entries,
+    legacy_layout,
     read_manifest,
-    replace_folder,
     write_manifest,
 )
 from credit_models.data.simulator.calendar import HorizonCalendar
@@ -42,6 +47,8 @@ SOURCE = "simulator"
 TRUTH_FOLDER = "truth"
 ORACLE_BAD_DAYS_PAST_DUE = 30
 ORACLE_PERFORMANCE_MONTHS = 6
+is_legacy_simulated_folder = legacy_layout(SOURCE, {*SIMULATED_TABLES, TRUTH_FOLDER})
+"""A folder generated before data sets carried the toolkit's marker: it is still the toolkit's."""
 
 
 @dataclass(frozen=True)
@@ -94,11 +101,13 @@ def generate_to_folder(
     config: SimulatorConfig, root: str | Path, show_progress: bool = True
 ) -> Path:
     """Write the portfolio under ``root`` (contract tables as part folders, ``truth/``,
-    ``manifest.json`` last), replacing an older data set only once everything is written."""
+    ``manifest.json``, then the marker), replacing an older data set the toolkit wrote only once
+    everything is written. A folder holding anything else raises :class:`OutputFolderError`
+    before simulating, and is left untouched."""
     config.validate()
     root = Path(root)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    dataset_folder_check(root, is_legacy_simulated_folder)
+    staging = staging_folder(root)
     progress = tqdm(
         total=config.n_customers, unit="customers", unit_scale=True, desc="simulating",
         disable=not show_progress,
@@ -126,8 +135,11 @@ def generate_to_folder(
         finally:
             for writer in single_files.values():
                 writer.close()
-        write_manifest(staging, _manifest(config, dict(counts)))
-        replace_folder(staging, root)
+        manifest = _manifest(config, dict(counts))
+        write_manifest(staging, manifest)
+        write_marker(staging, SOURCE, SOURCE, manifest.details["config"])
+        replace_folder(staging, root, dataset_foreign_entries(is_legacy_simulated_folder),
+                       dataset_folder_fix(root))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
