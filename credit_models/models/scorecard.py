@@ -55,6 +55,7 @@ from credit_models.features.binning import (
     feature_frame,
     supervised_by_binary_target,
 )
+from credit_models.features.binning_state import binner_from_dict, binner_to_dict, plain
 
 SELECTIONS = ("l1", "stepwise", "none")
 BASE_POINTS = "(base points)"
@@ -65,6 +66,8 @@ POINTS_TABLE_COLUMNS = (
     "feature", "bin", "bin_index", "count", "bad_rate", "woe", "coefficient", "points",
     "points_rounded",
 )
+SCORECARD_FORMAT = "credit_models.woe_scorecard/1"
+"""The ``format`` of :meth:`WoeScorecard.to_dict`'s data (its JSON export)."""
 _L1_PATH_LENGTH = 30          # C values from l1_min_c up to 10^4 times it, log-spaced
 _L1_PATH_SPAN = 4.0
 _CV_FOLDS = 3
@@ -559,6 +562,64 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
         lines.append(f"ELSE {_number(otherwise)}")
         return "CASE\n        " + "\n        ".join(lines) + "\n    END"
 
+    # ------------------------------------------------------------ saving
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted scorecard as JSON-able data: parameters, the binner's bins (splits,
+        categories, good and bad counts per bin), selected features, coefficients, intercept,
+        classes, the points table and the selection report. Why not pickle: loading a pickle runs
+        whatever code the file names; this is data, read back by :meth:`from_dict`."""
+        check_is_fitted(self, "points_table_")
+        return {
+            "format": SCORECARD_FORMAT,
+            "params": plain(self.get_params()),
+            "feature_names_in": [str(name) for name in self.feature_names_in_],
+            "classes": plain(self.classes_),
+            "features": list(self.features_),
+            "coefficients": {name: float(value) for name, value in self.coef_.items()},
+            "intercept": float(self.intercept_),
+            "binner": binner_to_dict(self.binner_),
+            "points_table": _records(self.points_table_),
+            "selection_report": _records(self.selection_report_),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WoeScorecard:
+        """The scorecard :meth:`to_dict` saved: it predicts, scores, explains and writes its SQL
+        exactly as the fitted one. The points are recomputed from the bins and must equal the
+        saved points table, so a file edited by hand or read by an optbinning that bins
+        differently is refused rather than scored."""
+        if not isinstance(data, dict) or data.get("format") != SCORECARD_FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"not a saved WoE scorecard: format {found!r}, expected "
+                             f"{SCORECARD_FORMAT!r}")
+        card = cls(**data["params"])
+        card.n_features_in_ = len(data["feature_names_in"])
+        card.feature_names_in_ = np.asarray(data["feature_names_in"], dtype=object)
+        card.classes_ = np.asarray(data["classes"])
+        card.binner_ = binner_from_dict(data["binner"])
+        card.features_ = list(data["features"])
+        card.coef_ = pd.Series([float(data["coefficients"][name]) for name in card.features_],
+                               index=card.features_, name="coefficient", dtype="float64")
+        card.intercept_ = float(data["intercept"])
+        card.score_points_ = ScorePoints(card.pdo, card.base_score, card.base_odds)
+        card.base_points_ = card.score_points_.offset - card.score_points_.factor * card.intercept_
+        card.points_table_ = card._build_points_table()
+        saved = pd.DataFrame(data["points_table"], columns=list(POINTS_TABLE_COLUMNS))
+        rebuilt = card.points_table_[["feature", "bin_index", "points"]]
+        if not (len(saved) == len(rebuilt)
+                and saved["feature"].tolist() == rebuilt["feature"].tolist()
+                and saved["bin_index"].tolist() == rebuilt["bin_index"].tolist()
+                and np.array_equal(saved["points"].to_numpy(dtype="float64"),
+                                   rebuilt["points"].to_numpy())):
+            raise ValueError(
+                "the saved scorecard's points table does not match the points its bins and "
+                "coefficients give: the file was altered or optbinning bins differently; "
+                "retrain and re-register the model"
+            )
+        card._lookups_ = card._build_lookups()
+        card.selection_report_ = pd.DataFrame(data["selection_report"])
+        return card
+
     def __sklearn_tags__(self) -> Tags:
         return supervised_by_binary_target(super().__sklearn_tags__())
 
@@ -654,6 +715,12 @@ def _literal(value: Any) -> str:
     if isinstance(value, float | np.floating):
         return _number(value)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-able dicts, missing values as null (JSON has no NaN)."""
+    return [{key: plain(None if pd.isna(value) else value) for key, value in row.items()}
+            for row in table.astype(object).to_dict(orient="records")]
 
 
 def _join(reasons: dict[str, str]) -> str:

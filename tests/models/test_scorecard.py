@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import doctest
+import json
 import io
 import math
 import pickle
@@ -258,3 +259,33 @@ def test_docstring_example_runs():
 
     result = doctest.testmod(scorecard, extraglobs={"np": np, "pd": pd})
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_json_round_trip_scores_and_explains_exactly_as_the_fitted_card(card, holdout):
+    """The served scorecard is saved as JSON, not pickled: read back it must give the same
+    probabilities, points, points lost, SQL and tables to the last bit, unknown categories and
+    missing values included."""
+    frame, _ = holdout
+    frame = frame.assign(channel=frame["channel"].where(frame.index % 50 != 0, "kiosk"))
+    assert frame["income"].isna().any()
+    text = json.dumps(card.to_dict(), allow_nan=False)       # plain JSON: no NaN, no objects
+    loaded = WoeScorecard.from_dict(json.loads(text))
+
+    np.testing.assert_array_equal(loaded.predict_proba(frame), card.predict_proba(frame))
+    pd.testing.assert_frame_equal(loaded.points_by_feature(frame), card.points_by_feature(frame))
+    pd.testing.assert_frame_equal(loaded.points_lost(frame), card.points_lost(frame))
+    pd.testing.assert_series_equal(loaded.credit_score(frame), card.credit_score(frame))
+    pd.testing.assert_frame_equal(loaded.points_table_, card.points_table_)
+    pd.testing.assert_frame_equal(loaded.selection_report_, card.selection_report_)
+    assert loaded.to_sql() == card.to_sql()
+    assert loaded.points_table_csv() == card.points_table_csv()
+    assert loaded.get_params() == card.get_params()
+
+
+def test_a_json_scorecard_whose_points_were_altered_is_refused(card):
+    data = card.to_dict()
+    data["points_table"][0]["points"] += 1.0
+    with pytest.raises(ValueError, match="does not match the points its bins"):
+        WoeScorecard.from_dict(data)
+    with pytest.raises(ValueError, match="not a saved WoE scorecard"):
+        WoeScorecard.from_dict({"format": "pickle"})
