@@ -3,7 +3,9 @@
 How it stays fast and leak-free: each event source is sorted once by (customer, time) into one
 integer key. For every snapshot and window the events it may see, those dated in
 [as_of − latency − window, as_of − latency), form one contiguous slice found by binary search; sums
-and counts come from prefix sums, maxima and minima from one ``reduceat`` over the slice bounds.
+and counts come from prefix sums (a window they cannot give to 1e-12 of its own sum, as after one
+huge earlier amount, is summed over its own slice), maxima and minima from one ``reduceat`` over
+the slice bounds.
 Nothing at or after the cut-off can enter a slice, by construction. Work proceeds in chunks of
 customers, so memory follows the chunk, not the whole history.
 """
@@ -72,17 +74,63 @@ class _SortedEvents:
         return start, end
 
     def slice_sums(self, values: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """Σ values[start:end] per row, from running sums that restart at every customer: a
-        slice never leaves its customer, so each sum depends on that customer's events alone
-        (exact to the customer's own scale, and the same whatever the chunk)."""
-        inclusive = (
-            pd.Series(values).groupby(self.customer_rank, sort=False).cumsum().to_numpy()
-        )
-        exclusive = inclusive - values
+        """Σ values[start:end] per row.
+
+        Fast path: running sums that restart at every customer (a slice never leaves its
+        customer, so a sum depends on that customer's events alone, whatever the chunk), one
+        subtraction per row. The subtraction cancels the digits of everything before the slice:
+        after one order of 1e15 the later small orders come out in steps of 0.125, after ±inf
+        as NaN. Rows whose cancellation error may exceed :data:`SUM_RELATIVE_TOLERANCE` of
+        their sum are summed again over their own slice, so a sum is exact to its own scale.
+        """
         sums = np.zeros(len(start))
         nonempty = end > start
-        sums[nonempty] = inclusive[end[nonempty] - 1] - exclusive[start[nonempty]]
+        if not nonempty.any():
+            return sums
+        first, last = start[nonempty], end[nonempty] - 1
+        if values.dtype.kind in "biu":
+            inclusive = self._running_sums(values.astype(np.int64))
+            sums[nonempty] = inclusive[last] - inclusive[first] + values[first]
+            return sums
+        running = self._running_sums(np.column_stack([values, np.abs(values)]))
+        inclusive, magnitude = running[:, 0], running[:, 1]
+        with np.errstate(invalid="ignore", over="ignore"):
+            differences = inclusive[last] - (inclusive[first] - values[first])
+            if _sums_exactly(values, magnitude):
+                sums[nonempty] = differences
+                return sums
+            # Each running-sum step rounds by at most half an ulp of the running total, itself
+            # at most the running total of magnitudes: a bound on the error of the difference.
+            error_bound = np.finfo(np.float64).eps * (last - first + 2) * magnitude[last]
+            doubtful = ~(error_bound <= SUM_RELATIVE_TOLERANCE * np.abs(differences))
+        if doubtful.any():
+            differences[doubtful] = _range_reduce(
+                np.add, values, first[doubtful], last[doubtful] + 1
+            )
+        sums[nonempty] = differences
         return sums
+
+    def _running_sums(self, values: np.ndarray) -> np.ndarray:
+        """Cumulative sums down the events (each column of a 2-D array), restarting at every
+        customer."""
+        running = pd.DataFrame(values).groupby(self.customer_rank, sort=False).cumsum().to_numpy()
+        return running.reshape(values.shape)
+
+
+SUM_RELATIVE_TOLERANCE = 1e-12
+"""Largest relative error a window sum may carry from the fast running-sum path."""
+
+EXACT_INTEGER_LIMIT = float(2**53)
+"""Integers below this magnitude are exact in float64, and so are their sums."""
+
+
+def _sums_exactly(values: np.ndarray, magnitude: np.ndarray) -> bool:
+    """True when every running sum is exact: whole numbers (counts, 0/1 flags) whose running
+    total of magnitudes stays below 2**53. Their window sums need no error check, even when 0."""
+    if len(values) == 0:
+        return True
+    whole = bool(np.all(np.isfinite(values)) and np.all(np.rint(values) == values))
+    return whole and bool(np.nanmax(magnitude) < EXACT_INTEGER_LIMIT)
 
 
 def _range_reduce(ufunc: np.ufunc, values: np.ndarray, start: np.ndarray, end: np.ndarray):
@@ -124,7 +172,7 @@ def _aggregate(
         return np.where(nonempty, picked, np.nan)
     values = events.frame[column].to_numpy(dtype="float64")
     present = ~np.isnan(values)
-    observed = events.slice_sums(present.astype("float64"), start, end)
+    observed = events.slice_sums(present, start, end).astype("float64")
     if function in ("sum", "mean", "std"):
         filled = np.where(present, values, 0.0)
         sums = events.slice_sums(filled, start, end)

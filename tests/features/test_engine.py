@@ -312,3 +312,61 @@ def test_derived_features_by_hand():
     assert features.loc[2, "spend_per_decline"] == 1000.0             # 1000 spent, 1 decline
     assert features.loc[2, "larger"] == 950.0
     assert features.loc[1, "customer__tenure__days"] == 81.0
+
+
+# --- window sums stay exact to their own scale ---------------------------------------------------
+
+SUM_SPEC = {"windows": [30, "all"], "static_attributes": False,
+            "aggregates": [{"source": "orders", "column": "amount", "functions": ["sum", "mean"]}]}
+
+
+def _orders_of_customer_one(amounts: list[float], days: list[str]) -> dict[str, pd.DataFrame]:
+    """The tiny portfolio with customer 1's orders replaced by ``amounts`` on ``days``."""
+    tables = tiny_tables()
+    others = tables["orders"][tables["orders"]["customer_id"] != 1]
+    count = len(amounts)
+    mine = pd.DataFrame({
+        "order_id": pd.Series(np.arange(count) + 100, dtype="int64"),
+        "customer_id": pd.Series([1] * count, dtype="int64"),
+        "ordered_at": pd.Series(pd.to_datetime(days, utc=True), dtype="datetime64[us, UTC]"),
+        "amount": amounts,
+        "category": pd.Series(["grocery"] * count, dtype="str"),
+        "channel": pd.Series(["app"] * count, dtype="str"),
+        "is_promotion": [False] * count,
+        "instalment_months": pd.Series([1] * count, dtype="int64"),
+    })
+    tables["orders"] = pd.concat([others, mine], ignore_index=True)
+    return tables
+
+
+@pytest.mark.parametrize("huge", [1e15, 1e300, math.inf])
+def test_a_huge_earlier_order_does_not_spoil_later_window_sums(huge):
+    """Prefix sums lose the later small orders after one huge one (1e15 left steps of 0.125,
+    1e300 left 0.0, inf left NaN): each window must be summed to its own scale."""
+    small = [0.01, 0.07, 12.34, 99.99, 0.03]
+    days = ["2024-01-02", "2024-03-01", "2024-03-05", "2024-03-09", "2024-03-12", "2024-03-15"]
+    features = _features(_orders_of_customer_one([huge, *small], days), parse_feature_spec(SUM_SPEC))
+    row = features.loc[1]
+    assert row["orders__amount__sum__30d"] == pytest.approx(math.fsum(small), rel=1e-12)
+    assert row["orders__amount__mean__30d"] == pytest.approx(math.fsum(small) / 5, rel=1e-12)
+    assert row["orders__amount__sum"] == pytest.approx(math.fsum([huge, *small]), rel=1e-12)
+    assert features.loc[2, "orders__amount__sum__30d"] == 950.0      # the other customer intact
+
+
+def test_window_sums_of_amounts_spanning_seventeen_orders_of_magnitude_are_exact():
+    generator = np.random.default_rng(11)
+    count = 60
+    amounts = np.round(10 ** generator.uniform(-2, 15, count), 2).tolist()
+    seconds = np.sort(generator.integers(0, 80 * 86_400, count))
+    days = (utc("2024-01-01") + pd.to_timedelta(seconds, unit="s")).strftime("%Y-%m-%dT%H:%M:%S")
+    tables = _orders_of_customer_one(amounts, days.tolist())
+    spec = parse_feature_spec({**SUM_SPEC, "windows": [1, 7, 30]})
+    snapshot_days = pd.date_range("2024-01-05", "2024-03-22", freq="3D", tz="UTC")
+    snapshots = pd.DataFrame({"customer_id": 1, "as_of": snapshot_days})
+    features = build_features(spec, tables, snapshots).frame
+    times = tables["orders"].set_index("customer_id").loc[1]
+    for window in (1, 7, 30):
+        for as_of, actual in zip(snapshot_days, features[f"orders__amount__sum__{window}d"]):
+            inside = times[(times["ordered_at"] < as_of)
+                           & (times["ordered_at"] >= as_of - pd.Timedelta(days=window))]
+            assert actual == pytest.approx(math.fsum(inside["amount"]), rel=1e-12), (window, as_of)
