@@ -2,17 +2,19 @@
 in-memory model that was trained.
 
 The pyfunc folder (``credit_models/tracking/pd_pyfunc.py``) holds the estimator (``booster.ubj``,
-XGBoost's own format, or ``scorecard.pkl``), ``scoring.json`` (family, calibration, score scale)
+XGBoost's own format, or ``scorecard.json``, the scorecard's bins, coefficients and points as
+data), ``scoring.json`` (family, calibration, score scale)
 and ``feature_contract.json`` (every input's name, type, categories and description). The booster
 is loaded into an ``XGBClassifier``, which restores its categorical feature types and its
 ``best_iteration``, so probabilities and contributions equal the in-memory model's bit for bit.
-This module reads a local folder and knows nothing of MLflow; the explain job downloads it.
+Nothing is unpickled: a folder holding only the ``scorecard.pkl`` of an older export is refused
+(retrain and re-register). This module reads a folder the caller downloaded from the registry or
+a run (the explain job and the credit-decision pyfunc); it never chooses where a model comes from.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +28,10 @@ from credit_models.models.scorecard import ScorePoints
 from credit_models.tracking.pd_pyfunc import (
     BOOSTER_FILE,
     FEATURE_CONTRACT_FILE,
+    PICKLED_SCORECARD_FILE,
     SCORECARD_FILE,
     SCORING_FILE,
+    read_scorecard,
     typed_inputs,
 )
 
@@ -81,10 +85,8 @@ def load_model_folder(folder: str | Path) -> ExportedModel:
         estimator: Any = xgb.XGBClassifier()
         estimator.load_model(path)
     else:
-        path = _find(folder, SCORECARD_FILE)
-        if path is None:
-            raise FileNotFoundError(f"{folder} has no {SCORECARD_FILE} for its scorecard")
-        estimator = pickle.loads(path.read_bytes())
+        path = _find(folder, SCORECARD_FILE) or _find(folder, PICKLED_SCORECARD_FILE)
+        estimator = read_scorecard(path if path is not None else folder / SCORECARD_FILE)
     calibration = scoring.get("calibration")
     calibrator = None if calibration is None else ProbabilityCalibrator.from_dict(calibration)
     score = dict(scoring.get("score") or {})

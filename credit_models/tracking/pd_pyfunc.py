@@ -3,14 +3,18 @@ score points out.
 
 The public schema holds plain numbers and strings; categories are fixed inside the model from the
 training data (a category unseen in training becomes missing), so serving needs no pandas dtypes.
-Artifacts are portable files (XGBoost's own format, JSON), except the scorecard, which is a
-scikit-learn estimator (its points table and SQL are logged beside it for non-Python use).
+Every request is checked against the feature contract recorded at training time
+(:mod:`credit_models.models.input_contract`: finite numbers within each feature's accepted range);
+a broken rule is refused as a bad request (HTTP 400 from ``mlflow models serve``) naming the
+column, the rule and the offending rows. Artifacts are portable data files, never pickles: the
+booster in XGBoost's own format, the scorecard, the calibration and the contract as JSON.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,45 +22,54 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from credit_models.errors import DataContractError
 from credit_models.models.calibration import ProbabilityCalibrator
+from credit_models.models.input_contract import feature_contract, public_inputs, typed_inputs
 from credit_models.models.pd_model import ModelFamily, PdModel
-from credit_models.models.scorecard import ScorePoints
+from credit_models.models.scorecard import ScorePoints, WoeScorecard
+
+__all__ = [
+    "BOOSTER_FILE", "FEATURE_CONTRACT_FILE", "OUTPUT_COLUMNS", "SCORECARD_FILE", "SCORING_FILE",
+    "ProbabilityOfDefaultModel", "feature_contract", "public_inputs", "read_scorecard",
+    "refused_as_bad_request", "typed_inputs", "validated_trees", "write_model_files",
+]
 
 FEATURE_CONTRACT_FILE = "feature_contract.json"
 BOOSTER_FILE = "booster.ubj"
-SCORECARD_FILE = "scorecard.pkl"
+SCORECARD_FILE = "scorecard.json"
+PICKLED_SCORECARD_FILE = "scorecard.pkl"
+"""What versions before the JSON export wrote; never read (unpickling runs the file's code)."""
 SCORING_FILE = "scoring.json"
 OUTPUT_COLUMNS = ("probability_of_default", "score")
 
 
-def feature_contract(
-    inputs: pd.DataFrame, descriptions: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Name, type, categories and meaning of every model input, in model order."""
-    contract = []
-    for name in inputs.columns:
-        entry: dict[str, Any] = {"name": name, "description": descriptions.get(name, "")}
-        dtype = inputs[name].dtype
-        if isinstance(dtype, pd.CategoricalDtype):
-            entry.update(type="string", categories=[str(c) for c in dtype.categories])
-        else:
-            entry.update(type="double", categories=None)
-        entry["missing"] = "null/NaN means the value is unknown or the window had no events"
-        contract.append(entry)
-    return contract
+@contextmanager
+def refused_as_bad_request() -> Iterator[None]:
+    """Turn a request that breaks the input contract into the MLflow error the scoring server
+    answers with HTTP 400 and the message alone (no stack trace in the response body)."""
+    try:
+        yield
+    except DataContractError as error:
+        raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from None
 
 
-def public_inputs(inputs: pd.DataFrame) -> pd.DataFrame:
-    """What a caller sends: categories as plain strings, numbers as float64."""
-    return pd.DataFrame(
-        {
-            name: (inputs[name].astype("str").where(inputs[name].notna(), None)
-                   if isinstance(inputs[name].dtype, pd.CategoricalDtype) else inputs[name])
-            for name in inputs.columns
-        },
-        index=inputs.index,
-    )
+def read_scorecard(path: str | Path) -> WoeScorecard:
+    """The scorecard saved by :func:`write_model_files`. A pickled scorecard of an older export is
+    refused with what to do, never unpickled."""
+    path = Path(path)
+    if path.name == PICKLED_SCORECARD_FILE or not path.is_file():
+        raise FileNotFoundError(
+            f"{path.parent} holds no {SCORECARD_FILE}"
+            + (f" but a pickled {PICKLED_SCORECARD_FILE} from an older version of "
+               "credit_models, which is not loaded: unpickling runs whatever code the file "
+               "names" if (path.parent / PICKLED_SCORECARD_FILE).is_file() else "")
+            + ". Retrain the scorecard and register the new version (credit-models-train "
+              "model=scorecard), then point the alias at it"
+        )
+    return WoeScorecard.from_dict(json.loads(path.read_text()))
 
 
 def write_model_files(model: PdModel, contract: list[dict[str, Any]], folder: Path) -> dict[str, str]:
@@ -66,7 +79,7 @@ def write_model_files(model: PdModel, contract: list[dict[str, Any]], folder: Pa
         validated_trees(model.estimator).save_model(estimator_path)
     else:
         estimator_path = folder / SCORECARD_FILE
-        estimator_path.write_bytes(pickle.dumps(model.estimator))
+        estimator_path.write_text(json.dumps(model.estimator.to_dict(), allow_nan=False))
     scoring = {
         "family": model.family.value,
         "calibration": None if model.calibrator is None else model.calibrator.to_dict(),
@@ -99,7 +112,7 @@ class ProbabilityOfDefaultModel(mlflow.pyfunc.PythonModel):
             self.estimator_ = xgb.Booster()
             self.estimator_.load_model(context.artifacts["estimator"])
         else:
-            self.estimator_ = pickle.loads(Path(context.artifacts["estimator"]).read_bytes())
+            self.estimator_ = read_scorecard(context.artifacts["estimator"])
         self.calibrator_ = (None if scoring["calibration"] is None
                             else ProbabilityCalibrator.from_dict(scoring["calibration"]))
         self.score_points_ = ScorePoints(**scoring["score"])
@@ -109,7 +122,8 @@ class ProbabilityOfDefaultModel(mlflow.pyfunc.PythonModel):
         self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
-        inputs = typed_inputs(self.contract_, model_input)
+        with refused_as_bad_request():
+            inputs = typed_inputs(self.contract_, model_input)
         if self.family_ is ModelFamily.xgboost:
             raw = self.estimator_.predict(xgb.DMatrix(inputs, enable_categorical=True))
         else:
@@ -120,23 +134,3 @@ class ProbabilityOfDefaultModel(mlflow.pyfunc.PythonModel):
             "score": self.score_points_.probability_to_points(probability),
         }, index=model_input.index)
 
-
-def typed_inputs(contract: list[dict[str, Any]], frame: pd.DataFrame) -> pd.DataFrame:
-    """The caller's frame in model order and dtypes; missing features are an error naming them."""
-    names = [entry["name"] for entry in contract]
-    missing = [name for name in names if name not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"scoring data lack {len(missing)} model feature(s): {missing[:10]}"
-            + (" …" if len(missing) > 10 else "")
-        )
-    typed = {}
-    for entry in contract:
-        values = frame[entry["name"]]
-        if entry["categories"] is not None:
-            typed[entry["name"]] = pd.Categorical(
-                values.astype("str").where(values.notna(), None), categories=entry["categories"]
-            )
-        else:
-            typed[entry["name"]] = pd.to_numeric(values, errors="raise").astype("float64")
-    return pd.DataFrame(typed, index=frame.index)     # already the model's dtypes, in order
