@@ -161,7 +161,12 @@ class MlflowConfig:
     experiment_name: str = "credit_models"
     registered_model_name: str = "pd_xgb"
     register: bool = True
-    log_feature_matrix: bool = True
+    log_feature_matrix: bool = False
+    """Log the training rows (customer ids, attributes, labels) with a PD run; off by default:
+    the run logs their fingerprint and how to rebuild them (features/matrix_reference.json)."""
+    log_decisions: bool = False
+    """Log a limit run's customer-level decisions (limits/decisions.parquet and a CSV sample);
+    off by default: the run keeps the aggregates by PD band."""
 
 
 @dataclass
@@ -169,6 +174,18 @@ class ReportConfig:
     segment_columns: list[str] = field(default_factory=list)
     """Features whose values are segments of their own in the report (next to the standard
     thin-file and new-customer segments)."""
+
+
+@dataclass
+class FairnessConfig:
+    """``conf/fairness/*.yaml``: sensitive attributes (never a customer's reason; optionally no
+    model input) and the fairness review's approval cut-off and age bands; checked further by
+    :meth:`credit_models.features.sensitive.SensitiveAttributes.from_config`."""
+
+    sensitive_attributes: dict[str, list[str]] = field(default_factory=dict)
+    exclude_from_model: bool = False
+    approval_pd_cutoff: float = 0.10
+    age_bands: list[float] = field(default_factory=lambda: [25.0, 35.0, 45.0, 55.0])
 
 
 @dataclass
@@ -184,6 +201,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
 
 
 @dataclass
@@ -595,6 +613,7 @@ class ExplainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     reasons: ReasonsConfig = field(default_factory=ReasonsConfig)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
 
 
 def register_configs() -> None:

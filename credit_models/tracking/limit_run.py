@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
 from credit_models.explain.reason_codes import reference_values
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.limits.backtest_metrics import frontier_figure
 from credit_models.limits.report import (
     figure_png,
@@ -28,6 +29,7 @@ from credit_models.limits.report import (
 from credit_models.limits.stress import stress_figure
 from credit_models.paths import PACKAGE_DIR
 from credit_models.split.names import DEVELOPMENT
+from credit_models.tracking.input_example import synthetic_input_example
 from credit_models.tracking.limit_pyfunc import (
     CreditDecisionModel,
     decision_signature,
@@ -35,7 +37,7 @@ from credit_models.tracking.limit_pyfunc import (
 )
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params
 from credit_models.tracking.model_code import DECISION_MODEL_CODE
-from credit_models.tracking.pd_pyfunc import feature_contract, public_inputs
+from credit_models.tracking.pd_pyfunc import feature_contract
 from credit_models.tracking.pd_run import LoggedRun
 
 if TYPE_CHECKING:
@@ -76,10 +78,12 @@ def log_limit_run(cfg: DictConfig, run: LimitRun) -> LoggedRun:
         mlflow.log_dict(run.data.fingerprint, "data/fingerprint.json")
         mlflow.log_text(run.capacity.by_segment.to_csv(), "capacity/metrics_by_segment.csv")
         mlflow.log_text(run.by_band.to_csv(), "limits/limits_by_pd_band.csv")
-        decisions_path = scratch_dir / "decisions.parquet"
-        decisions.to_parquet(decisions_path)
-        mlflow.log_artifact(str(decisions_path), "limits")
-        mlflow.log_text(decisions.head(DECISION_SAMPLE_ROWS).to_csv(), "limits/decisions_sample.csv")
+        if cfg.mlflow.log_decisions:     # customer-level rows: only on request
+            decisions_path = scratch_dir / "decisions.parquet"
+            decisions.to_parquet(decisions_path)
+            mlflow.log_artifact(str(decisions_path), "limits")
+            mlflow.log_text(decisions.head(DECISION_SAMPLE_ROWS).to_csv(),
+                            "limits/decisions_sample.csv")
         mlflow.log_text(run.stress.to_csv(), "stress/stress_test.csv")
 
         figures = {
@@ -155,11 +159,12 @@ def _register(cfg: DictConfig, run: LimitRun, scratch: Path) -> str | None:
         reference_values(table.inputs[table.split == DEVELOPMENT][pd_model.features]),
         int(cfg.limits.top_reasons), language=cfg.limits.language, extra_contract=extra,
         shadow_price=run.decisions.shadow_price,
+        sensitive=SensitiveAttributes.from_config(cfg.fairness),
     )
     model = CreditDecisionModel().load_folder(artifacts["decision_model"])
     contract_names = [entry["name"] for entry in model.contract_]
     rows = run.table.split == run.data.splitter.evaluation_split
-    example = public_inputs(table.all_inputs.loc[rows, contract_names].head(5))
+    example = synthetic_input_example(table.all_inputs.loc[rows, contract_names])
     signature = decision_signature(example, model.predict(None, example))
     register = bool(cfg.mlflow.register)
     info = mlflow.pyfunc.log_model(

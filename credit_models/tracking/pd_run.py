@@ -49,6 +49,7 @@ from credit_models.paths import PACKAGE_DIR
 from credit_models.pipelines.pd_training import EvaluatedModel, ModellingTable
 from credit_models.pipelines.training_data import TrainingData
 from credit_models.split.names import DEVELOPMENT, SPLIT_ORDER, UNUSED
+from credit_models.tracking.input_example import synthetic_input_example
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params
 from credit_models.tracking.model_code import PD_MODEL_CODE
 from credit_models.tracking.onnx_export import booster_to_onnx, onnx_parity
@@ -59,6 +60,12 @@ from credit_models.tracking.pd_pyfunc import (
     typed_inputs,
     validated_trees,
     write_model_files,
+)
+from credit_models.tracking.training_rows import (
+    FEATURE_MATRIX_ARTIFACT,
+    MATRIX_REFERENCE_ARTIFACT,
+    matrix_reference,
+    training_matrix,
 )
 
 logger = logging.getLogger(__name__)
@@ -166,12 +173,7 @@ def log_pd_run(
                         max_psi=cfg.selection.max_psi, max_iv=cfg.selection.max_iv),
             "plots/feature_selection_iv_psi.png",
         )
-        if cfg.mlflow.log_feature_matrix:
-            matrix_path = scratch_dir / "feature_matrix.parquet"
-            data.features.frame.assign(is_bad=is_bad, split=split).to_parquet(
-                matrix_path, index=False, compression="zstd"
-            )
-            mlflow.log_artifact(str(matrix_path), "features")
+        _log_training_rows(data, resolved, bool(cfg.mlflow.log_feature_matrix), scratch_dir)
         importance, importance_label = log_explanations(model, table, test_split, cfg.seed)
         scorecard_table = None
         if model.family is ModelFamily.scorecard:
@@ -212,7 +214,7 @@ def log_pd_run(
         files = write_model_files(model, contract, scratch_dir)
         if model.family is ModelFamily.xgboost:
             files["onnx"] = str(_export_onnx(model, contract, test_inputs, scratch_dir))
-        example = public_inputs(test_inputs[model.features].head(5))
+        example = synthetic_input_example(test_inputs[model.features])
         signature = infer_signature(
             example, pd.DataFrame({name: np.zeros(len(example)) for name in OUTPUT_COLUMNS})
         )
@@ -227,6 +229,20 @@ def log_pd_run(
         )
         version = str(model_info.registered_model_version) if register else None
     return LoggedRun(run.info.run_id, version)
+
+
+def _log_training_rows(
+    data: TrainingData, resolved: dict[str, Any], log_matrix: bool, scratch: Path
+) -> None:
+    """The training rows' fingerprint, schema and how to rebuild them, always; the rows
+    themselves (customer ids, attributes, labels) only when ``mlflow.log_feature_matrix`` asks."""
+    matrix = training_matrix(data)
+    mlflow.log_dict(matrix_reference(data, matrix, resolved, logged=log_matrix),
+                    MATRIX_REFERENCE_ARTIFACT)
+    if log_matrix:
+        path = scratch / Path(FEATURE_MATRIX_ARTIFACT).name
+        matrix.to_parquet(path, index=False, compression="zstd")
+        mlflow.log_artifact(str(path), str(Path(FEATURE_MATRIX_ARTIFACT).parent))
 
 
 def _export_onnx(
