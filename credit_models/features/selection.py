@@ -154,13 +154,16 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
         *,
         comparison: pd.DataFrame | np.ndarray | None = None,
         descriptions: Mapping[str, str] | None = None,
+        excluded: Mapping[str, str] | None = None,
     ) -> FeatureSelector:
         """Measure every feature of the development sample ``X`` (target ``y``: bad = 1 / True)
         and decide which to keep.
 
         ``comparison`` is the sample the PSI compares with (the out-of-time period, typically);
         only its feature values are used, never its labels. ``descriptions`` (feature name → text,
-        e.g. ``FeatureMatrix.descriptions``) is copied into the report.
+        e.g. ``FeatureMatrix.descriptions``) is copied into the report. ``excluded`` (feature →
+        reason, e.g. ``"sensitive attribute (age)"``) are dropped before every rule, whatever
+        their measures, with that reason: features the model must not use.
         """
         self._check_parameters()
         frame = feature_frame(self, X, reset=True)
@@ -184,7 +187,12 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
             },
             index=names,
         )
-        reasons = {name: self._first_failed_rule(row) for name, row in measures.iterrows()}
+        excluded = dict(excluded or {})
+        unknown = sorted(set(excluded) - set(names))
+        if unknown:
+            raise ValueError(f"excluded names {len(unknown)} feature(s) not in X: {unknown[:5]}")
+        reasons = {name: excluded.get(name) or self._first_failed_rule(row)
+                   for name, row in measures.iterrows()}
         candidates = [name for name in names if not reasons[name]]
         candidates.sort(key=lambda name: -measures.at[name, "iv"])   # stable: ties keep input order
         self.correlation_ = _spearman(self.binner_.transform(frame)[candidates])

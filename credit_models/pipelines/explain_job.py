@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
+from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from omegaconf import DictConfig, OmegaConf
 
@@ -31,13 +32,14 @@ from credit_models.errors import ConfigError
 from credit_models.explain.exported_model import ExportedModel, load_model_folder
 from credit_models.explain.local_explanations import RowExplanations, explain_rows
 from credit_models.explain.reason_codes import Language, ReasonDictionary, reference_values
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.paths import config_dir
 from credit_models.timestamps import utc_timestamp
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
+from credit_models.tracking.training_rows import TrainingRowsError, training_rows_file
 
 logger = logging.getLogger("credit_models.explain")
 
-FEATURE_MATRIX_ARTIFACT = "features/feature_matrix.parquet"
 FEATURE_SPEC_ARTIFACT = "features/feature_spec.json"
 ID_COLUMNS = ("customer_id", "as_of")
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -98,6 +100,18 @@ def run_artifact(run_id: str | None, path: str, scratch: Path) -> Path | None:
                                                         dst_path=str(scratch / "run")))
     except (MlflowException, OSError):
         return None
+
+
+def training_rows(run_id: str | None, scratch: Path) -> Path:
+    """The feature matrix of the model's training run: the one it logged, else the one rebuilt
+    from its matrix reference and checked against its fingerprint."""
+    if run_id is None:
+        raise ExplainInputError("the model has no training run to read rows from: give "
+                                "feature_matrix=<Parquet file> or source=data")
+    try:
+        return training_rows_file(MlflowClient(), run_id, scratch)
+    except TrainingRowsError as error:
+        raise ExplainInputError(str(error)) from error
 
 
 def _as_of_filter(path: Path, as_of: pd.Timestamp) -> tuple[ds.Dataset, Any]:
@@ -243,16 +257,15 @@ def run_explain(cfg: DictConfig) -> ExplainResult:
             matrix_path = Path(cfg.feature_matrix)
             if not matrix_path.exists():
                 raise ExplainInputError(f"feature_matrix {matrix_path} does not exist")
-        elif _value(cfg.source) == "matrix" or cfg.reference_split:
-            matrix_path = run_artifact(loaded.run_id, FEATURE_MATRIX_ARTIFACT, scratch)
+        elif _value(cfg.source) == "matrix":
+            matrix_path = training_rows(loaded.run_id, scratch)
+        elif cfg.reference_split:
+            try:
+                matrix_path = training_rows(loaded.run_id, scratch)
+            except ExplainInputError as error:
+                logger.warning("no %s rows for reference values: %s", cfg.reference_split, error)
         descriptions = exported.descriptions
-        if _value(cfg.source) == "matrix":
-            if matrix_path is None:
-                raise ExplainInputError(
-                    f"the model's run ({loaded.run_id}) logged no {FEATURE_MATRIX_ARTIFACT} "
-                    f"(mlflow.log_feature_matrix=false?): give feature_matrix=<Parquet file> or "
-                    f"source=data to build the features from event data"
-                )
+        if matrix_path is not None and _value(cfg.source) == "matrix":
             rows = matrix_rows(matrix_path, as_of, customer_ids, exported.features)
         else:
             rows, built = built_rows(cfg, loaded.run_id, scratch, as_of, customer_ids)
@@ -264,6 +277,7 @@ def run_explain(cfg: DictConfig) -> ExplainResult:
         logger.warning("no reference sample: each reason's main text is used whatever the value")
     explanations = explain_rows(
         exported.model, inputs, dictionary, top_k=int(cfg.top_k), language=_value(cfg.language),
+        sensitive=SensitiveAttributes.from_config(cfg.fairness),
         descriptions=descriptions, reference=reference, method=_value(cfg.method),
     )
     output = _write(explanations, cfg, loaded.uri) if cfg.output else None

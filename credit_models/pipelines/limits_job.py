@@ -24,6 +24,7 @@ from credit_models.errors import ConfigError
 from credit_models.explain.local_explanations import explain_rows
 from credit_models.explain.reason_codes import ReasonDictionary, reference_values
 from credit_models.features.selection_config import SelectionConfig
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.labels.capacity_target import CapacityDefinition
 from credit_models.limits.account_facts import AccountFeatures
 from credit_models.limits.capacity_model import CapacitySettings
@@ -128,7 +129,8 @@ def run_limits(cfg: DictConfig) -> LimitRun:
     horizon = int(cfg.labels.performance_months)
 
     data = assemble_training_data(cfg, stage)
-    table = modelling_table(data, selector, cfg.select_features)
+    sensitive = SensitiveAttributes.from_config(cfg.fairness)
+    table = modelling_table(data, selector, cfg.select_features, sensitive)
     evaluated = fit_and_evaluate(table, settings.model, cfg.seed, data)
     test_split = data.splitter.evaluation_split
     stage("PD model: %s AUC %.4f", test_split, evaluated.metrics[f"{test_split}/auc"])
@@ -163,7 +165,7 @@ def run_limits(cfg: DictConfig) -> LimitRun:
         evaluated.model, table.inputs[rows], ReasonDictionary.default(),
         top_k=cfg.limits.top_reasons, language=cfg.limits.language,
         descriptions=data.features.descriptions,
-        reference=reference_values(table.inputs[data.split == DEVELOPMENT]),
+        reference=reference_values(table.inputs[data.split == DEVELOPMENT]), sensitive=sensitive,
     ).wide()
     reasons = explained.filter(regex=r"^reason_").set_axis(portfolio.index)
 

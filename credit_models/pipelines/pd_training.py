@@ -13,6 +13,7 @@ import pandas as pd
 from credit_models.errors import ConfigError, TrainingDataError
 from credit_models.evaluation.metrics import evaluate_split_metrics, ranking_metrics
 from credit_models.features.selection import FeatureSelector
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.models.pd_model import (
     CalibrationMethod,
     ModelSettings,
@@ -91,18 +92,24 @@ def check_features_present(inputs: pd.DataFrame, split: pd.Series) -> None:
 
 
 def modelling_table(
-    data: TrainingData, selector: FeatureSelector, select_features: bool
+    data: TrainingData, selector: FeatureSelector, select_features: bool,
+    sensitive: SensitiveAttributes | None = None,
 ) -> ModellingTable:
-    """Fit the selector on development rows and keep its features (or all)."""
+    """Fit the selector on development rows and keep its features (or all but the sensitive
+    attributes, when ``sensitive.exclude_from_model``; None: ``conf/fairness/default.yaml``)."""
     split, is_bad = data.split, data.labelled["is_bad"]
     all_inputs = model_inputs(data.features.frame, data.features.feature_names)
     check_features_present(all_inputs, split)
     comparison = split == data.splitter.evaluation_split
+    sensitive = SensitiveAttributes.default() if sensitive is None else sensitive
+    excluded = sensitive.excluded_from_model(all_inputs.columns)
     selector.fit(
         all_inputs[split == DEVELOPMENT], is_bad[split == DEVELOPMENT],
         comparison=all_inputs[comparison], descriptions=data.features.descriptions,
+        excluded=excluded,
     )
-    kept = list(selector.get_feature_names_out()) if select_features else list(all_inputs)
+    kept = (list(selector.get_feature_names_out()) if select_features
+            else [name for name in all_inputs if name not in excluded])
     return ModellingTable(all_inputs, all_inputs[kept], is_bad, split, selector.selection_report_)
 
 

@@ -21,6 +21,7 @@ from credit_models.config.schema import register_configs
 from credit_models.data.simulator import read_truth, true_default_probability
 from credit_models.evaluation.metrics import ranking_metrics
 from credit_models.features.selection_config import SelectionConfig
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.models.pd_model import ModelSettings
 from credit_models.paths import config_dir
 from credit_models.pipelines.pd_training import (
@@ -86,7 +87,8 @@ def run_training(cfg: DictConfig) -> TrainingResult:
     splitter = build_splitter(OmegaConf.to_container(cfg.split, enum_to_str=True), cfg.seed)
     check_calibration_split(settings, splitter.periods)
     data = assemble_training_data(cfg, stage)
-    table = modelling_table(data, selector, cfg.select_features)
+    table = modelling_table(data, selector, cfg.select_features,
+                            SensitiveAttributes.from_config(cfg.fairness))
     report = table.selection_report
     stage("feature selection: %d of %d features kept%s", int(report["kept"].sum()), len(report),
           "" if cfg.select_features else "; training on all (select_features=false)")

@@ -37,6 +37,7 @@ from omegaconf import DictConfig, OmegaConf
 from credit_models.config.schema import SearchDimension, register_configs
 from credit_models.errors import ConfigError, TrainingDataError
 from credit_models.features.selection_config import SelectionConfig
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.models.pd_model import ModelSettings
 from credit_models.paths import PACKAGE_DIR, config_dir
 from credit_models.pipelines.pd_training import (
@@ -229,7 +230,8 @@ def run_tuning(cfg: DictConfig) -> TuningResult:
     check_tuning_metric(tuning.metric, direction, splitter)
 
     data = assemble_training_data(cfg, stage)
-    table = modelling_table(data, selector, cfg.select_features)
+    table = modelling_table(data, selector, cfg.select_features,
+                            SensitiveAttributes.from_config(cfg.fairness))
     report = table.selection_report
     stage("feature selection (once for all trials): %d of %d features kept%s",
           int(report["kept"].sum()), len(report),

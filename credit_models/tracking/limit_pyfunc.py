@@ -34,6 +34,7 @@ from omegaconf import OmegaConf
 from credit_models.explain.exported_model import load_model_folder
 from credit_models.explain.local_explanations import explain_rows
 from credit_models.explain.reason_codes import ReasonDictionary
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.limits.account_facts import AccountFeatures, account_facts
 from credit_models.limits.capacity_metrics import quantile_column
 from credit_models.limits.capacity_model import CapacityModel
@@ -124,6 +125,7 @@ def write_decision_model(
     language: str = "en",
     extra_contract: Sequence[Mapping[str, Any]] | None = None,
     shadow_price: float = 0.0,
+    sensitive: SensitiveAttributes | None = None,
 ) -> dict[str, str]:
     """Write the served decision model's files into ``folder``; returns the pyfunc's artifacts
     (``{"decision_model": folder}``) for ``mlflow.pyfunc.log_model(artifacts=...)``.
@@ -136,6 +138,8 @@ def write_decision_model(
     reference_values` of the development rows) or None. ``language``: the texts' default
     language (``en`` or ``zh``; a request may ask for the other). ``extra_contract``: entries
     (type, categories, description) for capacity/account features the PD contract lacks.
+    ``sensitive``: the attributes never given as reasons (None: ``conf/fairness/default.yaml``),
+    written into the files so the served model hides exactly these.
 
     Everything is checked as the served model will load it, so a bad policy, account mapping,
     dictionary or level fails here, not at serving time."""
@@ -182,6 +186,8 @@ def write_decision_model(
                       {str(name): _json_number(value) for name, value in reference.items()
                        if name in features}),
         "reasons": reasons_raw,
+        "sensitive": (SensitiveAttributes.default() if sensitive is None else sensitive
+                      ).to_config(),
     }
     (folder / DECISION_FILE).write_text(json.dumps(decision, indent=2, ensure_ascii=False))
     return {ARTIFACT: str(folder)}
@@ -210,6 +216,9 @@ class CreditDecisionModel(mlflow.pyfunc.PythonModel):
         self.policy_ = load_policy(decision["policy"], self.levels_)
         self.account_ = AccountFeatures.from_config(decision["account"])
         self.dictionary_ = ReasonDictionary.from_config(decision["reasons"])
+        # Files written before the setting existed hide the default sensitive attributes.
+        self.sensitive_ = (SensitiveAttributes.from_config(decision["sensitive"])
+                           if "sensitive" in decision else SensitiveAttributes.default())
         self.pd_horizon_months_ = int(decision["pd_horizon_months"])
         self.shadow_price_ = float(decision.get("shadow_price", 0.0))
         self.top_reasons_ = int(decision["top_reasons"])
@@ -235,6 +244,7 @@ class CreditDecisionModel(mlflow.pyfunc.PythonModel):
             self.exported_.model, inputs[self.exported_.features], self.dictionary_,
             top_k=self.top_reasons_, language=language,
             descriptions=self.exported_.descriptions, reference=self.reference_, n_threads=1,
+            sensitive=self.sensitive_,
         )
         scores = explained.scores
         capacity = self.capacity_.predict_quantiles(inputs)
@@ -242,7 +252,8 @@ class CreditDecisionModel(mlflow.pyfunc.PythonModel):
             pd.DataFrame({"pd": scores["probability_of_default"]}, index=inputs.index),
             capacity, account_facts(inputs, self.account_),
         ], axis=1)
-        decisions = decide_limits(portfolio, self.policy_, self.levels_, as_of.iloc[0],
+        first_as_of = as_of.iloc[0] if len(as_of) else pd.Timestamp.now(tz="UTC")
+        decisions = decide_limits(portfolio, self.policy_, self.levels_, first_as_of,
                                   self.pd_horizon_months_, language, self.shadow_price_)
         customers = decisions.customers
         out = pd.concat([scores[["probability_of_default", "score"]], capacity], axis=1)
