@@ -10,7 +10,9 @@ compared rows, so both models are read against the same reference population.
 Prints the metrics side by side and logs a comparison run (tag ``run_kind=comparison``): the table
 (CSV and HTML), AUC per month, metrics ``champion/oot_auc``, ``challenger/oot_auc``,
 ``delta/auc`` …, and one figure with the ROC and calibration curves of both. Exit code 0, or 2 when
-there is nothing to compare (no champion yet, a bad reference, missing features).
+there is nothing to compare (no champion yet, a bad reference, missing features, a version whose
+training run did not finish). A promotion of the model left unfinished by a killed process is
+finished first (see ``credit-models-promote``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hydra
 import matplotlib
 import mlflow
 import numpy as np
@@ -48,7 +49,8 @@ from credit_models.evaluation.metrics import (
     population_stability_index,
     ranking_metrics,
 )
-from credit_models.paths import PACKAGE_DIR, config_dir
+from credit_models.paths import PACKAGE_DIR
+from credit_models.pipelines.job_runner import job_entry
 from credit_models.split.names import CALIBRATION, DEVELOPMENT, VALIDATION
 from credit_models.tracking.mlflow_tracking import (
     code_version,
@@ -63,7 +65,9 @@ from credit_models.tracking.registry import (
     aliases,
     describe_version,
     model_uri,
+    recover_unfinished_changes,
     registry_state,
+    require_finished_run,
     resolve,
     training_feature_matrix,
 )
@@ -392,6 +396,8 @@ def compare_references(
             f"({registry_state(client, name)}); promote a first version with "
             f"credit-models-promote model_name={name} challenger=<version> force=true"
         )
+    for version in (champion_version, challenger_version):
+        require_finished_run(client, version)
     return compare_versions(client, champion_version, challenger_version, data,
                             reference_split=reference_split, bins=bins)
 
@@ -546,6 +552,7 @@ def run_comparison(cfg: DictConfig) -> ComparisonResult:
     """The whole job: compare, print nothing, log the comparison run."""
     bins = check_bins(cfg.bins)
     client = connect(cfg)
+    recover_unfinished_changes(client, cfg.model_name)   # a promotion killed half-way is undone
     comparison = compare_references(
         client, cfg.model_name, cfg.champion, cfg.challenger, data_settings(cfg),
         reference_split=cfg.reference_split, bins=bins,
@@ -574,17 +581,10 @@ def comparison_report(comparison: Comparison) -> str:
     return "\n".join(parts)
 
 
-USAGE_ERRORS = (RegistryError, ComparisonError, ConfigError)
-"""Errors that mean nothing could be compared: printed without a traceback, exit code 2."""
-
-
 def compare(cfg: DictConfig) -> int:
-    """Run the comparison and print it; returns the exit code (0, or 2: nothing compared)."""
-    try:
-        result = run_comparison(cfg)
-    except USAGE_ERRORS as error:
-        print(f"credit-models-compare: {error}", file=sys.stderr)
-        return 2
+    """Run the comparison and print it; returns the exit code (0; a reference that does not
+    resolve raises, and the job runner prints it and exits 2)."""
+    result = run_comparison(cfg)
     print(comparison_report(result.comparison))
     print(f"\ncomparison run {result.run_id} (experiment {cfg.mlflow.experiment_name})")
     return 0
@@ -593,7 +593,7 @@ def compare(cfg: DictConfig) -> int:
 register_configs()
 
 
-@hydra.main(config_path=str(config_dir()), config_name="compare", version_base="1.3")
+@job_entry("compare", usage_errors=(ComparisonError,))
 def main(cfg: DictConfig) -> None:
     code = compare(cfg)
     if code:

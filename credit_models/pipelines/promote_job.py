@@ -21,7 +21,13 @@ interruption leaves the registry as it was.
 ``force=true`` makes a first champion when there is none (no gate possible), or overrides a failed
 gate when ``force_reason`` says why. Exit code 0 promoted (or already champion), 1 gate failed,
 2 nothing to compare (no champion without force, a bad reference, missing features, force without
-a reason).
+a reason, a version whose training run did not finish) or the registry is being changed by another
+promotion at the same moment.
+
+A promotion killed at any point (SIGKILL included) is finished by the next promote, compare or
+alias move of the model: rolled back to the aliases and tags it recorded before its first write,
+or completed when it had made every change; the promotion run's ``decision`` tag and the model's
+``last_registry_change`` tag say which.
 """
 
 from __future__ import annotations
@@ -33,7 +39,6 @@ import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-import hydra
 import mlflow
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
@@ -41,10 +46,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from credit_models.config.schema import GateConfig, register_configs
 from credit_models.errors import ConfigError
-from credit_models.paths import PACKAGE_DIR, config_dir
+from credit_models.paths import PACKAGE_DIR
 from credit_models.pipelines.compare_job import (
-    USAGE_ERRORS,
     Comparison,
+    ComparisonError,
     NoChampionError,
     check_bins,
     compare_versions,
@@ -55,6 +60,7 @@ from credit_models.pipelines.compare_job import (
     log_comparison,
     run_parameters,
 )
+from credit_models.pipelines.job_runner import job_entry
 from credit_models.tracking.mlflow_tracking import code_version
 from credit_models.tracking.registry import (
     CHALLENGER,
@@ -62,11 +68,12 @@ from credit_models.tracking.registry import (
     PREVIOUS_CHAMPION,
     ModelReference,
     RegistryChanges,
-    RegistryError,
     aliases,
     apply_registry_changes,
     describe_version,
+    recover_unfinished_changes,
     registry_state,
+    require_finished_run,
     resolve,
 )
 
@@ -185,7 +192,7 @@ class PromotionResult:
 def promotion_changes(
     name: str, challenger: ModelVersion, champion: ModelVersion | None,
     challenger_reference: ModelReference, champion_alias: str, tags: dict[str, str],
-    current_aliases: dict[str, str],
+    current_aliases: dict[str, str], run_id: str | None = None,
 ) -> RegistryChanges:
     """The alias moves and version tags of one promotion, and the state they expect to find."""
     moves: dict[str, str | None] = {champion_alias: str(challenger.version)}
@@ -197,6 +204,7 @@ def promotion_changes(
     return RegistryChanges(
         name, aliases=moves, version_tags={str(challenger.version): tags},
         expected_aliases={champion_alias: None if champion is None else str(champion.version)},
+        run_id=run_id, decision="promoted",
     )
 
 
@@ -210,9 +218,13 @@ def run_promotion(cfg: DictConfig) -> PromotionResult:
         raise ConfigError(f"champion must be an alias (the one that moves); got {cfg.champion!r}")
     champion_alias = champion_reference.alias
     client = connect(cfg)
+    recover_unfinished_changes(client, name)    # a promotion killed half-way is undone first
     challenger_reference = ModelReference.of(name, cfg.challenger)
     challenger = resolve(client, challenger_reference)
     champion = find_champion(client, name, champion_alias)
+    for version in (challenger, champion):
+        if version is not None:
+            require_finished_run(client, version)
 
     if champion is not None and champion.version == challenger.version:
         message = f"{describe_version(challenger)} is already the champion; nothing changed"
@@ -278,13 +290,13 @@ def run_promotion(cfg: DictConfig) -> PromotionResult:
             "promoted_over_version": "" if champion is None else str(champion.version),
         }
         changes = promotion_changes(name, challenger, champion, challenger_reference,
-                                    champion_alias, tags, aliases(client, name))
+                                    champion_alias, tags, aliases(client, name),
+                                    run_id=run.info.run_id)
         try:
-            apply_registry_changes(client, changes)
+            apply_registry_changes(client, changes)     # also sets decision=promoted on the run
         except BaseException:
             mlflow.set_tag("decision", "failed")
             raise
-        mlflow.set_tag("decision", "promoted")
     message = (f"{describe_version(challenger)} is now {champion_alias}"
                + (f"; version {champion.version} is {PREVIOUS_CHAMPION}" if champion else "")
                + f" ({reason})")
@@ -310,11 +322,7 @@ def promotion_reason(
 
 def promote(cfg: DictConfig) -> int:
     """Run the promotion and print what happened; returns the exit code."""
-    try:
-        result = run_promotion(cfg)
-    except (*USAGE_ERRORS, RegistryError) as error:
-        print(f"credit-models-promote: {error}", file=sys.stderr)
-        return 2
+    result = run_promotion(cfg)
     if result.comparison is not None:
         print(comparison_report(result.comparison))
     if result.rules:
@@ -330,7 +338,7 @@ def promote(cfg: DictConfig) -> int:
 register_configs()
 
 
-@hydra.main(config_path=str(config_dir()), config_name="promote", version_base="1.3")
+@job_entry("promote", usage_errors=(ComparisonError,))
 def main(cfg: DictConfig) -> None:
     code = promote(cfg)
     if code:

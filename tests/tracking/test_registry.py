@@ -3,60 +3,53 @@ SQLite registry (versions point at a run; no model files are needed)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+import json
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+
 import mlflow
-import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
 from credit_models.tracking.registry import (
+    COMMITTED,
     FEATURE_MATRIX_ARTIFACT,
+    INTENT_LEASE_SECONDS,
+    INTENT_TAG_PREFIX,
+    LAST_CHANGE_TAG,
+    PENDING,
+    ROLLED_BACK_AFTER_INTERRUPTION,
+    ChangeIntent,
     ModelReference,
     RegistryChanges,
     RegistryError,
+    RegistryState,
     aliases,
     apply_registry_changes,
+    require_finished_run,
     resolve,
     set_alias,
     training_feature_matrix,
 )
-
-NAME = "pd_xgb"
+from tests.registry_store import NAME, build_tiny_registry, copy_registry
 
 
 @pytest.fixture(scope="module")
 def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pd_xgb with versions 1, 2, 3 (each from its own run; run 1 logged a feature matrix) and
-    alias challenger → 3. Built once (creating an MLflow database takes seconds); each test gets
-    a copy."""
-    folder = tmp_path_factory.mktemp("registry")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment = client.create_experiment("tests", artifact_location=(folder / "art").as_uri())
-    client.create_registered_model(NAME)
-    for number in (1, 2, 3):
-        run = client.create_run(experiment)
-        if number == 1:
-            matrix = folder / "feature_matrix.parquet"
-            pd.DataFrame({"customer_id": [1, 2], "x": [0.5, 1.5], "is_bad": [0, 1],
-                          "split": ["dev", "oot"]}).to_parquet(matrix)
-            client.log_artifact(run.info.run_id, str(matrix), "features")
-        client.set_terminated(run.info.run_id)
-        client.create_model_version(NAME, f"runs:/{run.info.run_id}/model", run.info.run_id)
-    client.set_registered_model_alias(NAME, "challenger", "3")
-    return folder / "mlflow.db"
+    alias challenger → 3. Built once; each test gets a copy."""
+    return build_tiny_registry(tmp_path_factory.mktemp("registry"))
 
 
 @pytest.fixture
 def client(template_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MlflowClient:
     monkeypatch.chdir(tmp_path)
-    store = tmp_path / "mlflow.db"
-    shutil.copyfile(template_store, store)
-    uri = f"sqlite:///{store}"
-    mlflow.set_tracking_uri(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client = copy_registry(template_store, tmp_path)
+    mlflow.set_tracking_uri(client.tracking_uri)
+    return client
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -187,3 +180,109 @@ def test_training_data_of_a_version_is_its_runs_feature_matrix(client):
     assert len(matrix) == 2
     with pytest.raises(RegistryError, match=FEATURE_MATRIX_ARTIFACT):
         training_feature_matrix(client, resolve(client, "pd_xgb/2"))
+
+
+# ---------------------------------------------------------------------------------------------
+# One change at a time, written down first (the crash tests are in test_promotion_crash_safety)
+# ---------------------------------------------------------------------------------------------
+
+
+def model_tags(client: MlflowClient) -> dict[str, str]:
+    return dict(client.get_registered_model(NAME).tags)
+
+
+def half_done_intent(client: MlflowClient, *, host: str, pid: int, started_at: datetime,
+                     status: str = PENDING) -> ChangeIntent:
+    """An intent for champion → 2 (challenger 3 unchanged) whose first alias write was made."""
+    intent = ChangeIntent(
+        NAME, "f" * 32, host, pid, started_at, None, "promoted", status,
+        before=RegistryState({"champion": "1", "previous_champion": None}, {"2": {"note": None}}),
+        after=RegistryState({"champion": "2", "previous_champion": "1"}, {"2": {"note": "new"}}),
+    )
+    client.set_registered_model_alias(NAME, "champion", "2")       # the one write made
+    client.set_registered_model_tag(NAME, intent.key, intent.to_tag())
+    return intent
+
+
+def test_a_change_is_written_down_before_its_first_write_and_cleared_after(client, monkeypatch):
+    client.set_registered_model_alias(NAME, "champion", "1")
+    seen = []
+    original = MlflowClient.set_registered_model_alias
+
+    def record_intents(self, name, alias, version):
+        seen.append([json.loads(value) for key, value in model_tags(client).items()
+                     if key.startswith(INTENT_TAG_PREFIX)])
+        return original(self, name, alias, version)
+
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", record_intents)
+    apply_registry_changes(client, RegistryChanges(
+        NAME, aliases={"champion": "3", "previous_champion": "1"},
+        version_tags={"3": {"promotion_reason": "test"}}, decision="promoted"))
+    monkeypatch.undo()
+    first = seen[0]
+    assert len(first) == 1 and first[0]["status"] == PENDING and first[0]["pid"] == os.getpid()
+    assert first[0]["before"] == {"aliases": {"champion": "1", "previous_champion": None},
+                                  "version_tags": {"3": {"promotion_reason": None}}}
+    assert first[0]["after"]["aliases"] == {"champion": "3", "previous_champion": "1"}
+    tags = model_tags(client)
+    assert not [key for key in tags if key.startswith(INTENT_TAG_PREFIX)]
+    assert json.loads(tags[LAST_CHANGE_TAG])["outcome"] == "promoted"
+
+
+def test_a_change_in_progress_elsewhere_blocks_another(client):
+    """The parent process is alive: its unfinished change is not touched."""
+    half_done_intent(client, host=socket.gethostname(), pid=os.getppid(),
+                     started_at=datetime.now(UTC))
+    with pytest.raises(RegistryError, match="is being changed: change 'promoted' of registered "
+                                            f"model {NAME} by process {os.getppid()}"):
+        set_alias(client, "pd_xgb/1", "challenger")
+    assert aliases(client, NAME) == {"champion": "2", "challenger": "3"}
+
+
+def test_an_intent_from_another_host_is_waited_for_until_its_lease_ends(client):
+    half_done_intent(client, host="elsewhere", pid=1, started_at=datetime.now(UTC))
+    with pytest.raises(RegistryError, match="has not finished; nothing was changed"):
+        set_alias(client, "pd_xgb/1", "challenger")
+
+    client.delete_registered_model_tag(NAME, INTENT_TAG_PREFIX + "f" * 32)
+    long_ago = datetime.now(UTC) - timedelta(seconds=INTENT_LEASE_SECONDS + 1)
+    half_done_intent(client, host="elsewhere", pid=1, started_at=long_ago)
+    set_alias(client, "pd_xgb/1", "challenger")      # rolls the stale change back, then moves
+    assert aliases(client, NAME) == {"champion": "1", "challenger": "1"}
+    assert "note" not in client.get_model_version(NAME, "2").tags
+    assert not any(key.startswith(INTENT_TAG_PREFIX) for key in model_tags(client))
+
+
+def test_a_committed_change_is_completed_and_a_pending_one_undone(client):
+    gone = datetime.now(UTC) - timedelta(seconds=INTENT_LEASE_SECONDS + 1)
+    half_done_intent(client, host="elsewhere", pid=1, started_at=gone, status=COMMITTED)
+    set_alias(client, "pd_xgb/3", "challenger")
+    assert aliases(client, NAME) == {"champion": "2", "previous_champion": "1",
+                                     "challenger": "3"}
+    assert client.get_model_version(NAME, "2").tags == {"note": "new"}
+
+    client.set_registered_model_alias(NAME, "champion", "1")
+    client.delete_registered_model_alias(NAME, "previous_champion")
+    client.delete_model_version_tag(NAME, "2", "note")
+    half_done_intent(client, host="elsewhere", pid=1, started_at=gone, status=PENDING)
+    set_alias(client, "pd_xgb/3", "challenger")
+    assert aliases(client, NAME) == {"champion": "1", "challenger": "3"}
+    record = json.loads(model_tags(client)[LAST_CHANGE_TAG])
+    assert record["outcome"] == "applied"           # the set_alias made after the recovery
+
+
+def test_an_unreadable_intent_tag_is_named(client):
+    client.set_registered_model_tag(NAME, INTENT_TAG_PREFIX + "x", "{not json")
+    with pytest.raises(RegistryError, match=f"tag {INTENT_TAG_PREFIX}x is not a change record"):
+        set_alias(client, "pd_xgb/1", "champion")
+
+
+def test_a_version_whose_run_did_not_finish_is_refused(client):
+    run = client.create_run(client.get_experiment_by_name("tests").experiment_id)
+    version = client.create_model_version(NAME, f"runs:/{run.info.run_id}/model",
+                                          run.info.run_id)
+    with pytest.raises(RegistryError) as raised:
+        require_finished_run(client, version)
+    assert str(raised.value).startswith(
+        f"pd_xgb version 4: its training run {run.info.run_id} is RUNNING, not FINISHED")
+    require_finished_run(client, resolve(client, "pd_xgb/3"))

@@ -1,0 +1,72 @@
+"""A tiny registry for tests of aliases and promotions: versions registered against runs, no model
+files (resolving, moving aliases and tagging versions never load a model)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Collection
+from pathlib import Path
+
+import pandas as pd
+from mlflow import MlflowClient
+
+NAME = "pd_xgb"
+
+
+def build_tiny_registry(folder: Path, *, unfinished: Collection[int] = ()) -> Path:
+    """``pd_xgb`` versions 1, 2, 3, each from its own run (FINISHED, except those in
+    ``unfinished``: left RUNNING, as after a kill right after registering); run 1 logged a
+    feature matrix; alias challenger → 3. Returns the SQLite file (copy it per test: creating an
+    MLflow database takes seconds)."""
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment("tests", artifact_location=(folder / "art").as_uri())
+    client.create_registered_model(NAME)
+    for number in (1, 2, 3):
+        run = client.create_run(experiment)
+        if number == 1:
+            matrix = folder / "feature_matrix.parquet"
+            pd.DataFrame({"customer_id": [1, 2], "x": [0.5, 1.5], "is_bad": [0, 1],
+                          "split": ["dev", "oot"]}).to_parquet(matrix)
+            client.log_artifact(run.info.run_id, str(matrix), "features")
+        if number not in unfinished:
+            client.set_terminated(run.info.run_id)
+        client.create_model_version(NAME, f"runs:/{run.info.run_id}/model", run.info.run_id)
+    client.set_registered_model_alias(NAME, "challenger", "3")
+    return folder / "mlflow.db"
+
+
+UNPOOLED = ("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")
+"""Set it (monkeypatch.setenv) before the first client of a store that a forked process will use:
+each session then opens its own SQLite connection instead of sharing the parent's."""
+
+
+def copy_registry(template: Path, folder: Path) -> MlflowClient:
+    """A client of a copy of ``template`` in ``folder``."""
+    store = folder / "mlflow.db"
+    shutil.copyfile(template, store)
+    uri = f"sqlite:///{store}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def in_child_process(body: Callable[[], int | None]) -> int:
+    """Run ``body`` in a forked process and return its exit code (99 for an exception). The child
+    starts at once, with everything the parent imported; it leaves by ``os._exit``, so neither
+    pytest's nor MLflow's exit handlers run twice."""
+    pid = os.fork()
+    if pid == 0:                       # pragma: no cover -- measured in the parent
+        code = 99
+        try:
+            code = int(body() or 0)
+        except BaseException:          # noqa: BLE001 -- shown, then reported by the exit code
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return wait_for(pid)
+
+
+def wait_for(pid: int) -> int:
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
