@@ -110,10 +110,10 @@ def xgboost_contributions(
     """TreeSHAP by XGBoost (``pred_contribs``); ``n_threads`` None = the booster's setting."""
     booster = _booster(model)
     matrix = _matrix(inputs, booster)
+    columns = list(matrix.feature_names)
     values = _with_threads(booster, n_threads).predict(
         matrix, pred_contribs=True, iteration_range=tree_range(booster)
-    )
-    columns = list(matrix.feature_names)
+    ).reshape(matrix.num_row(), len(columns) + 1)   # XGBoost flattens a 0-row result to 1-D
     frame = pd.DataFrame(values[:, :-1], index=inputs.index, columns=columns)
     base = float(values[0, -1]) if len(values) else _empty_base(booster)
     return Contributions(frame, base, ContributionMethod.pred_contribs.value)

@@ -27,10 +27,13 @@ from typing import Any
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.types.schema import ColSpec, Schema
 from omegaconf import OmegaConf
 
+from credit_models.errors import ContractViolation, DataContractError
 from credit_models.explain.exported_model import load_model_folder
 from credit_models.explain.local_explanations import explain_rows
 from credit_models.explain.reason_codes import ReasonDictionary
@@ -41,8 +44,14 @@ from credit_models.limits.capacity_model import CapacityModel
 from credit_models.limits.decisions import LANGUAGES, decide_limits, load_policy
 from credit_models.limits.promotion import next_window
 from credit_models.models.pd_model import PdModel
+from credit_models.models.input_contract import MISSING_TEXT, SCORING_INPUT
 from credit_models.paths import config_dir
-from credit_models.tracking.pd_pyfunc import FEATURE_CONTRACT_FILE, typed_inputs, write_model_files
+from credit_models.tracking.pd_pyfunc import (
+    FEATURE_CONTRACT_FILE,
+    refused_as_bad_request,
+    typed_inputs,
+    write_model_files,
+)
 
 ARTIFACT = "decision_model"
 """The one pyfunc artifact: the folder :func:`write_decision_model` writes."""
@@ -52,7 +61,6 @@ DECISION_FILE = "decision.json"
 AS_OF = "as_of"
 """Optional input column: the date the campaign windows are counted from (default: now, UTC)."""
 REASON_COLUMN = re.compile(r"reason_\d+_(code|text)")
-MISSING_TEXT = "null/NaN means the value is unknown or the window had no events"
 
 
 def decision_contract(
@@ -202,7 +210,10 @@ class CreditDecisionModel(mlflow.pyfunc.PythonModel):
     ``binding_rule_text``, per campaign window ``promotion_<window>_extra``,
     ``promotion_<window>_starts_at`` and ``promotion_<window>_expires_at`` (ISO dates), then
     ``reason_1_code``, ``reason_1_text`` … ``reason_<top>_code/_text`` (None past a row's
-    last reason). ``params={"language": "zh"}`` switches every text's language."""
+    last reason). ``params={"language": "zh"}`` switches every text's language. An empty
+    request gets an empty frame with these columns. A request breaking the input contract
+    (:mod:`credit_models.models.input_contract`) or an unknown language is refused as a bad
+    request (HTTP 400 when served) naming the column, the rule and the rows."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         self.load_folder(context.artifacts[ARTIFACT])
@@ -235,10 +246,12 @@ class CreditDecisionModel(mlflow.pyfunc.PythonModel):
     ) -> pd.DataFrame:
         language = str((params or {}).get("language") or self.language_)
         if language not in LANGUAGES:
-            raise ValueError(f"language must be one of {list(LANGUAGES)}; got {language!r}")
+            raise MlflowException(f"params.language must be one of {list(LANGUAGES)}; got "
+                                  f"{language!r}", error_code=INVALID_PARAMETER_VALUE)
         frame = model_input.reset_index(drop=True)
-        inputs = typed_inputs(self.contract_, frame)   # names every missing feature at once
-        as_of = _as_of(frame)
+        with refused_as_bad_request():
+            inputs = typed_inputs(self.contract_, frame)   # every broken rule at once
+            as_of = _as_of(frame)
 
         explained = explain_rows(
             self.exported_.model, inputs[self.exported_.features], self.dictionary_,
@@ -285,7 +298,14 @@ def _as_of(frame: pd.DataFrame) -> pd.Series:
     now = pd.Timestamp.now(tz="UTC")
     if AS_OF not in frame.columns:
         return pd.Series(now, index=frame.index)
-    values = pd.to_datetime(frame[AS_OF], utc=True, errors="raise")
+    values = pd.to_datetime(frame[AS_OF], utc=True, errors="coerce")
+    unreadable = np.flatnonzero(values.isna().to_numpy() & frame[AS_OF].notna().to_numpy())
+    if len(unreadable):
+        raise DataContractError([ContractViolation(
+            SCORING_INPUT, AS_OF, "must be an ISO date or timestamp (null for now)",
+            len(unreadable), pd.DataFrame({"row_position": unreadable[:5],
+                                           "value": frame[AS_OF].iloc[unreadable[:5]].to_numpy()}),
+        )])
     return values.fillna(now)
 
 

@@ -3,9 +3,12 @@ reasons in words, and every input it needs named when one is missing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import mlflow.pyfunc
+from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import scoring_server
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +20,7 @@ from credit_models.explain.reason_codes import reference_values
 from credit_models.limits.capacity_model import CapacityModel, CapacitySettings
 from credit_models.models.pd_model import ModelSettings, fit_pd_model
 from credit_models.paths import config_dir
+from credit_models.tracking.model_code import DECISION_MODEL_CODE
 from credit_models.tracking.limit_pyfunc import (
     ARTIFACT,
     CreditDecisionModel,
@@ -83,13 +87,14 @@ def served(tmp_path_factory):
         folder / "files", pd_model, feature_contract(pd_inputs, DESCRIPTIONS), capacity, policy,
         ACCOUNT, LEVELS, pd_horizon_months=12, reasons_config=None, shadow_price=0.5,
         reference=reference_values(pd_inputs[:1000]), top_reasons=TOP,
-        extra_contract=[{"name": NEW_CHARGES, "type": "double", "categories": None,
-                         "description": "mean monthly new charges, the last 90 days"}],
+        # as the limits job does: every input's contract (and accepted range) from training
+        extra_contract=feature_contract(frame[:1300], {
+            **DESCRIPTIONS, NEW_CHARGES: "mean monthly new charges, the last 90 days"}),
     )
     scoring = public_inputs(frame[1300:1312])
     example = CreditDecisionModel().load_folder(artifacts[ARTIFACT]).predict(None, scoring)
     path = folder / "pyfunc"
-    mlflow.pyfunc.save_model(path, python_model=CreditDecisionModel(), artifacts=artifacts,
+    mlflow.pyfunc.save_model(path, python_model=str(DECISION_MODEL_CODE), artifacts=artifacts,
                              signature=decision_signature(scoring, example),
                              pip_requirements=["mlflow", "xgboost"])
     return mlflow.pyfunc.load_model(str(path)), scoring, artifacts[ARTIFACT]
@@ -147,7 +152,7 @@ def test_missing_capacity_and_account_features_are_named(served):
     model, scoring, folder = served
     lacking = scoring.drop(columns=[NEW_CHARGES, ACCOUNT["balance"]])
     direct = CreditDecisionModel().load_folder(folder)
-    with pytest.raises(ValueError, match="lack 2 model feature") as error:
+    with pytest.raises(MlflowException, match="lack 2 model feature") as error:
         direct.predict(None, lacking)
     assert NEW_CHARGES in str(error.value) and ACCOUNT["balance"] in str(error.value)
     with pytest.raises(Exception, match=NEW_CHARGES):
@@ -161,3 +166,75 @@ def test_a_row_is_decided_the_same_alone_or_in_a_batch(served):
         alone = model.predict(scoring.iloc[[row]].assign(as_of="2025-05-20"))
         assert alone["target_limit"].iloc[0] == batch["target_limit"].iloc[row]
         assert alone["new_limit"].iloc[0] == batch["new_limit"].iloc[row]
+
+
+
+def test_an_empty_request_gets_an_empty_answer_with_every_column(served):
+    model, scoring, _ = served
+    expected = model.predict(scoring.head(2)).columns.tolist()
+    out = model.predict(scoring.head(0))
+    assert out.empty and out.columns.tolist() == expected
+
+
+@pytest.mark.parametrize("column,value,rule", [
+    (FEATURES[1], -1e9, "must lie in the accepted range [0, "),       # days past due
+    (ACCOUNT["current_limit"], 1e308, "must lie in the accepted range [0, "),
+    (ORDERS, np.inf, "must be finite"),
+])
+def test_implausible_inputs_are_refused_naming_column_rule_and_rows(served, column, value, rule):
+    model, scoring, _ = served
+    bad = scoring.copy()
+    bad.loc[bad.index[[1, 4]], column] = value
+    with pytest.raises(MlflowException) as raised:
+        model.predict(bad)
+    message = raised.value.message
+    assert raised.value.get_http_status_code() == 400
+    assert f"[scoring input.{column}] {rule}" in message and "2 row(s)" in message
+    assert [line.split()[0] for line in message.splitlines()[-2:]] == ["1", "4"]
+
+
+def test_a_value_a_little_beyond_the_training_range_is_still_decided(served):
+    model, scoring, folder = served
+    with open(f"{folder}/feature_contract.json", encoding="utf-8") as handle:
+        entry = next(item for item in json.load(handle) if item["name"] == FEATURES[1])
+    beyond = scoring.head(2).assign(**{FEATURES[1]: entry["training_range"][1] * 1.2})
+    assert model.predict(beyond)["new_limit"].notna().all()
+
+
+def invoke_scoring_app(model, body: dict, monkeypatch) -> tuple[int, dict]:
+    """POST ``body`` to ``/invocations`` of the app ``mlflow models serve`` runs, in process (the
+    ASGI call a web server makes; no port, no subprocess)."""
+    monkeypatch.setenv("MLFLOW_IS_IN_SERVING_ENVIRONMENT", "true")   # init sets it; restored
+    app = scoring_server.init(model)
+    messages: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}
+
+    async def send(message: dict) -> None:
+        messages.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/invocations",
+             "raw_path": b"/invocations", "root_path": "", "query_string": b"",
+             "headers": [(b"content-type", b"application/json")],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in messages if m["type"] == "http.response.start")
+    content = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    return status, json.loads(content)
+
+
+def test_the_scoring_server_answers_bad_input_with_a_clean_400(served, monkeypatch):
+    model, scoring, _ = served
+    rows = scoring.head(3).astype(object).where(scoring.head(3).notna(), None)
+    rows[FEATURES[1]] = [0.0, -1e9, 2.0]
+    status, answer = invoke_scoring_app(model, {"dataframe_split": {
+        "columns": list(rows.columns), "data": rows.to_numpy().tolist()}}, monkeypatch)
+    assert status == 400 and answer["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert f"[scoring input.{FEATURES[1]}] must lie in the accepted range" in answer["message"]
+    assert "stack_trace" not in answer and "Traceback" not in answer["message"]
+
+    status, answer = invoke_scoring_app(model, {"dataframe_split": {
+        "columns": list(rows.columns), "data": []}}, monkeypatch)
+    assert status == 200 and answer["predictions"] == []
