@@ -13,6 +13,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
+from credit_models.data.plausibility import PlausibilityConfig
 from credit_models.data.simulator import SimulatorConfig
 from credit_models.features.selection_config import SelectionConfig
 from credit_models.limits.policy import TargetMethod
@@ -42,6 +43,8 @@ class DataConfig:
     extraction_date: str | None = None
     """Overrides the manifest's extraction date (needed for data sets without a manifest)."""
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    plausibility: PlausibilityConfig = field(default_factory=PlausibilityConfig)
+    """Ceilings on amounts (currency units) beyond which validation refuses a value as absurd."""
 
 
 @dataclass
@@ -167,6 +170,8 @@ class MlflowConfig:
     log_decisions: bool = False
     """Log a limit run's customer-level decisions (limits/decisions.parquet and a CSV sample);
     off by default: the run keeps the aggregates by PD band."""
+    telemetry: bool = False
+    """Let MLflow send its anonymous usage telemetry (off unless opted in)."""
 
 
 @dataclass
@@ -402,6 +407,8 @@ class ScoringMlflowConfig:
     tracking_uri: str = "sqlite:///mlflow.db"
     """The store that holds the registered model; a relative sqlite path is resolved against the
     working directory at start-up."""
+    telemetry: bool = False
+    """Let MLflow send its anonymous usage telemetry (off unless opted in)."""
 
 
 @dataclass
@@ -442,6 +449,8 @@ class MonitoringMlflowConfig:
     experiment_name: str = "credit_models_monitoring"
     log_run: bool = True
     """Log the checks, report and plots to a monitoring run (tag run_kind=monitoring)."""
+    telemetry: bool = False
+    """Let MLflow send its anonymous usage telemetry (off unless opted in)."""
 
 
 @dataclass
@@ -475,6 +484,8 @@ class RegistryTrackingConfig:
     directory."""
     experiment_name: str = "credit_models_registry"
     """Where comparison and promotion runs are logged."""
+    telemetry: bool = False
+    """Let MLflow send its anonymous usage telemetry (off unless opted in)."""
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Everything downstream (validation, the simulator, the adapters, data/README.md) reads these
 declarations, so a column is described in exactly one place. Timestamps are timezone-aware UTC;
-amounts are currency units as decimals (float64, two decimals by convention).
+amounts are currency units as decimals (float64, two decimals by convention), always finite and
+within a plausibility ceiling (:mod:`credit_models.data.plausibility`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ColumnKind = Literal["int", "float", "string", "bool", "timestamp"]
+
+AMOUNT_UNIT = "currency"
+"""The unit of amount columns: finite, and bounded by the plausibility ceiling."""
+
+OUTCOMES_TABLE = "labels"
+"""Carries outcomes observed outside the event history; with rows in it, event tables may be
+empty (application data has no events to derive outcomes from)."""
 
 ATTRIBUTE_PREFIX = "attr_"
 """Customers may carry any number of application attributes named ``attr_<name>`` (numeric or
@@ -30,6 +38,10 @@ class ColumnSpec:
     allowed: tuple[str, ...] | None = None
     """Closed vocabulary for string columns."""
 
+    @property
+    def is_amount(self) -> bool:
+        return self.unit == AMOUNT_UNIT
+
 
 @dataclass(frozen=True)
 class ForeignKey:
@@ -48,6 +60,11 @@ class TableSpec:
     columns: tuple[ColumnSpec, ...]
     foreign_keys: tuple[ForeignKey, ...] = field(default_factory=tuple)
     required: bool = True
+    """The table must be present (a file, possibly of an empty table with the right columns)."""
+    empty_allowed_with: str | None = None
+    """A required table must have rows, unless this other table of the data set has rows: event
+    tables may be empty in a data set carrying its outcomes in ``labels``. Optional tables may
+    always be empty."""
     allows_attributes: bool = False
 
     def column(self, name: str) -> ColumnSpec:
@@ -91,12 +108,13 @@ ORDERS = TableSpec(
     description="Purchases paid with the credit line (approved transactions).",
     key="order_id",
     time_column="ordered_at",
+    empty_allowed_with=OUTCOMES_TABLE,
     foreign_keys=(_CUSTOMER_FK,),
     columns=(
         ColumnSpec("order_id", "int", "Order identifier.", unique=True),
         ColumnSpec("customer_id", "int", "Customer who placed the order."),
         ColumnSpec("ordered_at", "timestamp", "When the order was placed.", unit="UTC"),
-        ColumnSpec("amount", "float", "Order amount charged to the line.", unit="currency",
+        ColumnSpec("amount", "float", "Order amount charged to the line.", unit=AMOUNT_UNIT,
                    minimum=0.0),
         ColumnSpec("category", "string", "Merchandise category (e.g. electronics, grocery)."),
         ColumnSpec("channel", "string", "Where the order was placed (e.g. app, web, offline)."),
@@ -112,6 +130,7 @@ BILLS = TableSpec(
     description="Monthly statements: what is owed and by when.",
     key="bill_id",
     time_column="statement_date",
+    empty_allowed_with=OUTCOMES_TABLE,
     foreign_keys=(_CUSTOMER_FK,),
     columns=(
         ColumnSpec("bill_id", "int", "Statement identifier.", unique=True),
@@ -121,13 +140,13 @@ BILLS = TableSpec(
                    "Payment due date; strictly after the statement date.", unit="UTC"),
         ColumnSpec("amount_due", "float",
                    "Statement balance; negative means a credit balance in the customer's favour.",
-                   unit="currency"),
+                   unit=AMOUNT_UNIT),
         ColumnSpec("minimum_due", "float",
                    "Minimum payment that keeps the account current. Days past due are counted "
                    "from the due date until repayments against this bill reach it.",
-                   unit="currency", minimum=0.0),
+                   unit=AMOUNT_UNIT, minimum=0.0),
         ColumnSpec("credit_limit", "float", "Credit limit in force at the statement date.",
-                   unit="currency", minimum=0.0, nullable=True),
+                   unit=AMOUNT_UNIT, minimum=0.0, nullable=True),
     ),
 )
 
@@ -136,6 +155,7 @@ REPAYMENTS = TableSpec(
     description="Payments received, each against one bill.",
     key="repayment_id",
     time_column="repaid_at",
+    empty_allowed_with=OUTCOMES_TABLE,
     foreign_keys=(_CUSTOMER_FK, ForeignKey("bill_id", "bills", "bill_id")),
     columns=(
         ColumnSpec("repayment_id", "int", "Repayment identifier.", unique=True),
@@ -144,7 +164,7 @@ REPAYMENTS = TableSpec(
         ColumnSpec("repaid_at", "timestamp",
                    "When the payment was received; not before the bill's statement date.",
                    unit="UTC"),
-        ColumnSpec("amount", "float", "Amount paid.", unit="currency", minimum=0.0),
+        ColumnSpec("amount", "float", "Amount paid.", unit=AMOUNT_UNIT, minimum=0.0),
     ),
 )
 
@@ -153,14 +173,15 @@ LIMIT_EVENTS = TableSpec(
     description="Every change of a customer's credit limit, the first grant included.",
     key="limit_event_id",
     time_column="changed_at",
+    empty_allowed_with=OUTCOMES_TABLE,
     foreign_keys=(_CUSTOMER_FK,),
     columns=(
         ColumnSpec("limit_event_id", "int", "Limit event identifier.", unique=True),
         ColumnSpec("customer_id", "int", "Customer whose limit changed."),
         ColumnSpec("changed_at", "timestamp", "When the new limit took effect.", unit="UTC"),
         ColumnSpec("old_limit", "float", "Limit before the change; empty for the first grant.",
-                   unit="currency", minimum=0.0, nullable=True),
-        ColumnSpec("new_limit", "float", "Limit after the change.", unit="currency", minimum=0.0),
+                   unit=AMOUNT_UNIT, minimum=0.0, nullable=True),
+        ColumnSpec("new_limit", "float", "Limit after the change.", unit=AMOUNT_UNIT, minimum=0.0),
         ColumnSpec("reason", "string", "Why the limit changed.", allowed=LIMIT_CHANGE_REASONS),
         ColumnSpec("expires_at", "timestamp",
                    "End of a temporary (promotion) limit; empty for permanent changes.",
@@ -179,12 +200,12 @@ DECLINES = TableSpec(
         ColumnSpec("decline_id", "int", "Decline identifier.", unique=True),
         ColumnSpec("customer_id", "int", "Customer whose transaction was refused."),
         ColumnSpec("declined_at", "timestamp", "When the transaction was refused.", unit="UTC"),
-        ColumnSpec("amount", "float", "Amount of the refused transaction.", unit="currency",
+        ColumnSpec("amount", "float", "Amount of the refused transaction.", unit=AMOUNT_UNIT,
                    minimum=0.0),
         ColumnSpec("reason", "string", "Why it was refused.", allowed=DECLINE_REASONS),
         ColumnSpec("available_limit", "float",
                    "Unused limit at the time (limit minus outstanding balance).",
-                   unit="currency", nullable=True),
+                   unit=AMOUNT_UNIT, nullable=True),
         ColumnSpec("category", "string", "Merchandise category of the refused order.",
                    nullable=True),
     ),

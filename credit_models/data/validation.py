@@ -1,10 +1,12 @@
 """Validation of a data set against the event-data contract.
 
 Every rule is checked and every violation collected (never stop at the first), so one run tells a
-user everything to fix. Per-table rules (dtypes, nulls, uniqueness, bounds, vocabularies) run through
-pandera schemas built from the contract declarations; rules that span tables (foreign keys, a
-repayment's customer owning its bill, dates in order, nothing after the extraction date) are checked
-here. Nothing is cast or dropped: the frames are only read.
+user everything to fix. A required table must have rows (event tables may be empty only beside a
+``labels`` table with rows). Per-table rules (dtypes, nulls, uniqueness, bounds, vocabularies, finite
+numbers, plausibility ceilings on amounts) run through pandera schemas built from the contract
+declarations; rules that span tables (foreign keys, a repayment's customer owning its bill, dates in
+order, nothing after the extraction date) are checked here. Nothing is cast or dropped: the frames
+are only read.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandas.api import types as ptypes
@@ -24,6 +27,7 @@ from credit_models.data.contract import (
     ColumnSpec,
     TableSpec,
 )
+from credit_models.data.plausibility import PlausibilityConfig
 from credit_models.errors import ContractViolation, DataContractError
 
 logger = logging.getLogger(__name__)
@@ -55,9 +59,15 @@ class ValidationReport:
 
 
 def validate_tables(
-    tables: Mapping[str, pd.DataFrame], extraction_date: pd.Timestamp | None
+    tables: Mapping[str, pd.DataFrame],
+    extraction_date: pd.Timestamp | None,
+    plausibility: PlausibilityConfig | None = None,
 ) -> ValidationReport:
-    """Check every rule of the contract; return all violations found."""
+    """Check every rule of the contract; return all violations found. ``plausibility`` sets the
+    ceilings on amounts (default: :data:`~credit_models.data.plausibility.DEFAULT_AMOUNT_CEILING`);
+    a bad ceiling raises :class:`~credit_models.errors.ConfigError` before any table is read."""
+    plausibility = plausibility or PlausibilityConfig()
+    plausibility.check()
     violations: list[ContractViolation] = []
     ignored: dict[str, list[str]] = {}
     for name in REQUIRED_TABLES:
@@ -65,6 +75,8 @@ def validate_tables(
             violations.append(
                 ContractViolation(name, None, "required table is missing", 0)
             )
+    empty = _empty_tables(tables)
+    violations.extend(empty)
     for name, frame in tables.items():
         if name not in TABLES:
             violations.append(
@@ -77,11 +89,14 @@ def validate_tables(
         if extra:
             ignored[name] = extra
             logger.warning("table %s: ignoring columns not in the contract: %s", name, extra)
-        violations.extend(_check_table(frame, spec))
+        violations.extend(_check_table(frame, spec, plausibility))
     # Cross-table rules run on well-typed tables only: on a broken table they would repeat its
-    # errors in a more confusing form.
+    # errors in a more confusing form; references to a table reported empty would only repeat
+    # that it is empty.
     well_typed = {n: f for n, f in tables.items() if n in TABLES and _well_typed(f, TABLES[n])}
-    violations.extend(_check_relations(well_typed, extraction_date))
+    violations.extend(
+        _check_relations(well_typed, extraction_date, {v.table for v in empty})
+    )
     return ValidationReport(
         violations=violations,
         ignored_columns=ignored,
@@ -90,13 +105,38 @@ def validate_tables(
 
 
 def check_tables(
-    tables: Mapping[str, pd.DataFrame], extraction_date: pd.Timestamp | None
+    tables: Mapping[str, pd.DataFrame],
+    extraction_date: pd.Timestamp | None,
+    plausibility: PlausibilityConfig | None = None,
 ) -> ValidationReport:
     """Validate and raise :class:`DataContractError` listing every violation."""
-    report = validate_tables(tables, extraction_date)
+    report = validate_tables(tables, extraction_date, plausibility)
     if not report.ok:
         raise DataContractError(report.violations)
     return report
+
+
+def _empty_tables(tables: Mapping[str, pd.DataFrame]) -> list[ContractViolation]:
+    """A required table with no rows: an extract that lost its rows, which would otherwise
+    train on nothing (no orders) or fail later as a flood of foreign-key errors (no customers)."""
+    found = []
+    for name in REQUIRED_TABLES:
+        frame = tables.get(name)
+        if frame is None or len(frame):
+            continue
+        exempt_by = TABLES[name].empty_allowed_with
+        if exempt_by is not None and len(tables.get(exempt_by, ())):
+            continue
+        if exempt_by is None:
+            rule = "table is empty (0 rows); it must have rows: export the table again"
+        else:
+            rule = (
+                "table is empty (0 rows); a required table must have rows: export it again "
+                f"(only a data set that carries its outcomes in a {exempt_by} table with rows, "
+                "such as application data, may leave its event tables empty)"
+            )
+        found.append(ContractViolation(name, None, rule, 0))
+    return found
 
 
 def _unknown_columns(frame: pd.DataFrame, spec: TableSpec) -> list[str]:
@@ -157,7 +197,9 @@ def _example_columns(frame: pd.DataFrame, spec: TableSpec, column: str | None) -
     return [name for name in names if name in frame.columns]
 
 
-def _check_table(frame: pd.DataFrame, spec: TableSpec) -> list[ContractViolation]:
+def _check_table(
+    frame: pd.DataFrame, spec: TableSpec, plausibility: PlausibilityConfig
+) -> list[ContractViolation]:
     violations: list[ContractViolation] = []
     schema_columns: dict[str, pa.Column] = {}
     for column in spec.columns:
@@ -175,14 +217,22 @@ def _check_table(frame: pd.DataFrame, spec: TableSpec) -> list[ContractViolation
                 )
             )
             continue
-        schema_columns[column.name] = _schema_column(column)
+        schema_columns[column.name] = _schema_column(column, spec, plausibility)
     attribute_columns = [
         c for c in frame.columns if spec.allows_attributes and str(c).startswith(ATTRIBUTE_PREFIX)
     ]
     for name in attribute_columns:
         series = frame[name]
-        if not (ptypes.is_numeric_dtype(series.dtype) or ptypes.is_string_dtype(series.dtype)
-                or isinstance(series.dtype, pd.CategoricalDtype)):
+        if _is_number(series):
+            # An application attribute such as income: finite and plausible like an amount.
+            schema_columns[str(name)] = pa.Column(
+                dtype=None, nullable=True, coerce=False,
+                checks=_finite_checks(
+                    spec.name, str(name), plausibility.ceiling_for(spec.name, str(name))
+                ),
+            )
+        elif not (ptypes.is_string_dtype(series.dtype)
+                  or isinstance(series.dtype, pd.CategoricalDtype)):
             violations.append(
                 ContractViolation(spec.name, str(name),
                                   f"attribute dtype must be numeric or string; got {series.dtype}",
@@ -198,8 +248,31 @@ def _check_table(frame: pd.DataFrame, spec: TableSpec) -> list[ContractViolation
     return violations
 
 
-def _schema_column(column: ColumnSpec) -> pa.Column:
+def _is_number(series: pd.Series) -> bool:
+    return ptypes.is_numeric_dtype(series.dtype) and not ptypes.is_bool_dtype(series.dtype)
+
+
+def _finite_checks(table: str, column: str, ceiling: float | None) -> list[pa.Check]:
+    """±inf is never a value (NaN is checked as a null); beyond ``ceiling`` a number is absurd.
+    Each non-finite value fails the first check only."""
+    checks = [pa.Check(lambda values: ~np.isinf(values), error="must be finite, not ±inf")]
+    if ceiling is not None:
+        checks.append(pa.Check(
+            lambda values: np.isinf(values) | (values.abs() <= ceiling),
+            error=(f"must be within ±{ceiling:g} (plausibility ceiling; for a currency of small "
+                   "units raise data.plausibility.amount_ceiling or "
+                   f"data.plausibility.ceilings.{table}.{column})"),
+        ))
+    return checks
+
+
+def _schema_column(
+    column: ColumnSpec, spec: TableSpec, plausibility: PlausibilityConfig
+) -> pa.Column:
     checks = []
+    if column.kind == "float":
+        ceiling = plausibility.ceiling_for(spec.name, column.name) if column.is_amount else None
+        checks.extend(_finite_checks(spec.name, column.name, ceiling))
     if column.minimum is not None:
         checks.append(pa.Check.ge(column.minimum, error=f"must be >= {column.minimum:g}"))
     if column.allowed is not None:
@@ -247,14 +320,15 @@ def _violation_from_mask(
 
 
 def _check_relations(
-    tables: Mapping[str, pd.DataFrame], extraction_date: pd.Timestamp | None
+    tables: Mapping[str, pd.DataFrame], extraction_date: pd.Timestamp | None,
+    reported_empty: set[str],
 ) -> list[ContractViolation]:
     found: list[ContractViolation | None] = []
     for name, frame in tables.items():
         spec = TABLES[name]
         for foreign_key in spec.foreign_keys:
             target = tables.get(foreign_key.table)
-            if target is None:
+            if target is None or foreign_key.table in reported_empty:
                 continue
             mask = ~frame[foreign_key.column].isin(target[foreign_key.target_column])
             found.append(

@@ -21,6 +21,7 @@ from credit_models.data.io import (
     read_tables,
     write_tables,
 )
+from credit_models.data.plausibility import PlausibilityConfig
 from credit_models.data.simulator import SimulatorConfig, generate_to_folder
 from credit_models.data.simulator.generate import SOURCE as SIMULATOR_SOURCE
 from credit_models.data.simulator.generate import is_legacy_simulated_folder
@@ -45,6 +46,14 @@ class LoadedDataset:
 
 def simulator_config(data: DictConfig) -> SimulatorConfig:
     return SimulatorConfig(**OmegaConf.to_container(data.simulator, resolve=True))
+
+
+def plausibility_config(data: DictConfig) -> PlausibilityConfig:
+    """The ceilings on amounts; the defaults where the config has no ``plausibility`` key."""
+    settings = data.get("plausibility")
+    if settings is None:
+        return PlausibilityConfig()
+    return PlausibilityConfig(**OmegaConf.to_container(settings, resolve=True))
 
 
 def materialise(data: DictConfig, show_progress: bool = True) -> Path:
@@ -103,7 +112,7 @@ def load_dataset(data: DictConfig, strict: bool = True) -> LoadedDataset:
             "extracted (no event may be at or after it)"
         )
     validate = check_tables if strict else validate_tables
-    report = validate(tables, manifest.extraction_timestamp)
+    report = validate(tables, manifest.extraction_timestamp, plausibility_config(data))
     return LoadedDataset(path=path, tables=tables, manifest=manifest, report=report)
 
 

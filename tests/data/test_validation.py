@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+from credit_models.data.contract import REQUIRED_TABLES, TABLES
+from credit_models.data.plausibility import DEFAULT_AMOUNT_CEILING, PlausibilityConfig
 from credit_models.data.validation import check_tables, validate_tables
-from credit_models.errors import DataContractError
+from credit_models.errors import ConfigError, DataContractError
 from tests.portfolio_builder import EXTRACTION_DATE, tiny_tables, utc
 
 
@@ -73,3 +78,131 @@ def test_validation_does_not_modify_the_frames():
     validate_tables(tables, EXTRACTION_DATE)
     for name, frame in tables.items():
         pd.testing.assert_frame_equal(frame, before[name])
+
+
+# --- non-finite and absurd amounts ---------------------------------------------------------------
+
+AMOUNT_COLUMNS = [(table, column.name) for table, spec in TABLES.items() if table in tiny_tables()
+                  for column in spec.columns if column.is_amount]
+
+
+def test_every_amount_column_of_the_contract_is_checked():
+    assert set(AMOUNT_COLUMNS) == {
+        ("orders", "amount"), ("bills", "amount_due"), ("bills", "minimum_due"),
+        ("bills", "credit_limit"), ("repayments", "amount"), ("limit_events", "old_limit"),
+        ("limit_events", "new_limit"), ("declines", "amount"), ("declines", "available_limit"),
+    }
+
+
+@pytest.mark.parametrize("value,rule", [
+    (math.inf, "must be finite"), (-math.inf, "must be finite"), (1e300, "within ±1e+09"),
+    (-2e9, "within ±1e+09"),
+])
+def test_infinite_and_absurd_values_are_violations_in_every_amount_column(value, rule):
+    """Before, ±inf and 1e300 passed as 'no violations' and spoilt every window sum after them."""
+    tables = tiny_tables()
+    for table, column in AMOUNT_COLUMNS:
+        tables[table].loc[0, column] = value
+    tables["customers"]["attr_income"] = [value, 52_000.0]         # an amount-like attribute
+    report = validate_tables(tables, EXTRACTION_DATE)
+    found = {(v.table, v.column): v for v in report.violations if rule in v.rule}
+    for table, column in [*AMOUNT_COLUMNS, ("customers", "attr_income")]:
+        violation = found[(table, column)]
+        assert violation.count == 1
+        assert violation.examples[column].tolist() == [value]
+        assert TABLES[table].key in violation.examples.columns
+    assert f"[orders.amount] {found[('orders', 'amount')].rule}: 1 row(s)" in report.describe()
+
+
+def test_missing_required_amounts_are_refused_and_optional_ones_allowed():
+    tables = tiny_tables()
+    tables["repayments"].loc[1, "amount"] = math.nan               # required
+    tables["bills"].loc[1, "credit_limit"] = math.nan              # nullable
+    report = validate_tables(tables, EXTRACTION_DATE)
+    assert [(v.table, v.column, v.rule) for v in report.violations] == [
+        ("repayments", "amount", "must not be empty (null)")]
+
+
+def test_the_plausibility_ceiling_is_configurable_for_all_amounts_or_per_column():
+    tables = tiny_tables()
+    tables["orders"].loc[0, "amount"] = 2e9
+    tables["repayments"].loc[0, "amount"] = 2e9
+    refused = {(v.table, v.column) for v in validate_tables(tables, EXTRACTION_DATE).violations}
+    assert refused == {("orders", "amount"), ("repayments", "amount")}
+    raised = PlausibilityConfig(amount_ceiling=1e10)
+    assert validate_tables(tables, EXTRACTION_DATE, raised).ok
+    orders_only = PlausibilityConfig(ceilings={"orders": {"amount": 5e9}})
+    report = validate_tables(tables, EXTRACTION_DATE, orders_only)
+    assert [(v.table, v.column) for v in report.violations] == [("repayments", "amount")]
+    assert "data.plausibility.ceilings.repayments.amount" in report.violations[0].rule
+
+
+@pytest.mark.parametrize("settings,expected", [
+    ({"amount_ceiling": 0.0}, "amount_ceiling must be a positive finite number"),
+    ({"amount_ceiling": math.inf}, "amount_ceiling must be a positive finite number"),
+    ({"ceilings": {"order": {"amount": 1e9}}}, "unknown table 'order'"),
+    ({"ceilings": {"orders": {"category": 1e9}}}, "valid columns: ['amount']"),
+    ({"ceilings": {"bills": {"amount_due": -1.0}}}, "ceilings.bills.amount_due must be"),
+])
+def test_a_bad_plausibility_setting_is_a_config_error(settings, expected):
+    with pytest.raises(ConfigError) as raised:
+        validate_tables(tiny_tables(), EXTRACTION_DATE, PlausibilityConfig(**settings))
+    assert expected in str(raised.value)
+
+
+def test_the_default_ceiling_is_the_documented_one():
+    assert PlausibilityConfig().amount_ceiling == DEFAULT_AMOUNT_CEILING == 1e9
+    readme = (Path(__file__).resolve().parents[2] / "data" / "README.md").read_text()
+    assert "amount_ceiling" in readme and "1e9" in readme
+
+
+# --- empty tables --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("table", REQUIRED_TABLES)
+def test_an_empty_required_table_is_refused_by_name(table):
+    """Before, an empty orders table trained and registered a model, and an empty customers table
+    gave only foreign-key errors on every other table."""
+    tables = tiny_tables()
+    tables[table] = tables[table].iloc[:0]
+    report = validate_tables(tables, EXTRACTION_DATE)
+    empty = [v for v in report.violations if v.table == table and v.column is None]
+    assert len(empty) == 1 and empty[0].rule.startswith("table is empty")
+    assert f"[{table}] table is empty" in report.describe()
+    if table == "customers":      # not a flood of foreign-key errors repeating it
+        assert [v.table for v in report.violations] == ["customers"]
+    with pytest.raises(DataContractError):
+        check_tables(tables, EXTRACTION_DATE)
+
+
+def test_optional_tables_may_be_empty_or_absent():
+    tables = tiny_tables()
+    tables["declines"] = tables["declines"].iloc[:0]
+    assert validate_tables(tables, EXTRACTION_DATE).ok
+    del tables["declines"]
+    assert validate_tables(tables, EXTRACTION_DATE).ok
+
+
+def _application_data(labels_rows: int) -> dict[str, pd.DataFrame]:
+    """Customers with ready-made outcomes and no event history, as the German credit adapter
+    writes them."""
+    tables = tiny_tables()
+    for name in ("orders", "bills", "repayments", "limit_events", "declines"):
+        tables[name] = tables[name].iloc[:0]
+    tables["labels"] = pd.DataFrame({
+        "customer_id": pd.Series([1, 2], dtype="int64"),
+        "as_of": pd.Series([utc("2024-05-01")] * 2, dtype="datetime64[us, UTC]"),
+        "is_bad": [False, True],
+    }).iloc[:labels_rows]
+    return tables
+
+
+def test_event_tables_may_be_empty_only_beside_labels_with_rows():
+    assert validate_tables(_application_data(labels_rows=2), EXTRACTION_DATE).ok
+    report = validate_tables(_application_data(labels_rows=0), EXTRACTION_DATE)
+    assert sorted(v.table for v in report.violations) == [
+        "bills", "limit_events", "orders", "repayments"]
+    assert all("labels table with rows" in v.rule for v in report.violations)
+    empty_customers = _application_data(labels_rows=2)
+    empty_customers["customers"] = empty_customers["customers"].iloc[:0]
+    assert [v.table for v in validate_tables(empty_customers, EXTRACTION_DATE).violations
+            if v.rule.startswith("table is empty")] == ["customers"]
