@@ -40,17 +40,17 @@ class WriterMarker:
     source: str
     """Where the data came from (the manifest's ``source``)."""
     entries: list[str]
-    """The folder's entries as written (the marker itself aside)."""
+    """Every file written, as a path relative to the folder (the marker itself aside)."""
     settings: dict[str, Any] = field(default_factory=dict)
     """What determined the content (the simulator's config, an adapter's source details)."""
     package_version: str = __version__
 
 
 def write_marker(folder: Path, writer: str, source: str, settings: dict[str, Any]) -> WriterMarker:
-    """Claim ``folder`` (fully written) for the toolkit, listing the entries now in it."""
+    """Claim ``folder`` (fully written) for the toolkit, listing every file now in it."""
     marker = WriterMarker(
         writer=writer, source=source, settings=settings,
-        entries=sorted(entry.name for entry in folder.iterdir() if entry.name != MARKER_NAME),
+        entries=[name for name in files_under(folder) if name != MARKER_NAME],
     )
     atomic_write_text(folder / MARKER_NAME, json.dumps(asdict(marker), indent=2, default=str))
     return marker
@@ -73,16 +73,24 @@ def read_marker(folder: Path) -> WriterMarker | None:
 
 
 def unmarked_entries(folder: Path, legacy: Callable[[Path], bool] | None = None) -> list[str]:
-    """Entries of ``folder`` that its marker does not list: all of them when it has no marker,
-    none when ``legacy`` recognises it as written by a version before the marker."""
-    names = sorted(entry.name for entry in folder.iterdir())
+    """Files under ``folder`` that its marker does not list (a file added to a table's part
+    folder counts too): all of its entries when it has no marker, none when ``legacy``
+    recognises it as written by a version before the marker."""
     marker = read_marker(folder)
     if marker is not None:
         owned = {*marker.entries, MARKER_NAME}
-        return [name for name in names if name not in owned]
+        return [name for name in files_under(folder) if name not in owned]
     if legacy is not None and legacy(folder):
         return []
-    return names
+    return sorted(entry.name for entry in folder.iterdir())
+
+
+def files_under(folder: Path) -> list[str]:
+    """Every file (or link) below ``folder``, as sorted relative POSIX paths."""
+    return sorted(
+        path.relative_to(folder).as_posix() for path in folder.rglob("*")
+        if path.is_symlink() or not path.is_dir()
+    )
 
 
 def entries_not_in(staging: Path) -> ForeignEntries:

@@ -26,6 +26,7 @@ from credit_models.data.folders import (
     atomic_write_text,
     describe_names,
     ensure_replaceable,
+    files_under,
     replace_folder,
     staging_folder,
     unmarked_entries,
@@ -213,11 +214,14 @@ def dataset_foreign_entries(legacy: Callable[[Path], bool] | None = None) -> For
 
 def legacy_layout(source: str, entries: set[str]) -> Callable[[Path], bool]:
     """Recognises an unmarked data set written by a version before the marker: its manifest says
-    ``source`` and every entry is one such a writer writes."""
+    ``source``, every entry is one such a writer writes and every file below is Parquet."""
 
     def recognise(folder: Path) -> bool:
         names = {entry.name for entry in folder.iterdir()}
         if MANIFEST_NAME not in names or not names <= entries | {MANIFEST_NAME}:
+            return False
+        if any(not name.endswith(".parquet") for name in files_under(folder)
+               if name != MANIFEST_NAME):
             return False
         try:
             manifest = read_manifest(folder)

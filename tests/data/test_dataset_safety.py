@@ -82,7 +82,9 @@ def test_generating_into_an_empty_folder_is_allowed_and_marks_it(tmp_path):
     root = generate_to_folder(tiny(), tmp_path / "data", show_progress=False)
     marker = read_marker(root)
     assert marker.writer == "simulator" and marker.settings["n_customers"] == TINY["n_customers"]
-    assert sorted(marker.entries) == sorted(p.name for p in root.iterdir() if p.name != MARKER_NAME)
+    assert "orders/part-00000.parquet" in marker.entries and MANIFEST_NAME in marker.entries
+    assert {name.split("/")[0] for name in marker.entries} == {
+        path.name for path in root.iterdir() if path.name != MARKER_NAME}
     assert not [path for path in tmp_path.rglob(".*")]
 
 
@@ -104,6 +106,14 @@ def test_a_file_added_to_a_generated_data_set_stops_the_replacement(generated, t
     assert snapshot(root) == before
 
 
+def test_a_file_added_inside_a_table_folder_stops_the_replacement(generated, tmp_path):
+    root = copy_of(generated, tmp_path / "data")
+    (root / "orders" / "README.txt").write_text("how I filtered these orders")
+    with pytest.raises(OutputFolderError, match=r"\(orders/README.txt\)"):
+        generate_to_folder(tiny(seed=3), root, show_progress=False)
+    assert (root / "orders" / "README.txt").is_file()
+
+
 def test_an_unmarked_data_set_of_an_older_version_is_still_the_toolkits(generated, tmp_path):
     root = copy_of(generated, tmp_path / "data")
     (root / MARKER_NAME).unlink()
@@ -111,12 +121,15 @@ def test_an_unmarked_data_set_of_an_older_version_is_still_the_toolkits(generate
     assert read_manifest(root).details["config"]["seed"] == 3
 
 
-@pytest.mark.parametrize("change", ["foreign file", "other source", "no manifest"])
+@pytest.mark.parametrize("change", ["foreign file", "foreign file in truth/", "other source",
+                                    "no manifest"])
 def test_an_unmarked_folder_that_is_not_an_older_data_set_is_refused(generated, tmp_path, change):
     root = copy_of(generated, tmp_path / "data")
     (root / MARKER_NAME).unlink()
     if change == "foreign file":
         (root / "notes.txt").write_text("mine")
+    elif change == "foreign file in truth/":
+        (root / "truth" / "notes.txt").write_text("mine")
     elif change == "other source":
         manifest = json.loads((root / MANIFEST_NAME).read_text())
         (root / MANIFEST_NAME).write_text(json.dumps({**manifest, "source": "warehouse"}))
