@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hydra
 import mlflow
 import numpy as np
 import pandas as pd
@@ -33,9 +31,10 @@ from credit_models.explain.exported_model import ExportedModel, load_model_folde
 from credit_models.explain.local_explanations import RowExplanations, explain_rows
 from credit_models.explain.reason_codes import Language, ReasonDictionary, reference_values
 from credit_models.features.sensitive import SensitiveAttributes
-from credit_models.paths import config_dir
+from credit_models.pipelines.job_runner import job_entry
 from credit_models.timestamps import utc_timestamp
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
+from credit_models.tracking.model_loading import ModelLoadingError, resolve_model_uri
 from credit_models.tracking.training_rows import TrainingRowsError, training_rows_file
 
 logger = logging.getLogger("credit_models.explain")
@@ -78,15 +77,19 @@ def _listed(values: list[Any]) -> str:
 
 
 def load_model(model_uri: str, scratch: Path) -> LoadedModel:
-    """Download the model's files and rebuild it; the run that logged it is looked up too."""
+    """Download the model's files from the registry or its run and rebuild it; the run that
+    logged it is looked up too. A local folder is a ConfigError (models come only from the store:
+    :func:`~credit_models.tracking.model_loading.resolve_model_uri`)."""
     uri = model_uri_of(model_uri)
     try:
-        folder = mlflow.artifacts.download_artifacts(artifact_uri=uri,
+        resolved = resolve_model_uri(uri)
+        folder = mlflow.artifacts.download_artifacts(artifact_uri=resolved.load_uri,
                                                      dst_path=str(scratch / "model"))
-        run_id = mlflow.models.get_model_info(uri).run_id
-    except MlflowException as error:
+        run_id = resolved.run_id or mlflow.models.get_model_info(resolved.load_uri).run_id
+    except (ModelLoadingError, MlflowException) as error:
         raise ExplainInputError(
-            f"cannot load model {uri} from {mlflow.get_tracking_uri()}: {error.message}"
+            f"cannot load model {uri} from {mlflow.get_tracking_uri()}: "
+            f"{getattr(error, 'message', error)}"
         ) from error
     return LoadedModel(load_model_folder(folder), uri, run_id)
 
@@ -336,13 +339,9 @@ def _value(value: Any) -> Any:
 register_configs()
 
 
-@hydra.main(config_path=str(config_dir()), config_name="explain", version_base="1.3")
+@job_entry("explain", usage_errors=(ExplainInputError,))
 def main(cfg: DictConfig) -> None:
-    try:
-        result = run_explain(cfg)
-    except (ExplainInputError, ConfigError, FileNotFoundError) as error:
-        print(f"credit-models-explain: {error}", file=sys.stderr)
-        sys.exit(2)
+    result = run_explain(cfg)
     print(report_lines(result, cfg.language, int(cfg.print_rows)))
 
 

@@ -2,8 +2,9 @@
 data, write the checks, an HTML report and plots to a folder, log them to a monitoring MLflow run,
 and exit with status 3 when any check crosses its threshold (0 otherwise).
 
-The reference is the training run's own feature matrix (``features/feature_matrix.parquet``, rows
-of ``monitoring.reference_split``), so the batch is compared with exactly what the model was
+The reference is the training run's own feature matrix (``features/feature_matrix.parquet`` when
+the run logged it, else rebuilt from its ``features/matrix_reference.json`` and checked against
+the fingerprint there; rows of ``monitoring.reference_split``), so the batch is compared with exactly what the model was
 developed on; both are scored with the model. The measurements are plain functions in
 :mod:`credit_models.evaluation.monitoring`; this module reads, scores, writes and logs.
 """
@@ -17,13 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hydra
 import matplotlib.pyplot as plt
 import mlflow
 import pandas as pd
 import pyarrow.parquet as pq
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 from omegaconf import DictConfig, OmegaConf
 
 from credit_models.config.schema import register_configs
@@ -35,7 +34,7 @@ from credit_models.evaluation.monitoring import (
     monitor_batch,
     monitoring_figures,
 )
-from credit_models.paths import config_dir
+from credit_models.pipelines.job_runner import job_entry
 from credit_models.pipelines.score_job import parquet_files
 from credit_models.tracking.mlflow_tracking import flatten_params, resolve_tracking_uri
 from credit_models.tracking.model_loading import (
@@ -45,7 +44,10 @@ from credit_models.tracking.model_loading import (
     input_column_types,
     load_pd_model,
 )
-from credit_models.tracking.registry import FEATURE_MATRIX_ARTIFACT
+from credit_models.tracking.training_rows import (
+    TrainingRowsError,
+    training_rows_file,
+)
 
 logger = logging.getLogger("credit_models.monitor")
 
@@ -85,25 +87,23 @@ def reference_metric(client: MlflowClient, run_id: str) -> tuple[str | None, flo
 
 def read_reference(client: MlflowClient, run_id: str, features: list[str], split: str,
                    scratch: Path) -> pd.DataFrame:
-    """The rows of ``split`` of the training run's feature matrix, model features only."""
+    """The rows of ``split`` of the training run's feature matrix (logged, or rebuilt from the
+    run's matrix reference), model features only."""
     try:
-        path = client.download_artifacts(run_id, FEATURE_MATRIX_ARTIFACT, str(scratch))
-    except (MlflowException, OSError) as error:
-        raise MonitoringInputError(
-            f"the model's training run {run_id} has no {FEATURE_MATRIX_ARTIFACT} to compare "
-            f"with (trained with mlflow.log_feature_matrix=false?): {error}"
-        ) from None
+        path = training_rows_file(client, run_id, scratch)
+    except TrainingRowsError as error:
+        raise MonitoringInputError(f"no training rows to compare with: {error}") from error
     names = pq.read_schema(path).names
     absent = [name for name in [*features, SPLIT_COLUMN] if name not in names]
     if absent:
         raise MonitoringInputError(
-            f"{FEATURE_MATRIX_ARTIFACT} of run {run_id} lacks column(s) {absent[:10]}"
+            f"the training rows of run {run_id} lack column(s) {absent[:10]}"
         )
     reference = pq.read_table(path, columns=features, filters=[(SPLIT_COLUMN, "=", split)])
     if reference.num_rows == 0:
         splits = pq.read_table(path, columns=[SPLIT_COLUMN]).column(0).unique().to_pylist()
         raise MonitoringInputError(
-            f"{FEATURE_MATRIX_ARTIFACT} of run {run_id} has no rows of split {split!r}; its "
+            f"the training rows of run {run_id} have no rows of split {split!r}; their "
             f"splits: {sorted(map(str, splits))}"
         )
     return reference.to_pandas()
@@ -174,7 +174,7 @@ def run_monitoring(cfg: DictConfig) -> MonitoringRun:
     details = {
         "Model URI": f"{resolved.uri} → {resolved.load_uri}",
         "Training run": resolved.run_id,
-        "Reference": f"split {settings['reference_split']} of {FEATURE_MATRIX_ARTIFACT}",
+        "Reference": f"split {settings['reference_split']} of the training run's feature matrix",
         "Reference AUC": (f"{reference_auc:.4f} ({metric_name})" if reference_auc is not None
                           else "unknown"),
         "Batch": str(cfg.input),
@@ -263,7 +263,7 @@ def alert_lines(run: MonitoringRun) -> str:
 register_configs()
 
 
-@hydra.main(config_path=str(config_dir()), config_name="monitor", version_base="1.3")
+@job_entry("monitor", data_errors=(MonitoringInputError,))
 def main(cfg: DictConfig) -> None:
     run = run_monitoring(cfg)
     print(alert_lines(run))

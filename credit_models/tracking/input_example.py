@@ -3,8 +3,9 @@
 MLflow stores the input example beside the model (``input_example.json``, the serving example),
 where anyone who can read the run can read it. Real rows would put customers' attributes there;
 a row of per-column medians (numbers) and most common values (categories) shows a caller the
-shape of a request just as well, and keeps every column's dtype, so the signature inferred from
-it is the one real rows give.
+shape of a request just as well. The signature is inferred from that row and a copy of it with
+nulls where the data have missing values: the same column types as real rows give, and every
+column that can be unknown marked optional (not only those missing in a handful of rows).
 """
 
 from __future__ import annotations
@@ -41,3 +42,13 @@ def synthetic_input_example(inputs: pd.DataFrame) -> pd.DataFrame:
          for name in inputs.columns}
     )
     return public_inputs(row)
+
+
+def signature_rows(inputs: pd.DataFrame) -> pd.DataFrame:
+    """Two rows to infer a signature from: the synthetic example, and the same with nulls in the
+    columns that have missing values in ``inputs``."""
+    example = synthetic_input_example(inputs)
+    unknown = example.copy()
+    for name in inputs.columns[inputs.isna().any().to_numpy()]:
+        unknown[name] = None if unknown[name].dtype == object else np.nan
+    return pd.concat([example, unknown], ignore_index=True)

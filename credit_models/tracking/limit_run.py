@@ -1,8 +1,8 @@
 """The limit run in MLflow: config, metrics, the decision table, the backtest and stress reports
 (HTML + PNG), and PD + capacity + policy registered as one credit-decision model.
 
-Registration is the last step of the run, so a failure anywhere before it leaves no model
-version behind.
+The version is created only after the run has ended FINISHED with every artifact, so a failure
+or a kill before it leaves no model version behind.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import mlflow
 from matplotlib.figure import Figure
+from mlflow.models.model import ModelInfo
 from omegaconf import DictConfig, OmegaConf
 
 from credit_models.explain.reason_codes import reference_values
@@ -29,7 +30,7 @@ from credit_models.limits.report import (
 from credit_models.limits.stress import stress_figure
 from credit_models.paths import PACKAGE_DIR
 from credit_models.split.names import DEVELOPMENT
-from credit_models.tracking.input_example import synthetic_input_example
+from credit_models.tracking.input_example import signature_rows, synthetic_input_example
 from credit_models.tracking.limit_pyfunc import (
     CreditDecisionModel,
     decision_signature,
@@ -39,6 +40,7 @@ from credit_models.tracking.mlflow_tracking import code_version, flatten_params
 from credit_models.tracking.model_code import DECISION_MODEL_CODE
 from credit_models.tracking.pd_pyfunc import feature_contract
 from credit_models.tracking.pd_run import LoggedRun
+from credit_models.tracking.run_lifecycle import register_finished_model
 
 if TYPE_CHECKING:
     from credit_models.pipelines.limits_job import LimitRun
@@ -101,7 +103,10 @@ def log_limit_run(cfg: DictConfig, run: LimitRun) -> LoggedRun:
         images = {path: _log_figure(figure, path) for path, figure in figures.items()}
         mlflow.log_text(_report(cfg, run, images), "reports/limit_report.html")
 
-        version = _register(cfg, run, scratch_dir)
+        model_info = _log_decision_model(cfg, run, scratch_dir)
+    # The run has ended FINISHED with every artifact: only now does it get a version.
+    version = (register_finished_model(model_info, cfg.mlflow.registered_model_name)
+               if cfg.mlflow.register else None)
     return LoggedRun(active.info.run_id, version)
 
 
@@ -146,7 +151,7 @@ def _report(cfg: DictConfig, run: LimitRun, images: dict[str, bytes]) -> str:
     return limit_report(f"Credit-limit policy — {cfg.policy.name}, {as_of}", details, sections)
 
 
-def _register(cfg: DictConfig, run: LimitRun, scratch: Path) -> str | None:
+def _log_decision_model(cfg: DictConfig, run: LimitRun, scratch: Path) -> ModelInfo:
     pd_model = run.pd_model.model
     table = run.table
     contract = feature_contract(table.inputs[pd_model.features], run.data.features.descriptions)
@@ -165,12 +170,10 @@ def _register(cfg: DictConfig, run: LimitRun, scratch: Path) -> str | None:
     contract_names = [entry["name"] for entry in model.contract_]
     rows = run.table.split == run.data.splitter.evaluation_split
     example = synthetic_input_example(table.all_inputs.loc[rows, contract_names])
-    signature = decision_signature(example, model.predict(None, example))
-    register = bool(cfg.mlflow.register)
-    info = mlflow.pyfunc.log_model(
+    schema_rows = signature_rows(table.all_inputs.loc[rows, contract_names])
+    signature = decision_signature(schema_rows, model.predict(None, schema_rows))
+    return mlflow.pyfunc.log_model(
         name="model", python_model=str(DECISION_MODEL_CODE), artifacts=artifacts,
         code_paths=[str(PACKAGE_DIR)], signature=signature, input_example=example,
         pip_requirements=pip_requirements(),
-        registered_model_name=cfg.mlflow.registered_model_name if register else None,
     )
-    return str(info.registered_model_version) if register else None

@@ -1,7 +1,8 @@
 """Everything a model-validation reviewer asks for, logged to one MLflow run: config, data
 fingerprint, labels, features and selection, metrics (also as JSON), plots, the HTML report, and
-the model as a registered pyfunc. Registration is the last step, so a failure anywhere before it
-leaves no model version behind (and MLflow marks the run FAILED)."""
+the model as a registered pyfunc. The version is created only after the run has ended FINISHED
+with every artifact, so a failure or a kill before it leaves no version behind (and MLflow marks
+the run FAILED)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from matplotlib.figure import Figure
 from mlflow.models import infer_signature
 from omegaconf import DictConfig, OmegaConf
 
+from credit_models.evaluation.fairness import FairnessReview, fairness_review
 from credit_models.evaluation.metrics import metrics_by_group, score_band_table, split_metrics_table
 from credit_models.evaluation.plots import (
     bad_rate_by_band,
@@ -36,6 +38,7 @@ from credit_models.evaluation.report import (
 )
 from credit_models.evaluation.selection_plots import iv_psi_plot
 from credit_models.explain.contributions import Contributions, model_contributions
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.explain.global_explanations import (
     beeswarm_plot,
     dependence_plots,
@@ -49,7 +52,7 @@ from credit_models.paths import PACKAGE_DIR
 from credit_models.pipelines.pd_training import EvaluatedModel, ModellingTable
 from credit_models.pipelines.training_data import TrainingData
 from credit_models.split.names import DEVELOPMENT, SPLIT_ORDER, UNUSED
-from credit_models.tracking.input_example import synthetic_input_example
+from credit_models.tracking.input_example import signature_rows, synthetic_input_example
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params
 from credit_models.tracking.model_code import PD_MODEL_CODE
 from credit_models.tracking.onnx_export import booster_to_onnx, onnx_parity
@@ -61,6 +64,7 @@ from credit_models.tracking.pd_pyfunc import (
     validated_trees,
     write_model_files,
 )
+from credit_models.tracking.run_lifecycle import register_finished_model
 from credit_models.tracking.training_rows import (
     FEATURE_MATRIX_ARTIFACT,
     MATRIX_REFERENCE_ARTIFACT,
@@ -173,7 +177,7 @@ def log_pd_run(
                         max_psi=cfg.selection.max_psi, max_iv=cfg.selection.max_iv),
             "plots/feature_selection_iv_psi.png",
         )
-        _log_training_rows(data, resolved, bool(cfg.mlflow.log_feature_matrix), scratch_dir)
+        log_training_rows(data, resolved, bool(cfg.mlflow.log_feature_matrix), scratch_dir)
         importance, importance_label = log_explanations(model, table, test_split, cfg.seed)
         scorecard_table = None
         if model.family is ModelFamily.scorecard:
@@ -195,6 +199,7 @@ def log_pd_run(
             feature_importance=importance,
             importance_label=f"{importance_label} on the {test_split} split",
             segments=_configured_segments(cfg, table),
+            fairness=_fairness(cfg, data, table, evaluated, model, test_split),
             scorecard_table=scorecard_table,
             test_split=test_split,
             details={
@@ -215,8 +220,9 @@ def log_pd_run(
         if model.family is ModelFamily.xgboost:
             files["onnx"] = str(_export_onnx(model, contract, test_inputs, scratch_dir))
         example = synthetic_input_example(test_inputs[model.features])
+        schema_rows = signature_rows(test_inputs[model.features])
         signature = infer_signature(
-            example, pd.DataFrame({name: np.zeros(len(example)) for name in OUTPUT_COLUMNS})
+            schema_rows, pd.DataFrame({name: np.zeros(len(schema_rows)) for name in OUTPUT_COLUMNS})
         )
         model_info = mlflow.pyfunc.log_model(
             name="model",
@@ -225,13 +231,14 @@ def log_pd_run(
             code_paths=[str(PACKAGE_DIR)],
             signature=signature,
             input_example=example,
-            registered_model_name=cfg.mlflow.registered_model_name if register else None,
         )
-        version = str(model_info.registered_model_version) if register else None
+    # The run has ended FINISHED with every artifact: only now does it get a version.
+    version = (register_finished_model(model_info, cfg.mlflow.registered_model_name)
+               if register else None)
     return LoggedRun(run.info.run_id, version)
 
 
-def _log_training_rows(
+def log_training_rows(
     data: TrainingData, resolved: dict[str, Any], log_matrix: bool, scratch: Path
 ) -> None:
     """The training rows' fingerprint, schema and how to rebuild them, always; the rows
@@ -263,6 +270,19 @@ def _export_onnx(
     path = folder / ONNX_FILE
     path.write_bytes(exported.SerializeToString())
     return path
+
+
+def _fairness(cfg: DictConfig, data: TrainingData, table: ModellingTable,
+              evaluated: EvaluatedModel, model: PdModel, test_split: str) -> FairnessReview:
+    """Approval and PD by sensitive group on the test split (``cfg.fairness``)."""
+    rows = (table.split == test_split).to_numpy()
+    return fairness_review(
+        evaluated.probability.to_numpy()[rows], table.all_inputs[rows],
+        SensitiveAttributes.from_config(cfg.fairness), model_inputs=model.features,
+        approval_pd_cutoff=float(cfg.fairness.approval_pd_cutoff),
+        age_bands=[float(edge) for edge in cfg.fairness.age_bands],
+        is_bad=table.is_bad.to_numpy()[rows],
+    )
 
 
 def _configured_segments(cfg: DictConfig, table: ModellingTable) -> dict[str, Any]:

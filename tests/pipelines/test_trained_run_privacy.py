@@ -1,0 +1,82 @@
+"""A training run with the default settings stores no customer rows; monitoring gets its
+reference rows back from the data."""
+
+from __future__ import annotations
+
+import json
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from credit_models.pipelines.monitor_job import run_monitoring
+from credit_models.tracking.training_rows import FEATURE_MATRIX_ARTIFACT, training_rows_file
+from tests.pipelines.conftest import TrainedRun, compose_once
+
+ID_COLUMNS = {"customer_id", "as_of"}
+CUSTOMER_ATTRIBUTES = "customer__*__value"
+"""Features copied from the customers table (age, income, education, occupation, …)."""
+
+
+def tables_in_artifacts(client: MlflowClient, run_id: str, folder: Path) -> dict[str, pd.DataFrame]:
+    """Every Parquet, CSV and JSON artifact of the run that holds a table, by artifact path (an
+    input example's ``dataframe_split`` included)."""
+    local = Path(client.download_artifacts(run_id, "", str(folder)))
+    tables: dict[str, pd.DataFrame] = {}
+    for path in sorted(local.rglob("*")):
+        name = str(path.relative_to(local))
+        if path.suffix == ".parquet":
+            tables[name] = pd.read_parquet(path)
+        elif path.suffix == ".csv":
+            tables[name] = pd.read_csv(path)
+        elif path.suffix == ".json":
+            content = json.loads(path.read_text())
+            if isinstance(content, dict):
+                content = content.get("dataframe_split", content.get("inputs", content))
+            if isinstance(content, dict) and {"columns", "data"} <= set(content):
+                tables[name] = pd.DataFrame(content["data"], columns=content["columns"])
+            elif isinstance(content, list) and content and isinstance(content[0], dict):
+                tables[name] = pd.DataFrame(content)
+    return tables
+
+
+@pytest.mark.slow
+def test_a_default_run_stores_no_customer_rows_and_monitoring_rebuilds_its_reference(
+    trained_pd_run: TrainedRun, tmp_path
+):
+    client = MlflowClient(trained_pd_run.result.tracking_uri)
+    run_id = trained_pd_run.result.run_id
+    tables = tables_in_artifacts(client, run_id, tmp_path / "artifacts")
+    assert FEATURE_MATRIX_ARTIFACT not in tables
+    assert "model/input_example.json" in tables
+    for name, table in tables.items():
+        columns = set(map(str, table.columns))
+        assert not columns & (ID_COLUMNS | {"is_bad"}), (name, sorted(columns)[:10])
+        attributes = [column for column in columns if fnmatch(column, CUSTOMER_ATTRIBUTES)]
+        assert not attributes or len(table) <= 1, (name, attributes, len(table))
+
+    # The example is typical values of the test split's rows, not a customer's row.
+    rows = pd.read_parquet(training_rows_file(client, run_id, tmp_path))
+    example = tables["model/input_example.json"]
+    assert len(example) == 1
+    test_rows = rows[rows["split"] == trained_pd_run.result.test_split]
+    numeric = [name for name in example.columns if pd.api.types.is_numeric_dtype(test_rows[name])]
+    assert numeric
+    pd.testing.assert_series_equal(
+        example.iloc[0][numeric].astype(float), test_rows[numeric].median().astype(float),
+        check_names=False)
+
+    # Monitoring compares a batch with the rebuilt development rows (nothing was logged).
+    batch = tmp_path / "batch.parquet"
+    test_rows.drop(columns=["split"]).to_parquet(batch, index=False)
+    config = compose_once("monitor", [
+        f"input={batch}", f"model_uri=models:/pd_xgb/{trained_pd_run.result.registered_version}",
+        f"mlflow.tracking_uri={trained_pd_run.result.tracking_uri}",
+        f"output_dir={tmp_path / 'monitoring'}", "mlflow.log_run=false",
+    ])
+    monitored = run_monitoring(config)
+    assert monitored.result.reference_rows == int((rows["split"] == "dev").sum()) > 0
+    assert monitored.result.current_rows == len(test_rows)
+    assert (monitored.output_dir / "checks.csv").is_file()
