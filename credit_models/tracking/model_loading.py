@@ -2,11 +2,13 @@
 
 Accepted URIs: ``models:/<name>@<alias>`` (``models:/pd_xgb@champion``), ``models:/<name>/<version>``
 (``models:/pd_xgb/3``), ``models:/<name>/latest``, ``runs:/<run id>/<path>`` (``runs:/…/model``),
-``models:/m-<id>`` (a logged model), a local folder, and the registry references the other jobs
-take (``pd_xgb@champion``, ``pd_xgb/3``, ``pd_xgb``). Registered versions are resolved by
-:func:`credit_models.tracking.registry.resolve`; an alias or ``latest`` becomes its version number
-and that version is loaded, so everything a job records (the version, the training run) describes
-the model that actually scored, even if the alias moves meanwhile.
+``models:/m-<id>`` (a logged model), a bare run id (its ``model``), and the registry references
+the other jobs take (``pd_xgb@champion``, ``pd_xgb/3``, ``pd_xgb``). A local folder is refused
+(:class:`~credit_models.errors.ConfigError`): a model is loaded only from the store, where a
+training run logged it, never from files anyone could have placed on disk. Registered versions
+are resolved by :func:`credit_models.tracking.registry.resolve`; an alias or ``latest`` becomes
+its version number and that version is loaded, so everything a job records (the version, the
+training run) describes the model that actually scored, even if the alias moves meanwhile.
 
 Resolution and loading use the tracking URI set with :func:`mlflow.set_tracking_uri` (the jobs set
 it from their config).
@@ -26,12 +28,19 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PyFuncModel
 
+from credit_models.errors import ConfigError
 from credit_models.tracking.registry import ModelReference, RegistryError, resolve
 from credit_models.tracking.registry import model_uri as registry_model_uri
 
 _REGISTERED = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<suffix>[^/]+))$")
 _LOGGED_MODEL = re.compile(r"^models:/(?P<model_id>m-[0-9a-f]+)$")
 _RUN = re.compile(r"^runs:/(?P<run_id>[^/]+)/(?P<path>.+)$")
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+ACCEPTED_FORMS = (
+    "models:/<name>@<alias>, models:/<name>/<version>, models:/<name>/latest, "
+    "models:/m-<logged model id>, runs:/<run id>/model, a run id, <name>@<alias> or "
+    "<name>/<version>"
+)
 _SHOWN = 20
 """How many names, versions or artifacts an error lists."""
 
@@ -103,10 +112,12 @@ def _run_model(client: MlflowClient, uri: str, run_id: str, path: str) -> Resolv
 def resolve_model_uri(uri: str, client: MlflowClient | None = None) -> ResolvedModel:
     """Check that ``uri`` names a model in the store and pin it to a version.
 
-    Besides MLflow URIs, a registry reference as the other jobs take it (``pd_xgb@champion``,
-    ``pd_xgb/3``, ``pd_xgb``) and a local model folder are accepted. Raises
+    Besides MLflow URIs, a run id and a registry reference as the other jobs take it
+    (``pd_xgb@champion``, ``pd_xgb/3``, ``pd_xgb``) are accepted. Raises
     :class:`ModelLoadingError` naming the missing registered model, alias, version or run and
-    listing what exists (registered models, or the model's versions and aliases)."""
+    listing what exists (registered models, or the model's versions and aliases), and
+    :class:`~credit_models.errors.ConfigError` for a local path or any other form, listing the
+    accepted ones."""
     client = client or MlflowClient()
     if match := _LOGGED_MODEL.match(uri):
         try:
@@ -130,20 +141,23 @@ def resolve_model_uri(uri: str, client: MlflowClient | None = None) -> ResolvedM
         )
     if match := _RUN.match(uri):
         return _run_model(client, uri, match["run_id"], match["path"].strip("/"))
+    if _RUN_ID.match(uri):
+        return _run_model(client, f"runs:/{uri}/model", uri, "model")
     if "://" not in uri and not uri.startswith(("models:", "runs:")):
-        if Path(uri).is_dir():
-            return ResolvedModel(uri, uri)
+        if Path(uri).expanduser().exists():
+            raise ConfigError(
+                f"model_uri {uri!r} is a local path: models are loaded only from the registry or "
+                f"a run, never from a folder (its files could be anyone's). Accepted: "
+                f"{ACCEPTED_FORMS}"
+            )
         try:
             reference = ModelReference.parse(uri)
         except RegistryError:
             pass
         else:
             return _registered_version(client, uri, reference)
-    raise ModelLoadingError(
-        f"{uri}: not a model this toolkit reads; expected models:/<name>@<alias>, "
-        "models:/<name>/<version>, models:/<name>/latest, runs:/<run id>/model, "
-        "<name>@<alias>, <name>/<version> or a local model folder"
-    )
+    raise ConfigError(f"model_uri {uri!r} is not a model this toolkit reads; accepted: "
+                      f"{ACCEPTED_FORMS}")
 
 
 def load_pd_model(uri: str, client: MlflowClient | None = None) -> tuple[PyFuncModel, ResolvedModel]:

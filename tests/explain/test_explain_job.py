@@ -169,3 +169,59 @@ def test_a_given_feature_matrix_with_naive_dates_is_read_as_utc(store, tmp_path)
                                    f"as_of={AS_OF}"))
     with pytest.raises(ConfigError, match="top_k must be >= 1"):
         run_explain(explain_config(logged, "top_k=0", f"as_of={AS_OF}"))
+
+
+def test_a_local_folder_is_refused_as_model_uri_and_never_read(store, tmp_path):
+    logged = store["scorecard"]
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "scorecard.pkl").write_bytes(b"cos\nsystem\n(S'touch " + str(tmp_path).encode()
+                                           + b"/ran'\ntR.")
+    for uri in (str(folder), f"file://{folder}"):
+        with pytest.raises(ConfigError, match="models:/<name>@<alias>, models:/<name>/<version>"):
+            run_explain(explain_config(logged, f"model_uri={uri}", f"as_of={AS_OF}"))
+    with pytest.raises(ConfigError, match="is a local path: models are loaded only from the "
+                                          "registry or a run"):
+        run_explain(explain_config(logged, f"model_uri={folder}", f"as_of={AS_OF}"))
+    assert not (tmp_path / "ran").exists()
+
+
+def test_an_exported_pickled_scorecard_is_refused_not_unpickled(store, tmp_path):
+    from credit_models.explain.exported_model import load_model_folder
+    from credit_models.tracking.pd_pyfunc import SCORING_FILE
+
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    (folder / SCORING_FILE).write_text('{"family": "scorecard", "calibration": null, '
+                                       '"score": {}}')
+    (folder / "feature_contract.json").write_text("[]")
+    (folder / "scorecard.pkl").write_bytes(b"cos\nsystem\n(S'touch " + str(tmp_path).encode()
+                                           + b"/ran'\ntR.")
+    with pytest.raises(FileNotFoundError, match="pickled scorecard.pkl from an older version.*"
+                                                "Retrain the scorecard and register"):
+        load_model_folder(folder)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_registered_scorecard_explains_as_the_trained_one_without_unpickling(store,
+                                                                               monkeypatch):
+    import pickle
+
+    import cloudpickle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was unpickled")
+
+    for module in (pickle, cloudpickle):
+        monkeypatch.setattr(module, "load", refuse)
+        monkeypatch.setattr(module, "loads", refuse)
+    logged = store["scorecard"]
+    result = run_explain(explain_config(logged, "customer_ids=[5,6,7]", f"as_of={AS_OF}"))
+    rows = logged.matrix[logged.matrix["as_of"] == pd.Timestamp(AS_OF, tz="UTC")].set_index(
+        "customer_id").loc[[5, 6, 7], list(FEATURES)]
+    trained = logged.model
+    scores = result.explanations.scores
+    assert np.array_equal(scores["probability_of_default"].to_numpy(), trained.probability(rows))
+    expected = -trained.estimator.points_by_feature(rows) / trained.estimator.score_points_.factor
+    np.testing.assert_array_equal(result.explanations.contributions.values.to_numpy(),
+                                  expected.to_numpy())
