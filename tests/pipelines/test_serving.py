@@ -202,3 +202,22 @@ def test_served_model_refuses_a_request_without_a_feature(registered: Registered
                              dataframe_split(registered.rows.drop(columns="utilisation")))
     assert 400 <= status < 600
     assert "utilisation" in body
+
+
+@pytest.mark.slow
+def test_served_model_answers_implausible_values_with_a_clean_400(registered: Registered,
+                                                                  server: str):
+    rows = registered.rows.head(4).copy()
+    rows.loc[1, "utilisation"] = 1e308
+    rows.loc[3, "days_late"] = -1e9
+    status, body = post_json(f"{server}/invocations", dataframe_split(rows))
+    assert status == 400, body[-2000:]
+    answer = json.loads(body)
+    assert answer["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "[scoring input.utilisation] must lie in the accepted range [0, " in answer["message"]
+    assert "[scoring input.days_late] must lie in the accepted range [0, " in answer["message"]
+    assert "stack_trace" not in answer and "Traceback" not in body
+
+    status, body = post_json(f"{server}/invocations", dataframe_split(rows.head(0)))
+    assert status == 200, body[-2000:]
+    assert json.loads(body)["predictions"] == []

@@ -142,3 +142,9 @@ def test_a_customer_a_little_outside_the_training_range_is_scored(scorecard_expo
     beyond = rows.head(3).assign(days_late=[0.0, high * 1.5, np.nan])
     scored = mlflow.pyfunc.load_model(str(path)).predict(beyond)
     assert scored["probability_of_default"].between(0, 1).all()
+
+
+def test_an_empty_request_gets_an_empty_answer(scorecard_export):
+    _, _, path, rows = scorecard_export
+    scored = mlflow.pyfunc.load_model(str(path)).predict(rows.head(0))
+    assert scored.empty and list(scored.columns) == list(OUTPUT_COLUMNS)
