@@ -205,3 +205,19 @@ def test_event_tables_may_be_empty_only_beside_labels_with_rows():
     empty_customers["customers"] = empty_customers["customers"].iloc[:0]
     assert [v.table for v in validate_tables(empty_customers, EXTRACTION_DATE).violations
             if v.rule.startswith("table is empty")] == ["customers"]
+
+
+def test_loading_a_data_set_applies_the_configured_ceilings(tmp_path):
+    from omegaconf import OmegaConf
+
+    from credit_models.data.io import DatasetManifest, write_tables
+    from credit_models.pipelines.dataset import load_dataset
+
+    tables = tiny_tables()
+    tables["orders"].loc[0, "amount"] = 2e9                      # e.g. an amount in cents
+    write_tables(tables, tmp_path / "set", DatasetManifest(EXTRACTION_DATE.isoformat(), "test"))
+    data = OmegaConf.create({"path": str(tmp_path / "set"), "extraction_date": None})
+    with pytest.raises(DataContractError, match=r"\[orders.amount\] must be within ±1e\+09"):
+        load_dataset(data)
+    data.plausibility = {"amount_ceiling": 1e10, "ceilings": {}}
+    assert load_dataset(data).report.ok
