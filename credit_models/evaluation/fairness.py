@@ -171,9 +171,9 @@ def approval_ratio_plot(review: FairnessReview) -> Figure:
         axis.bar(part["group"].astype(str), ratio, color=colours)
         axis.axhline(FOUR_FIFTHS, color="#8a5a00", linestyle="--", linewidth=1,
                      label="four-fifths (0.8)")
-        axis.set_ylim(0, 1.05)
+        axis.set_ylim(0, 1.25)
         axis.set_title(f"{part['attribute'].iloc[0]} ({feature})", fontsize=9)
         axis.set_ylabel("approval rate / best group's")
         axis.tick_params(axis="x", labelrotation=30, labelsize=8)
-        axis.legend(fontsize=7, loc="lower right")
+        axis.legend(fontsize=7, loc="upper right")
     return figure

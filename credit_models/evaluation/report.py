@@ -34,6 +34,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
+from credit_models.evaluation.fairness import FairnessReview, approval_ratio_plot
 from credit_models.evaluation.metrics import (
     PSI_ACT,
     PSI_STABLE,
@@ -93,12 +94,13 @@ SECTIONS = {
 OPTIONAL_SECTIONS = {
     "benchmark": "Benchmark models",
     "scorecard": "Scorecard points",
+    "fairness": "Fairness: sensitive attributes",
 }
 """Sections shown only when their input is given (``benchmark``, ``scorecard_table``)."""
 
 PAGE_ORDER = (
     "glance", "summary", "ranking", "benchmark", "calibration", "distributions", "gains",
-    "bands", "stability", "monthly", "segments", "features", "scorecard",
+    "bands", "stability", "monthly", "segments", "fairness", "features", "scorecard",
 )
 _TITLES = {**SECTIONS, **OPTIONAL_SECTIONS}
 
@@ -180,6 +182,9 @@ class ValidationInputs:
     raw_probability: pd.Series | np.ndarray | None = None
     scorecard_table: pd.DataFrame | None = None
     benchmark: Mapping[str, pd.Series | np.ndarray] | None = None
+    fairness: FairnessReview | None = None
+    """The fairness review of the test split (:func:`~credit_models.evaluation.fairness.
+    fairness_review`): a "Fairness" section of approval and PD by sensitive group."""
 
     def __post_init__(self) -> None:
         missing = [column for column in REQUIRED_COLUMNS if column not in self.scored]
@@ -1056,6 +1061,52 @@ def _segments(data: _Prepared) -> str:
     return _section("segments", *parts)
 
 
+_FAIRNESS_COLUMNS = (
+    _Column("attribute", "Attribute", numeric=False),
+    _Column("group", "Group", numeric=False),
+    _Column("rows", "Rows", _count),
+    _Column("share", "Share", _percent(1)),
+    _Column("approval_rate", "Approved", _percent(1)),
+    _Column("approval_ratio", "Approval ratio", _number(2)),
+    _Column("four_fifths", "Four-fifths", numeric=False),
+    _Column("mean_pd", "Mean PD", _percent(2)),
+    _Column("pd_ratio", "PD ratio", _number(2)),
+    _Column("bad_rate", "Bad rate", _percent(2)),
+)
+
+
+def _fairness(data: _Prepared, review: FairnessReview) -> str:
+    cutoff = _pd_text(review.approval_pd_cutoff)
+    parts = [_how(
+        f"{data.split_name} customers by each sensitive attribute found in the data. Approved = "
+        f"PD below {cutoff}. Approval ratio = the group's approval rate over the most approved "
+        "group's; below 0.80 the four-fifths rule flags adverse impact. PD ratio = the group's "
+        "mean PD over the lowest group mean PD. Sensitive attributes are never given to a "
+        "customer as a reason, whether or not the model uses them."
+    )]
+    if review.attributes.empty:
+        parts.append(_note("No sensitive attribute is present in the data: nothing to compare."))
+    else:
+        uses = "; ".join(
+            f"{row.attribute} ({row.feature}): "
+            + ("a model input" if row.model_input else "not a model input")
+            for row in review.attributes.itertuples())
+        parts.append(f'<p class="headline">{html.escape(uses)}.</p>')
+        table = review.groups.assign(
+            attribute=review.groups["attribute"] + " (" + review.groups["feature"] + ")",
+            four_fifths=np.where(review.groups["adverse_impact"], "below 0.8", "ok"))
+        parts.append(_table(table, _FAIRNESS_COLUMNS))
+        parts.append('<div class="single">')
+        parts.append(_figure(
+            approval_ratio_plot(review), "Approval ratio by sensitive group",
+            "Each group's approval rate over the most approved group's; red bars fall below the "
+            "four-fifths line (0.8)."))
+        parts.append("</div>")
+    if review.absent:
+        parts.append(_note("Not in the data: " + ", ".join(review.absent) + "."))
+    return _section("fairness", *parts)
+
+
 _FEATURE_COLUMNS = (
     _Column("rank", "#", _count),
     _Column("feature", "Feature", numeric=False),
@@ -1275,6 +1326,8 @@ def build_validation_report(inputs: ValidationInputs) -> str:
         sections["benchmark"] = lambda: _benchmark(data, benchmark)
     if inputs.scorecard_table is not None:
         sections["scorecard"] = lambda: _scorecard(data, inputs.scorecard_table)
+    if inputs.fairness is not None:
+        sections["fairness"] = lambda: _fairness(data, inputs.fairness)
     shown = [key for key in PAGE_ORDER if key in sections]
     body = [
         _header(data, generated_at),

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit_models.evaluation.fairness import age_band_labels, fairness_review
+from credit_models.evaluation.fairness import FairnessReview, age_band_labels, fairness_review
 from credit_models.features.sensitive import SensitiveAttributes
 
 AGE = "customer__age__value"
@@ -88,3 +88,30 @@ def test_bad_settings_are_refused(kwargs, message):
 
 def test_age_band_labels_read_as_whole_years():
     assert age_band_labels([25, 35]) == ["< 25", "25–34", "35+"]
+
+
+def sample_fairness_review(scored_sample: tuple) -> FairnessReview:
+    """The review of the OOT split of the report tests' sample, with age and marriage added
+    (marriage a model input, age not)."""
+    scored, features, _ = scored_sample
+    rng = np.random.default_rng(3)
+    features = features.assign(**{AGE: rng.integers(18, 70, len(features)).astype(float),
+                                  MARRIAGE: rng.integers(1, 4, len(features)).astype(float)})
+    test = (scored["split"] == "oot").to_numpy()
+    return fairness_review(scored["probability"].to_numpy()[test], features[test], SENSITIVE,
+                           model_inputs=[MARRIAGE], approval_pd_cutoff=0.10,
+                           is_bad=scored["is_bad"].to_numpy()[test])
+
+
+def check_fairness_section(page: str) -> None:
+    """What the validation report built with :func:`sample_fairness_review` must show (the
+    report tests build the page once for all their checks)."""
+    section = page[page.index('<section id="fairness">'):]
+    section = section[:section.index("</section>")]
+    assert "Fairness: sensitive attributes" in section
+    assert "PD below 10%" in section
+    assert f"age ({AGE}): not a model input" in section
+    assert f"marital_status ({MARRIAGE}): a model input" in section
+    assert "&lt; 25" in section and "55+" in section and "<img" in section
+    assert "Not in the data: gender." in section
+    assert page.index('id="segments"') < page.index('id="fairness"') < page.index('id="features"')

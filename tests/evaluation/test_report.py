@@ -32,6 +32,7 @@ from credit_models.evaluation.report import (
     standard_segments,
 )
 from credit_models.features.spec import TENURE
+from tests.evaluation.test_fairness import check_fairness_section, sample_fairness_review
 
 VOID_ELEMENTS = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "wbr"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -265,6 +266,7 @@ def full_report(scored_sample: tuple, recalibrated: tuple) -> str:
     scored, optional = recalibrated
     return build_validation_report(_inputs(
         scored_sample, scored=scored, **optional,
+        fairness=sample_fairness_review(scored_sample),
         feature_descriptions={
             TENURE: "days since the credit line was opened",
             "statements__utilisation__mean__90d": "mean utilisation <90 days>",
@@ -312,8 +314,9 @@ def test_full_report_has_every_section_in_page_order(full_report: str) -> None:
     checker.close()
     assert checker.errors == [] and checker.stack == []
     for alt in ("ROC curves by model", "Calibration before and after by split",
-                "Scorecard points range per feature"):
+                "Scorecard points range per feature", "Approval ratio by sensitive group"):
         assert alt in checker.alts
+    check_fairness_section(full_report)
     for source in checker.images:
         assert base64.b64decode(source.split(",", 1)[1]).startswith(PNG_MAGIC)
 
