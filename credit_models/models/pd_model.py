@@ -17,7 +17,7 @@ from credit_models.errors import ConfigError
 from credit_models.models.calibration import PD_FLOOR, ProbabilityCalibrator
 from credit_models.models.monotone import monotone_directions
 from credit_models.models.scorecard import ScorePoints, WoeScorecard
-from credit_models.models.xgb_pd import fit_xgb_pd
+from credit_models.models.xgb_pd import DEFAULT_PARAMS, check_params, fit_xgb_pd
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,11 @@ class ModelSettings:
             values[key] = kind(value)
         settings = cls(**values)
         settings.score_points()     # checked now, not after training
+        if settings.family is ModelFamily.xgboost:
+            check_params({**DEFAULT_PARAMS, **dict(settings.params)})
+            if settings.early_stopping_rounds < 1:
+                raise ConfigError("model.early_stopping_rounds must be at least 1; got "
+                                  f"{settings.early_stopping_rounds!r}")
         if settings.family is ModelFamily.scorecard and settings.class_weight is not ClassWeight.none:
             raise ConfigError(
                 "model.class_weight applies to the xgboost family only; a WoE scorecard is fitted "

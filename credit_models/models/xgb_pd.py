@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from credit_models.errors import ConfigError
+
 DEFAULT_PARAMS: dict[str, Any] = {
     "n_estimators": 600,
     "learning_rate": 0.05,
@@ -21,6 +23,40 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "tree_method": "hist",
     "eval_metric": "auc",
 }
+
+
+PARAM_RULES: dict[str, tuple[float, float, bool]] = {
+    "learning_rate": (0.0, 1.0, False),
+    "n_estimators": (1.0, float("inf"), True),
+    "max_depth": (0.0, float("inf"), True),
+    "min_child_weight": (0.0, float("inf"), True),
+    "subsample": (0.0, 1.0, False),
+    "colsample_bytree": (0.0, 1.0, False),
+    "reg_lambda": (0.0, float("inf"), True),
+    "reg_alpha": (0.0, float("inf"), True),
+    "gamma": (0.0, float("inf"), True),
+}
+"""``model.params`` key → (low, high, whether ``low`` itself is allowed); ``high`` is allowed."""
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Refuse hyper-parameters XGBoost would reject (or silently misuse) only at fit time, after
+    the data are read and the features built: every broken one is named with its rule."""
+    problems = []
+    for key, (low, high, low_allowed) in PARAM_RULES.items():
+        value = params.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(f"model.params.{key} must be a number; got {value!r}")
+            continue
+        above_low = value >= low if low_allowed else value > low
+        if not (above_low and value <= high):
+            opening = "[" if low_allowed else "("
+            problems.append(f"model.params.{key} must be in {opening}{low:g}, {high:g}]; "
+                            f"got {value!r}")
+    if problems:
+        raise ConfigError("; ".join(problems))
 
 
 def model_inputs(features: pd.DataFrame, feature_names: list[str]) -> pd.DataFrame:

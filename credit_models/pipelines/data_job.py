@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 import sys
 
-import hydra
 from omegaconf import DictConfig
 
 from credit_models.config.schema import DataAction, register_configs
 from credit_models.data.io import unknown_table_files
-from credit_models.paths import config_dir
 from credit_models.pipelines.dataset import load_dataset, materialise
+from credit_models.pipelines.job_runner import USAGE_EXIT_CODE, job_entry
 
 logger = logging.getLogger("credit_models.data")
 
@@ -39,7 +38,7 @@ def run_data_job(cfg: DictConfig) -> int:
 register_configs()
 
 
-@hydra.main(config_path=str(config_dir()), config_name="data_job", version_base="1.3")
+@job_entry("data_job", program="credit-models-data")
 def _hydra_entry(cfg: DictConfig) -> None:
     code = run_data_job(cfg)
     if code:
@@ -51,7 +50,9 @@ def main() -> None:
     if len(sys.argv) > 1 and "=" not in sys.argv[1] and not sys.argv[1].startswith("-"):
         action = sys.argv.pop(1)
         if action not in ACTIONS:
-            sys.exit(f"unknown action {action!r}; choose one of {ACTIONS}")
+            print(f"credit-models-data: error: unknown action {action!r}; choose one of "
+                  f"{ACTIONS}", file=sys.stderr)
+            sys.exit(USAGE_EXIT_CODE)
         sys.argv.append(f"action={action}")
     _hydra_entry()
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hydra
 import mlflow
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
@@ -32,7 +31,7 @@ from credit_models.limits.decisions import LANGUAGES, LimitDecisions, load_polic
 from credit_models.limits.policy import LimitPolicy
 from credit_models.limits.stress import StressSettings, stress_test
 from credit_models.models.pd_model import ModelSettings
-from credit_models.paths import config_dir
+from credit_models.pipelines.job_runner import job_entry
 from credit_models.pipelines.limit_backtest import (
     CURRENT,
     CURRENT_HELD,
@@ -253,7 +252,7 @@ def summary_lines(run: LimitRun, run_id: str, version: str | None, tracking_uri:
 register_configs()
 
 
-@hydra.main(config_path=str(config_dir()), config_name="limits", version_base="1.3")
+@job_entry("limits")
 def main(cfg: DictConfig) -> None:
     tracking_uri = resolve_tracking_uri(cfg.mlflow.tracking_uri, Path.cwd())
     run = run_limits(cfg)

@@ -20,7 +20,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import hydra
 import mlflow
 import numpy as np
 import pandas as pd
@@ -32,7 +31,7 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from credit_models.config.schema import register_configs
-from credit_models.paths import config_dir
+from credit_models.pipelines.job_runner import job_entry
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
 from credit_models.tracking.model_loading import (
     ResolvedModel,
@@ -246,7 +245,7 @@ def summary_line(result: ScoringResult) -> str:
 register_configs()
 
 
-@hydra.main(config_path=str(config_dir()), config_name="score", version_base="1.3")
+@job_entry("score", data_errors=(ScoringInputError,))
 def main(cfg: DictConfig) -> None:
     print(summary_line(run_scoring(cfg)))
 

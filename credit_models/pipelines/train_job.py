@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hydra
 import mlflow
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
@@ -23,7 +22,7 @@ from credit_models.evaluation.metrics import ranking_metrics
 from credit_models.features.selection_config import SelectionConfig
 from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.models.pd_model import ModelSettings
-from credit_models.paths import config_dir
+from credit_models.pipelines.job_runner import job_entry
 from credit_models.pipelines.pd_training import (
     check_calibration_split,
     fit_and_evaluate,
@@ -137,7 +136,7 @@ def summary_lines(result: TrainingResult) -> str:
 register_configs()
 
 
-@hydra.main(config_path=str(config_dir()), config_name="train", version_base="1.3")
+@job_entry("train")
 def main(cfg: DictConfig) -> float:
     result = run_training(cfg)
     print(summary_lines(result))

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hydra
 import matplotlib.pyplot as plt
 import mlflow
 import optuna
@@ -39,7 +38,8 @@ from credit_models.errors import ConfigError, TrainingDataError
 from credit_models.features.selection_config import SelectionConfig
 from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.models.pd_model import ModelSettings
-from credit_models.paths import PACKAGE_DIR, config_dir
+from credit_models.paths import PACKAGE_DIR
+from credit_models.pipelines.job_runner import job_entry
 from credit_models.pipelines.pd_training import (
     EvaluatedModel,
     check_calibration_split,
@@ -508,7 +508,7 @@ def summary_lines(result: TuningResult) -> str:
 register_configs()
 
 
-@hydra.main(config_path=str(config_dir()), config_name="tune", version_base="1.3")
+@job_entry("tune")
 def main(cfg: DictConfig) -> float:
     result = run_tuning(cfg)
     print(summary_lines(result))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from collections.abc import Mapping
@@ -18,6 +19,22 @@ def resolve_tracking_uri(uri: str, base_dir: Path) -> str:
     if uri.startswith(SQLITE_PREFIX) and not uri.startswith(SQLITE_PREFIX + "/"):
         return SQLITE_PREFIX + str((base_dir / uri.removeprefix(SQLITE_PREFIX)).resolve())
     return uri
+
+
+TELEMETRY_OFF_VARIABLE = "MLFLOW_DISABLE_TELEMETRY"
+
+
+def set_telemetry(opted_in: bool) -> None:
+    """MLflow 3 sends usage telemetry unless told not to; the jobs keep it off unless the user
+    opts in (``mlflow.telemetry=true``: MLflow's own defaults and variables then apply). MLflow
+    reads the switch when it is imported, so its client is built again here, before anything is
+    tracked."""
+    if opted_in:
+        return
+    from mlflow.telemetry import set_telemetry_client
+
+    os.environ[TELEMETRY_OFF_VARIABLE] = "true"
+    set_telemetry_client()
 
 
 PARAM_NAME = re.compile(r"^[\w\-. :/]+$")

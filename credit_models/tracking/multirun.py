@@ -24,7 +24,8 @@ from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 from omegaconf import DictConfig, OmegaConf
 
-from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
+from credit_models.tracking.mlflow_tracking import resolve_tracking_uri, set_telemetry
+from credit_models.tracking.store import prepare_store
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class MlflowParentRun(Callback):
         # ${hydra:…} resolves only once Hydra's own config is set (it is not yet, here).
         HydraConfig.instance().set_config(config)
         tracking_uri = resolve_tracking_uri(config.mlflow.tracking_uri, Path.cwd())
+        set_telemetry(bool(OmegaConf.select(config, "mlflow.telemetry", default=False)))
+        prepare_store(tracking_uri)         # the parent run is the sweep's first write
         self._client = MlflowClient(tracking_uri=tracking_uri)
         name = config.mlflow.experiment_name
         experiment = self._client.get_experiment_by_name(name)

@@ -155,7 +155,7 @@ def head_schema_version() -> str:
 
 def expected_tables() -> frozenset[str]:
     """The tables of MLflow's tracking and registry schema."""
-    import mlflow.store.model_registry.dbmodels.models  # noqa: F401 (registers the tables)
+    import mlflow.store.model_registry.dbmodels.models  # registers the tables
     import mlflow.store.tracking.dbmodels.models  # noqa: F401
     from mlflow.store.db.base_sql_model import Base
 

@@ -32,11 +32,8 @@ from credit_models.evaluation.metrics import (
 )
 from credit_models.models.pd_model import ModelSettings, PdModel
 from credit_models.models.xgb_pd import model_inputs
-from credit_models.pipelines.compare_job import (
-    ComparisonError,
-    compare,
-    run_comparison,
-)
+from credit_models.pipelines import compare_job, promote_job
+from credit_models.pipelines.compare_job import ComparisonError, run_comparison
 from credit_models.pipelines.promote_job import evaluate_gate, promote, run_promotion
 from credit_models.tracking.pd_pyfunc import (
     OUTPUT_COLUMNS,
@@ -162,7 +159,7 @@ def version_tags(client: MlflowClient, version: str) -> dict[str, str]:
 
 def test_without_a_champion_nothing_is_compared(registry, compose_config, capsys):
     registry.set_registered_model_alias(NAME, "challenger", "2")
-    code = compare(job_config(compose_config, "compare"))
+    code = compare_job.main.run(job_config(compose_config, "compare"))[0]
     assert code == 2
     error = capsys.readouterr().err
     assert "no champion" in error and "force=true" in error and "challenger → 2" in error
@@ -282,7 +279,7 @@ def test_gate_rules_compare_each_value_with_its_threshold():
 
 
 def test_first_champion_needs_force(registry, compose_config, capsys):
-    assert promote(job_config(compose_config, "promote", "challenger=1")) == 2
+    assert promote_job.main.run(job_config(compose_config, "promote", "challenger=1"))[0] == 2
     assert "no champion" in capsys.readouterr().err
     assert aliases(registry, NAME) == {}
 
@@ -354,7 +351,7 @@ def test_another_label_fails_the_gate_unless_allowed(registry, compose_config):
 def test_force_overrides_a_failed_gate_only_with_a_reason(registry, compose_config, capsys):
     registry.set_registered_model_alias(NAME, "champion", "2")
     registry.set_registered_model_alias(NAME, "challenger", "1")
-    assert promote(job_config(compose_config, "promote", "force=true")) == 2
+    assert promote_job.main.run(job_config(compose_config, "promote", "force=true"))[0] == 2
     assert "force_reason" in capsys.readouterr().err
     assert aliases(registry, NAME) == {"champion": "2", "challenger": "1"}
 
