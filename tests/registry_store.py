@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 from mlflow import MlflowClient
 
+from credit_models.tracking.store import prepare_store
+
 NAME = "pd_xgb"
 
 
@@ -20,6 +22,7 @@ def build_tiny_registry(folder: Path, *, unfinished: Collection[int] = ()) -> Pa
     feature matrix; alias challenger → 3. Returns the SQLite file (copy it per test: creating an
     MLflow database takes seconds)."""
     uri = f"sqlite:///{folder / 'mlflow.db'}"
+    prepare_store(uri)                  # a copy of the session's schema template: no migrations
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment = client.create_experiment("tests", artifact_location=(folder / "art").as_uri())
     client.create_registered_model(NAME)

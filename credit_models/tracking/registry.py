@@ -328,10 +328,13 @@ class ChangeTakenOverError(RegistryError):
 
 
 def unfinished_changes(client: MlflowClient, name: str) -> list[ChangeIntent]:
-    """The intents recorded on the registered model, oldest token first."""
-    tags = _registered_model(client, name).tags
-    return [ChangeIntent.from_tag(name, key, value) for key, value in sorted(tags.items())
-            if key.startswith(INTENT_TAG_PREFIX)]
+    """The intents recorded on the registered model."""
+    return _intents(_registered_model(client, name))
+
+
+def _intents(model: RegisteredModel) -> list[ChangeIntent]:
+    return [ChangeIntent.from_tag(model.name, key, value)
+            for key, value in sorted(model.tags.items()) if key.startswith(INTENT_TAG_PREFIX)]
 
 
 def recover_unfinished_changes(client: MlflowClient, name: str) -> list[str]:
@@ -401,8 +404,10 @@ def apply_registry_changes(client: MlflowClient, changes: RegistryChanges) -> No
         _ACTIVE_TOKENS.discard(intent.token)
 
 
-def _check_expected(client: MlflowClient, changes: RegistryChanges) -> None:
-    current = aliases(client, changes.name)
+def _check_expected(
+    client: MlflowClient, changes: RegistryChanges, current: Mapping[str, str] | None = None
+) -> None:
+    current = aliases(client, changes.name) if current is None else current
     found = {alias: current.get(alias) for alias in changes.expected_aliases}
     if found != dict(changes.expected_aliases):
         raise RegistryError(
@@ -416,16 +421,17 @@ def _take_turn(client: MlflowClient, intent: ChangeIntent, changes: RegistryChan
     name = intent.name
     client.set_registered_model_tag(name, intent.key, intent.to_tag())
     try:
-        others = [other for other in unfinished_changes(client, name)
-                  if other.token != intent.token]
+        model = _registered_model(client, name)
+        others = [other for other in _intents(model) if other.token != intent.token]
         if others:
             raise RegistryError(
                 f"registered model {name} is being changed by another call at the same moment "
                 f"({'; '.join(other.describe() for other in others)}); nothing was changed. "
                 "Run again when it has finished"
             )
-        _check_expected(client, changes)
-        now = _current_state(client, name, intent.after)
+        current = {alias: str(version) for alias, version in model.aliases.items()}
+        _check_expected(client, changes, current)
+        now = _current_state(client, name, intent.after, current)
         if now != intent.before:
             raise RegistryError(
                 f"registered model {name} changed while this change was being prepared: it was "
@@ -448,7 +454,8 @@ def _make_changes(client: MlflowClient, intent: ChangeIntent) -> None:
             )
 
     try:
-        _make_state(client, name, intent.after, before_each_write=still_our_turn)
+        _make_state(client, name, intent.after, current=intent.before,   # checked in the turn
+                    before_each_write=still_our_turn)
         still_our_turn()
         client.set_registered_model_tag(name, intent.key,
                                         replace(intent, status=COMMITTED).to_tag())
@@ -514,9 +521,13 @@ def _this_process() -> str:
     return f"process {os.getpid()} on {socket.gethostname()}"
 
 
-def _current_state(client: MlflowClient, name: str, like: RegistryState) -> RegistryState:
-    """The model's values of the aliases and version tags ``like`` names."""
-    current = aliases(client, name)
+def _current_state(
+    client: MlflowClient, name: str, like: RegistryState,
+    current: Mapping[str, str] | None = None,
+) -> RegistryState:
+    """The model's values of the aliases and version tags ``like`` names (``current``: the
+    aliases, when just read)."""
+    current = aliases(client, name) if current is None else current
     tags = {}
     for version, keys in like.version_tags.items():
         existing = client.get_model_version(name, version).tags
@@ -525,12 +536,12 @@ def _current_state(client: MlflowClient, name: str, like: RegistryState) -> Regi
 
 
 def _make_state(
-    client: MlflowClient, name: str, target: RegistryState,
-    before_each_write: Callable[[], None] = lambda: None,
+    client: MlflowClient, name: str, target: RegistryState, *,
+    current: RegistryState | None = None, before_each_write: Callable[[], None] = lambda: None,
 ) -> None:
-    """Write what differs from ``target``, aliases first: repeating it after any interruption
-    ends in the same state."""
-    current = _current_state(client, name, target)
+    """Write what differs from ``target`` (``current``: the state now, when just read), aliases
+    first: repeating it after any interruption ends in the same state."""
+    current = _current_state(client, name, target) if current is None else current
     for alias, version in target.aliases.items():
         if current.aliases[alias] == version:
             continue
