@@ -43,8 +43,8 @@ from credit_models.limits.capacity_metrics import quantile_column
 from credit_models.limits.capacity_model import CapacityModel
 from credit_models.limits.decisions import LANGUAGES, decide_limits, load_policy
 from credit_models.limits.promotion import next_window
-from credit_models.models.pd_model import PdModel
 from credit_models.models.input_contract import MISSING_TEXT, SCORING_INPUT
+from credit_models.models.pd_model import PdModel
 from credit_models.paths import config_dir
 from credit_models.tracking.pd_pyfunc import (
     FEATURE_CONTRACT_FILE,

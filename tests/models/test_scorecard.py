@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import doctest
-import json
 import io
+import json
 import math
 import pickle
 import sqlite3

@@ -7,12 +7,12 @@ import asyncio
 import json
 
 import mlflow.pyfunc
-from mlflow.exceptions import MlflowException
-from mlflow.pyfunc import scoring_server
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import scoring_server
 
 from credit_models.config.schema import AccountFeaturesConfig
 from credit_models.explain.exported_model import load_model_folder
@@ -20,13 +20,13 @@ from credit_models.explain.reason_codes import reference_values
 from credit_models.limits.capacity_model import CapacityModel, CapacitySettings
 from credit_models.models.pd_model import ModelSettings, fit_pd_model
 from credit_models.paths import config_dir
-from credit_models.tracking.model_code import DECISION_MODEL_CODE
 from credit_models.tracking.limit_pyfunc import (
     ARTIFACT,
     CreditDecisionModel,
     decision_signature,
     write_decision_model,
 )
+from credit_models.tracking.model_code import DECISION_MODEL_CODE
 from credit_models.tracking.pd_pyfunc import feature_contract, public_inputs
 from tests.explain.conftest import CITY_TIER, DESCRIPTIONS, FEATURES, ORDERS, PROMOTION
 
