@@ -53,10 +53,13 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
     artifacts = {item.path for folder in ("backtest", "reports", "stress", "limits")
                  for item in client.list_artifacts(logged.run_id, folder)}
     assert {"backtest/frontier.png", "reports/limit_report.html", "stress/stress_test.png",
-            "limits/decisions.parquet"} <= artifacts
+            "limits/limits_by_pd_band.csv"} <= artifacts
+    # Customer-level decisions only with mlflow.log_decisions=true; the example is synthetic.
+    assert not {"limits/decisions.parquet", "limits/decisions_sample.csv"} & artifacts
     model = mlflow.pyfunc.load_model(f"models:/credit_limit/{logged.registered_version}")
     assert {spec.name for spec in model.metadata.get_input_schema().inputs} >= set(
         run.pd_model.model.features)
+    assert len(model.input_example) == 1
     scored = model.predict(model.input_example)
     assert {"probability_of_default", "score", "new_limit", "limit_action", "limit_reason",
             "reason_1_code", "reason_1_text"} <= set(scored.columns)

@@ -20,11 +20,8 @@ def simulated_data_dir(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-def test_main_job_end_to_end_logs_metrics_and_registers_a_version(
-    compose_config, tmp_path, simulated_data_dir
-):
-    config = compose_config("train", small_train_overrides(tmp_path, simulated_data_dir))
-    result = run_training(config)
+def test_main_job_end_to_end_logs_metrics_and_registers_a_version(trained_pd_run):
+    config, result = trained_pd_run.config, trained_pd_run.result
 
     client = MlflowClient(tracking_uri=result.tracking_uri)
     run = client.get_run(result.run_id)

@@ -7,6 +7,7 @@ import json
 from fnmatch import fnmatch
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -15,18 +16,20 @@ from credit_models.pipelines.monitor_job import run_monitoring
 from credit_models.tracking.training_rows import FEATURE_MATRIX_ARTIFACT, training_rows_file
 from tests.pipelines.conftest import TrainedRun, compose_once
 
-ID_COLUMNS = {"customer_id", "as_of"}
+ROW_COLUMNS = {"customer_id", "is_bad"}
+"""Columns only a table of customers' rows has (``as_of`` alone also heads aggregates by month)."""
 CUSTOMER_ATTRIBUTES = "customer__*__value"
 """Features copied from the customers table (age, income, education, occupation, …)."""
 
 
-def tables_in_artifacts(client: MlflowClient, run_id: str, folder: Path) -> dict[str, pd.DataFrame]:
-    """Every Parquet, CSV and JSON artifact of the run that holds a table, by artifact path (an
-    input example's ``dataframe_split`` included)."""
-    local = Path(client.download_artifacts(run_id, "", str(folder)))
+def tables_in(folder: Path, prefix: str = "") -> dict[str, pd.DataFrame]:
+    """Every Parquet, CSV and JSON file under ``folder`` that holds a table, by path (an input
+    example's ``dataframe_split`` included); the model's copy of the package code is skipped."""
     tables: dict[str, pd.DataFrame] = {}
-    for path in sorted(local.rglob("*")):
-        name = str(path.relative_to(local))
+    for path in sorted(folder.rglob("*")):
+        name = prefix + str(path.relative_to(folder))
+        if name.startswith(f"{prefix}code/"):
+            continue
         if path.suffix == ".parquet":
             tables[name] = pd.read_parquet(path)
         elif path.suffix == ".csv":
@@ -34,8 +37,9 @@ def tables_in_artifacts(client: MlflowClient, run_id: str, folder: Path) -> dict
         elif path.suffix == ".json":
             content = json.loads(path.read_text())
             if isinstance(content, dict):
-                content = content.get("dataframe_split", content.get("inputs", content))
-            if isinstance(content, dict) and {"columns", "data"} <= set(content):
+                content = content.get("dataframe_split", content)
+            if isinstance(content, dict) and isinstance(content.get("columns"), list) \
+                    and isinstance(content.get("data"), list):
                 tables[name] = pd.DataFrame(content["data"], columns=content["columns"])
             elif isinstance(content, list) and content and isinstance(content[0], dict):
                 tables[name] = pd.DataFrame(content)
@@ -46,14 +50,20 @@ def tables_in_artifacts(client: MlflowClient, run_id: str, folder: Path) -> dict
 def test_a_default_run_stores_no_customer_rows_and_monitoring_rebuilds_its_reference(
     trained_pd_run: TrainedRun, tmp_path
 ):
-    client = MlflowClient(trained_pd_run.result.tracking_uri)
-    run_id = trained_pd_run.result.run_id
-    tables = tables_in_artifacts(client, run_id, tmp_path / "artifacts")
+    result = trained_pd_run.result
+    client = MlflowClient(result.tracking_uri)
+    run_id = result.run_id
+    mlflow.set_tracking_uri(result.tracking_uri)
+    model_folder = mlflow.artifacts.download_artifacts(
+        f"models:/pd_xgb/{result.registered_version}", dst_path=str(tmp_path / "model"))
+    tables = {**tables_in(Path(client.download_artifacts(run_id, "", str(tmp_path / "run")))),
+              **tables_in(Path(model_folder), prefix="model/")}
     assert FEATURE_MATRIX_ARTIFACT not in tables
-    assert "model/input_example.json" in tables
+    assert {"model/input_example.json", "model/serving_input_example.json",
+            "features/selection_report.csv"} <= set(tables)
     for name, table in tables.items():
         columns = set(map(str, table.columns))
-        assert not columns & (ID_COLUMNS | {"is_bad"}), (name, sorted(columns)[:10])
+        assert not columns & ROW_COLUMNS, (name, sorted(columns)[:10])
         attributes = [column for column in columns if fnmatch(column, CUSTOMER_ATTRIBUTES)]
         assert not attributes or len(table) <= 1, (name, attributes, len(table))
 
