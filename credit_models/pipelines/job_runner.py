@@ -32,7 +32,12 @@ from pyarrow import ArrowInvalid
 
 from credit_models.config.schema import register_configs
 from credit_models.data.adapters.common import SourceDataError
-from credit_models.errors import ConfigError, DataContractError, TrainingDataError
+from credit_models.errors import (
+    ConfigError,
+    DataContractError,
+    DatasetReadError,
+    TrainingDataError,
+)
 from credit_models.paths import config_dir
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri, set_telemetry
 from credit_models.tracking.registry import RegistryError
@@ -50,7 +55,8 @@ USAGE_ERRORS: tuple[type[BaseException], ...] = (
 )
 """Nothing could run as asked: fix the command line, the config or the model reference."""
 DATA_ERRORS: tuple[type[BaseException], ...] = (
-    DataContractError, TrainingDataError, SourceDataError, FileNotFoundError, ArrowInvalid,
+    DataContractError, DatasetReadError, TrainingDataError, SourceDataError, FileNotFoundError,
+    ArrowInvalid,
 )
 """The data cannot be used as they are: fix or replace them."""
 
