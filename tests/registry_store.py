@@ -14,6 +14,12 @@ from mlflow import MlflowClient
 from credit_models.tracking.store import prepare_store
 
 NAME = "pd_xgb"
+MODEL_REGISTRY_WRITES = ("set_registered_model_alias", "delete_registered_model_alias",
+                         "set_model_version_tag", "delete_model_version_tag",
+                         "set_registered_model_tag", "delete_registered_model_tag")
+"""The MlflowClient methods that change a registered model."""
+PROMOTION_WRITES = (*MODEL_REGISTRY_WRITES, "set_tag", "set_terminated")
+"""… and those a promotion also writes its run with."""
 
 
 def build_tiny_registry(folder: Path, *, unfinished: Collection[int] = ()) -> Path:
@@ -73,3 +79,19 @@ def in_child_process(body: Callable[[], int | None]) -> int:
 def wait_for(pid: int) -> int:
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
+
+
+def intercept_writes(methods: Collection[str], calls: list[str], stop_at: int | None,
+                     stop: Callable[[], None]) -> None:
+    """Wrap MlflowClient's ``methods`` for the rest of this process (a forked child): each call is
+    recorded in ``calls``; the ``stop_at``-th runs ``stop`` first (exit, or wait for a signal)."""
+    for method in methods:
+        original = getattr(MlflowClient, method)
+
+        def counted(self, *args, _original=original, _method=method, **kwargs):
+            calls.append(_method)
+            if len(calls) == stop_at:
+                stop()
+            return _original(self, *args, **kwargs)
+
+        setattr(MlflowClient, method, counted)

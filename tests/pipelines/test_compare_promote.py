@@ -10,6 +10,8 @@ module; each test works on a copy of it.
 from __future__ import annotations
 
 import json
+import os
+import select
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -43,6 +45,15 @@ from credit_models.tracking.pd_pyfunc import (
     write_model_files,
 )
 from credit_models.tracking.registry import aliases
+from tests.registry_store import (
+    MODEL_REGISTRY_WRITES,
+    UNPOOLED,
+    build_tiny_registry,
+    copy_registry,
+    in_child_process,
+    intercept_writes,
+    wait_for,
+)
 
 NAME = "pd_xgb"
 FEATURES = ["utilisation", "days_late", "tenure_months", "city_tier", "noise"]
@@ -397,3 +408,130 @@ def test_promoting_the_champion_again_changes_nothing(registry, compose_config):
     result = run_promotion(job_config(compose_config, "promote", "challenger=2"))
     assert result.decision == "unchanged" and result.exit_code == 0
     assert aliases(registry, NAME) == {"champion": "2"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Promotions killed or run at the same time; versions whose training run did not finish. On a
+# tiny registry (versions against runs, no model files): a first champion needs no comparison.
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(*UNPOOLED)
+        return build_tiny_registry(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture
+def tiny_registry(tiny_template: Path, tmp_path: Path, monkeypatch) -> MlflowClient:
+    """A copy in the working directory (the jobs' default store), safe to use across fork."""
+    monkeypatch.setenv(*UNPOOLED)
+    monkeypatch.chdir(tmp_path)
+    client = copy_registry(tiny_template, tmp_path)
+    mlflow.set_tracking_uri(client.tracking_uri)
+    return client
+
+
+def first_champion(compose_config, version: str):
+    return job_config(compose_config, "promote", f"challenger={version}", "force=true")
+
+
+def stalled_promotion(config, stall_at: int, ready: int, go: int) -> int:
+    """Run the promote job in this (forked) process; its ``stall_at``-th registry write waits for
+    the parent's go."""
+    def stall() -> None:
+        os.write(ready, b"x")
+        os.read(go, 1)
+    intercept_writes(MODEL_REGISTRY_WRITES, [], stall_at, stall)
+    return promote_job.main.run(config)[0]
+
+
+def race(config_a, config_b, stall_a_at: int) -> tuple[int, int]:
+    """Promotion A stalls at its ``stall_a_at``-th registry write; promotion B runs whole
+    meanwhile; then A goes on. Returns both exit codes."""
+    ready_read, ready_write = os.pipe()
+    go_read, go_write = os.pipe()
+    pid_a = os.fork()
+    if pid_a == 0:                            # pragma: no cover -- measured in the parent
+        code = 99
+        try:
+            code = stalled_promotion(config_a, stall_a_at, ready_write, go_read)
+        finally:
+            os._exit(code)
+    assert select.select([ready_read], [], [], 60)[0], "promotion A never reached its write"
+    os.read(ready_read, 1)
+    code_b = in_child_process(lambda: promote_job.main.run(config_b)[0])
+    os.write(go_write, b"x")
+    return wait_for(pid_a), code_b
+
+
+def decisions(client: MlflowClient) -> dict[str, str]:
+    """challenger version → the decision tag of its promotion run."""
+    experiment = client.get_experiment_by_name("credit_models_registry")
+    return {run.data.tags["challenger_version"]: run.data.tags["decision"]
+            for run in client.search_runs([experiment.experiment_id])}
+
+
+def test_of_two_promotions_at_once_the_one_that_checked_too_early_fails(
+    tiny_registry, compose_config
+):
+    """A checks (no champion), stalls before its first write; B promotes version 3; A must not
+    overwrite B's champion on the strength of its stale check."""
+    code_a, code_b = race(first_champion(compose_config, "2"), first_champion(compose_config, "3"),
+                          stall_a_at=1)
+    assert (code_a, code_b) == (2, 0)
+    assert aliases(tiny_registry, NAME) == {"champion": "3", "challenger": "3"}
+    assert version_tags(tiny_registry, "2") == {}
+    assert decisions(tiny_registry) == {"2": "failed", "3": "promoted"}
+
+
+def test_a_promotion_in_progress_turns_another_away(tiny_registry, compose_config, capfd):
+    """A has taken its turn (its intent is written) and stalls; B fails cleanly, then A ends."""
+    code_a, code_b = race(first_champion(compose_config, "2"), first_champion(compose_config, "3"),
+                          stall_a_at=2)
+    assert (code_a, code_b) == (0, 2)
+    assert "is being changed" in capfd.readouterr().err
+    assert aliases(tiny_registry, NAME) == {"champion": "2", "challenger": "3"}
+    assert version_tags(tiny_registry, "3") == {}
+    assert decisions(tiny_registry) == {"2": "promoted"}      # B stopped before its run began
+
+
+def test_a_promotion_killed_half_way_is_undone_and_the_rerun_promotes(
+    tiny_registry, compose_config
+):
+    """Killed right after moving the champion alias, before its tags: the re-run must not find
+    the version 'already the champion'."""
+    config = first_champion(compose_config, "2")
+
+    def killed_after_the_alias_move() -> int:
+        intercept_writes(MODEL_REGISTRY_WRITES, [], 3, lambda: os._exit(137))
+        return promote_job.main.run(config)[0]
+
+    assert in_child_process(killed_after_the_alias_move) == 137
+    assert aliases(tiny_registry, NAME)["champion"] == "2"          # half done
+    result = run_promotion(config)
+    assert result.decision == "promoted", result.message
+    assert aliases(tiny_registry, NAME) == {"champion": "2", "challenger": "3"}
+    assert version_tags(tiny_registry, "2")["promotion_run_id"] == result.run_id
+    killed = [run for run in tiny_registry.search_runs(
+        [tiny_registry.get_experiment_by_name("credit_models_registry").experiment_id])
+        if run.info.run_id != result.run_id]
+    assert [(run.info.status, run.data.tags["decision"]) for run in killed] == [
+        ("KILLED", "rolled_back_after_interruption")]
+
+
+def test_a_version_whose_training_run_did_not_finish_is_refused(
+    tiny_registry, compose_config, capsys
+):
+    experiment = tiny_registry.get_experiment_by_name("tests").experiment_id
+    run = tiny_registry.create_run(experiment)              # killed after registering: RUNNING
+    tiny_registry.create_model_version(NAME, f"runs:/{run.info.run_id}/model", run.info.run_id)
+    tiny_registry.set_registered_model_alias(NAME, "champion", "1")
+    expected = (f"pd_xgb version 4: its training run {run.info.run_id} is RUNNING, not FINISHED")
+
+    assert compare_job.main.run(job_config(compose_config, "compare", "challenger=4"))[0] == 2
+    assert expected in capsys.readouterr().err
+    assert promote_job.main.run(job_config(compose_config, "promote", "challenger=4"))[0] == 2
+    assert expected in capsys.readouterr().err
+    assert aliases(tiny_registry, NAME) == {"champion": "1", "challenger": "3"}

@@ -31,18 +31,15 @@ from credit_models.tracking.registry import (
 )
 from tests.registry_store import (
     NAME,
+    PROMOTION_WRITES,
     UNPOOLED,
     build_tiny_registry,
     copy_registry,
     in_child_process,
+    intercept_writes,
     wait_for,
 )
 
-REGISTRY_WRITES = ("set_registered_model_alias", "delete_registered_model_alias",
-                   "set_model_version_tag", "delete_model_version_tag",
-                   "set_registered_model_tag", "delete_registered_model_tag",
-                   "set_tag", "set_terminated")
-"""Every MlflowClient method a promotion writes with."""
 KILLED = 137
 PROMOTION_TAGS = {"promotion_reason": "gate passed against version 1",
                   "promoted_at": "2025-01-31T12:00:00+00:00", "gate_results": "[]",
@@ -112,18 +109,8 @@ def new_state(run_id: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
 
 def count_writes(calls: list[str], stop_at: int | None = None,
                  stop: Callable[[], None] = lambda: os._exit(KILLED)) -> None:
-    """Wrap the client's write methods: record each call; the ``stop_at``-th calls ``stop``
-    instead of writing."""
-    for method in REGISTRY_WRITES:
-        original = getattr(MlflowClient, method)
-
-        def counted(self, *args, _original=original, _method=method, **kwargs):
-            calls.append(_method)
-            if len(calls) == stop_at:
-                stop()
-            return _original(self, *args, **kwargs)
-
-        setattr(MlflowClient, method, counted)
+    """Record every write of a promotion; the ``stop_at``-th runs ``stop`` (by default: dies)."""
+    intercept_writes(PROMOTION_WRITES, calls, stop_at, stop)
 
 
 def intents_left(client: MlflowClient) -> list[str]:
@@ -136,7 +123,7 @@ def test_a_kill_at_any_write_leaves_the_old_or_the_new_state(registry, monkeypat
     client, reset = registry
     calls: list[str] = []
     with monkeypatch.context() as patch:
-        for method in REGISTRY_WRITES:
+        for method in PROMOTION_WRITES:
             patch.setattr(MlflowClient, method, getattr(MlflowClient, method))
         count_writes(calls)
         promote_version_2(client)
@@ -150,7 +137,7 @@ def test_a_kill_at_any_write_leaves_the_old_or_the_new_state(registry, monkeypat
     for k in range(1, writes + 1):
         reset()
 
-        def killed_at_write_k() -> None:
+        def killed_at_write_k(k: int = k) -> None:
             count_writes([], stop_at=k)
             promote_version_2(client)
 

@@ -3,12 +3,11 @@ SQLite registry (versions point at a run; no model files are needed)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
 import os
 import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -21,7 +20,6 @@ from credit_models.tracking.registry import (
     INTENT_TAG_PREFIX,
     LAST_CHANGE_TAG,
     PENDING,
-    ROLLED_BACK_AFTER_INTERRUPTION,
     ChangeIntent,
     ModelReference,
     RegistryChanges,
