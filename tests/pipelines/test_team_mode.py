@@ -1,8 +1,10 @@
 """Team mode: the jobs against a shared tracking server, and two trainings at the same time.
 
-- ``mlflow server`` (SQLite backend, local artifact destination, on loopback) stands in for the
-  team's server: two training runs register versions over HTTP, the first is promoted with
-  ``force=true``, the second is compared with it and the gate decides.
+- ``mlflow server --app-name basic-auth`` (SQLite backend, local artifact destination, on
+  loopback) stands in for the team's server: nothing is read without credentials; a team member
+  (``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD``) trains twice and registers two
+  versions over HTTP, promotes the first with ``force=true``, compares the second with it and the
+  gate decides; a member with read access only cannot move an alias.
 - Two ``credit-models-train`` processes started together on one SQLite store both finish and
   register two distinct versions of the same model.
 
@@ -32,6 +34,9 @@ from tests.pipelines.conftest import SMALL_PORTFOLIO, small_train_overrides
 from tests.pipelines.test_serving import free_port, stop, venv_environment, wait_until_up
 
 NAME = "pd_xgb"
+ADMIN_PASSWORD = "admin-password-for-tests"      # basic-auth wants at least 12 characters
+ANALYST = ("analyst", "analyst-password-1")
+REVIEWER = ("reviewer", "reviewer-password-1")
 START_TIMEOUT_S = 90
 TRAIN_TIMEOUT_S = 300
 BIN_DIR = Path(sys.executable).parent
@@ -64,18 +69,31 @@ def portfolio(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``mlflow server`` on loopback with a SQLite backend; yields its URL."""
+    """``mlflow server`` with basic authentication on loopback, SQLite backend; yields its URL
+    once the team members :data:`ANALYST` and :data:`REVIEWER` exist."""
     folder = tmp_path_factory.mktemp("team_server")
     port = free_port()
     log_path = folder / "server.log"
+    # Checked credentials cached for a minute: without it every request of a run re-hashes the
+    # password (PBKDF2), which dominates a training's logging time.
+    auth_config = folder / "basic_auth.ini"
+    auth_config.write_text(
+        "[mlflow]\ndefault_permission = READ\n"
+        f"database_uri = sqlite:///{folder / 'basic_auth.db'}\nadmin_username = admin\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        "auth_cache_ttl_seconds = 60\n")
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [str(BIN_DIR / "mlflow"), "server",
              "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
              "--artifacts-destination", str(folder / "artifacts"),
-             "-h", "127.0.0.1", "-p", str(port), "--workers", "1"],
+             "-h", "127.0.0.1", "-p", str(port), "--workers", "1", "--app-name", "basic-auth"],
             # No background job runner: it starts a dozen worker processes this test never uses.
-            env={**venv_environment(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}, stdout=log, stderr=subprocess.STDOUT,
+            env={**venv_environment(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+                 "MLFLOW_FLASK_SERVER_SECRET_KEY": "secret-key-for-tests",
+                 "MLFLOW_AUTH_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                 "MLFLOW_AUTH_CONFIG_PATH": str(auth_config)},
+            stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, cwd=folder,
         )
     url = f"http://127.0.0.1:{port}"
@@ -84,16 +102,43 @@ def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             wait_until_up(f"{url}/health", process, START_TIMEOUT_S)
         except (RuntimeError, TimeoutError) as error:
             pytest.fail(f"{error}\n{log_path.read_text()[-3000:]}")
+        _add_team_members(url)
         yield url
     finally:
         stop(process)
+
+
+def _add_team_members(url: str) -> None:
+    """The admin creates the users (as ``mlflow.server.get_app_client`` documents)."""
+    import os
+    from unittest import mock
+
+    from mlflow.server import get_app_client
+
+    admin = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD}
+    with mock.patch.dict(os.environ, admin):
+        users = get_app_client("basic-auth", tracking_uri=url)
+        for username, password in (ANALYST, REVIEWER):
+            users.create_user(username=username, password=password)
+
+
+def _as_user(monkeypatch: pytest.MonkeyPatch, user: tuple[str, str]) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", user[0])
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", user[1])
 
 
 @pytest.mark.slow
 def test_train_register_compare_and_promote_through_a_tracking_server(
     compose_config, tmp_path, monkeypatch, portfolio, tracking_server
 ):
+    import requests
+    from mlflow.exceptions import MlflowException
+
     monkeypatch.chdir(tmp_path)
+    anonymous = requests.post(f"{tracking_server}/api/2.0/mlflow/experiments/search",
+                              json={"max_results": 1}, timeout=30)
+    assert anonymous.status_code == 401                   # nothing without credentials
+    _as_user(monkeypatch, ANALYST)
     versions = []
     for extra in ([], ["model.params.max_depth=2"]):
         config = compose_config("train", train_overrides(tmp_path, portfolio, tracking_server,
@@ -130,6 +175,12 @@ def test_train_register_compare_and_promote_through_a_tracking_server(
     assert recorded.data.tags["gate_passed"] == str(second.decision == "promoted").lower()
     if second.decision == "promoted":
         assert client.get_model_version(NAME, "2").tags["promotion_run_id"] == second.run_id
+
+    _as_user(monkeypatch, REVIEWER)                       # may read, not move the champion
+    reviewer = MlflowClient(tracking_uri=tracking_server, registry_uri=tracking_server)
+    assert reviewer.get_model_version_by_alias(NAME, "champion").version in ("1", "2")
+    with pytest.raises(MlflowException, match="403"):
+        reviewer.set_registered_model_alias(NAME, "champion", "1")
 
 
 @pytest.mark.slow
