@@ -8,7 +8,6 @@ or a kill before it leaves no model version behind.
 from __future__ import annotations
 
 import tempfile
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +36,7 @@ from credit_models.tracking.limit_pyfunc import (
     write_decision_model,
 )
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params
-from credit_models.tracking.model_code import DECISION_MODEL_CODE
+from credit_models.tracking.model_code import DECISION_MODEL_CODE, pip_requirements
 from credit_models.tracking.pd_pyfunc import feature_contract
 from credit_models.tracking.pd_run import LoggedRun
 from credit_models.tracking.run_lifecycle import register_finished_model
@@ -46,16 +45,6 @@ if TYPE_CHECKING:
     from credit_models.pipelines.limits_job import LimitRun
 
 DECISION_SAMPLE_ROWS = 200
-SERVING_PACKAGES = ("mlflow", "xgboost", "pandas", "numpy", "scikit-learn", "scipy", "shap",
-                    "omegaconf", "pyyaml", "matplotlib", "optbinning")
-"""What the served model imports (through the package's code), pinned to the versions it was
-trained with: listing them saves MLflow a slow dependency inference at every log."""
-
-
-def pip_requirements() -> list[str]:
-    return [f"{name}=={version(name)}" for name in SERVING_PACKAGES]
-
-
 def log_limit_run(cfg: DictConfig, run: LimitRun) -> LoggedRun:
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     decisions = run.decisions.table(run.reasons)

@@ -38,7 +38,6 @@ from credit_models.evaluation.report import (
 )
 from credit_models.evaluation.selection_plots import iv_psi_plot
 from credit_models.explain.contributions import Contributions, model_contributions
-from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.explain.global_explanations import (
     beeswarm_plot,
     dependence_plots,
@@ -46,6 +45,7 @@ from credit_models.explain.global_explanations import (
     importance_drift_plot,
     shap_importance,
 )
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.labels.default_label import LABELLED
 from credit_models.models.pd_model import ModelFamily, PdModel
 from credit_models.paths import PACKAGE_DIR
@@ -54,7 +54,7 @@ from credit_models.pipelines.training_data import TrainingData
 from credit_models.split.names import DEVELOPMENT, SPLIT_ORDER, UNUSED
 from credit_models.tracking.input_example import signature_rows, synthetic_input_example
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params
-from credit_models.tracking.model_code import PD_MODEL_CODE
+from credit_models.tracking.model_code import PD_MODEL_CODE, pip_requirements
 from credit_models.tracking.onnx_export import booster_to_onnx, onnx_parity
 from credit_models.tracking.pd_pyfunc import (
     OUTPUT_COLUMNS,
@@ -231,6 +231,7 @@ def log_pd_run(
             code_paths=[str(PACKAGE_DIR)],
             signature=signature,
             input_example=example,
+            pip_requirements=pip_requirements(),
         )
     # The run has ended FINISHED with every artifact: only now does it get a version.
     version = (register_finished_model(model_info, cfg.mlflow.registered_model_name)
