@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -53,8 +54,7 @@ class FairnessReview:
 
 def age_band_labels(edges: Sequence[float]) -> list[str]:
     """``[25, 35]`` → ``["< 25", "25–34", "35+"]`` (ages in whole years)."""
-    inner = [f"{_years(low)}–{_years(high - 1)}" for low, high in zip(edges[:-1], edges[1:],
-                                                                     strict=True)]
+    inner = [f"{_years(low)}–{_years(high - 1)}" for low, high in pairwise(edges)]
     return [f"< {_years(edges[0])}", *inner, f"{_years(edges[-1])}+"]
 
 
@@ -159,21 +159,40 @@ def _ratio(values: pd.Series, reference: float) -> pd.Series:
 
 def approval_ratio_plot(review: FairnessReview) -> Figure:
     """One bar per group: its approval rate over the most favoured group's, per sensitive
-    feature, with the four-fifths line."""
+    feature, with the four-fifths line (bars below it in red)."""
+    return _ratio_bars(review, "approval_ratio", "approval rate / best group's",
+                       flag=review.groups["adverse_impact"])
+
+
+def limit_ratio_plot(review: FairnessReview) -> Figure:
+    """One bar per group: its mean limit over the highest group mean limit, per sensitive
+    feature (a review built with ``limit=``)."""
+    if "limit_ratio" not in review.groups:
+        raise ValueError("the fairness review has no limits: build it with limit=")
+    return _ratio_bars(review, "limit_ratio", "mean limit / best group's", flag=None)
+
+
+def _ratio_bars(review: FairnessReview, column: str, label: str,
+                flag: pd.Series | None) -> Figure:
+    """One panel per sensitive feature, one bar per group; with ``flag``, the four-fifths line
+    and the flagged bars in red."""
     groups = review.groups
     features = list(dict.fromkeys(groups["feature"]))
     figure = Figure(figsize=(4.2 * max(len(features), 1), 3.4), layout="constrained")
     axes = figure.subplots(1, max(len(features), 1), squeeze=False)[0]
     for axis, feature in zip(axes, features, strict=False):
-        part = groups[groups["feature"] == feature]
-        ratio = part["approval_ratio"].fillna(0.0).to_numpy()
-        colours = np.where(part["adverse_impact"].to_numpy(), "#c0392b", "#2f5d8a")
-        axis.bar(part["group"].astype(str), ratio, color=colours)
-        axis.axhline(FOUR_FIFTHS, color="#8a5a00", linestyle="--", linewidth=1,
-                     label="four-fifths (0.8)")
+        chosen = (groups["feature"] == feature).to_numpy()
+        part = groups[chosen]
+        ratio = part[column].fillna(0.0).to_numpy()
+        flagged = (np.zeros(len(part), dtype=bool) if flag is None
+                   else flag.to_numpy(dtype=bool)[chosen])
+        axis.bar(part["group"].astype(str), ratio, color=np.where(flagged, "#c0392b", "#2f5d8a"))
+        if flag is not None:
+            axis.axhline(FOUR_FIFTHS, color="#8a5a00", linestyle="--", linewidth=1,
+                         label="four-fifths (0.8)")
+            axis.legend(fontsize=7, loc="upper right")
         axis.set_ylim(0, 1.25)
         axis.set_title(f"{part['attribute'].iloc[0]} ({feature})", fontsize=9)
-        axis.set_ylabel("approval rate / best group's")
+        axis.set_ylabel(label)
         axis.tick_params(axis="x", labelrotation=30, labelsize=8)
-        axis.legend(fontsize=7, loc="upper right")
     return figure

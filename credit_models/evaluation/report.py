@@ -34,7 +34,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from credit_models.evaluation.fairness import FairnessReview, approval_ratio_plot
+from credit_models.evaluation.fairness import (
+    FairnessReview,
+    approval_ratio_plot,
+    limit_ratio_plot,
+)
 from credit_models.evaluation.metrics import (
     PSI_ACT,
     PSI_STABLE,
@@ -309,6 +313,11 @@ def _signed(digits: int = 3) -> Callable[[Any], str]:
 
 def _count(value: Any) -> str:
     return _MISSING_TEXT if _is_missing(value) else f"{int(value):,}"
+
+
+def _amount(value: Any) -> str:
+    """An amount of money in whole units with thousands separators: 12345.6 → ``12,346``."""
+    return _MISSING_TEXT if _is_missing(value) else f"{float(value):,.0f}"
 
 
 def _odds(value: Any) -> str:
@@ -1073,16 +1082,28 @@ _FAIRNESS_COLUMNS = (
     _Column("pd_ratio", "PD ratio", _number(2)),
     _Column("bad_rate", "Bad rate", _percent(2)),
 )
+_FAIRNESS_LIMIT_COLUMNS = (
+    _Column("mean_limit", "Mean limit", _amount),
+    _Column("limit_ratio", "Limit ratio", _number(2)),
+)
 
 
-def _fairness(data: _Prepared, review: FairnessReview) -> str:
+def fairness_section_body(review: FairnessReview, population: str) -> str:
+    """The fairness section's content — how to read it, which attributes are model inputs, the
+    table by group and its plots — shared by the validation report and the limit report, so the
+    two cannot drift apart. ``population`` names the rows, e.g. ``"OOT customers"``; a review with
+    limits adds the mean limit and limit ratio columns and a limit-ratio plot."""
     cutoff = _pd_text(review.approval_pd_cutoff)
+    has_limits = "limit_ratio" in review.groups
     parts = [_how(
-        f"{data.split_name} customers by each sensitive attribute found in the data. Approved = "
+        f"{population} by each sensitive attribute found in the data. Approved = "
         f"PD below {cutoff}. Approval ratio = the group's approval rate over the most approved "
         "group's; below 0.80 the four-fifths rule flags adverse impact. PD ratio = the group's "
-        "mean PD over the lowest group mean PD. Sensitive attributes are never given to a "
-        "customer as a reason, whether or not the model uses them."
+        "mean PD over the lowest group mean PD. "
+        + ("Mean limit = the group's mean recommended limit; limit ratio = that over the highest "
+           "group mean limit. " if has_limits else "")
+        + "Sensitive attributes are never given to a customer as a reason, whether or not the "
+        "model uses them."
     )]
     if review.attributes.empty:
         parts.append(_note("No sensitive attribute is present in the data: nothing to compare."))
@@ -1095,16 +1116,25 @@ def _fairness(data: _Prepared, review: FairnessReview) -> str:
         table = review.groups.assign(
             attribute=review.groups["attribute"] + " (" + review.groups["feature"] + ")",
             four_fifths=np.where(review.groups["adverse_impact"], "below 0.8", "ok"))
-        parts.append(_table(table, _FAIRNESS_COLUMNS))
+        columns = _FAIRNESS_COLUMNS + (_FAIRNESS_LIMIT_COLUMNS if has_limits else ())
+        parts.append(_table(table, columns, scroll=True))
         parts.append('<div class="single">')
         parts.append(_figure(
             approval_ratio_plot(review), "Approval ratio by sensitive group",
             "Each group's approval rate over the most approved group's; red bars fall below the "
             "four-fifths line (0.8)."))
+        if has_limits:
+            parts.append(_figure(
+                limit_ratio_plot(review), "Limit ratio by sensitive group",
+                "Each group's mean recommended limit over the highest group mean limit."))
         parts.append("</div>")
     if review.absent:
         parts.append(_note("Not in the data: " + ", ".join(review.absent) + "."))
-    return _section("fairness", *parts)
+    return "".join(parts)
+
+
+def _fairness(data: _Prepared, review: FairnessReview) -> str:
+    return _section("fairness", fairness_section_body(review, f"{data.split_name} customers"))
 
 
 _FEATURE_COLUMNS = (

@@ -1,5 +1,5 @@
 """The limit run's HTML report and figures: backtest comparison and frontier, stress test, limits
-by PD band, capacity model quality — one self-contained page (figures embedded) a credit
+by PD band, capacity model quality, approval and limits by sensitive group — one self-contained page (figures embedded) a credit
 committee can open from the MLflow run."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from credit_models.evaluation.report import _CSS
+from credit_models.evaluation.fairness import FairnessReview
+from credit_models.evaluation.report import _CSS, fairness_section_body
 
 
 def figure_png(figure: Figure) -> bytes:
@@ -74,3 +75,13 @@ def table_section(frame: pd.DataFrame, note: str = "", digits: int = 4) -> str:
 
 def image_section(png: bytes, alt: str, note: str = "") -> str:
     return (f"<p>{html.escape(note)}</p>" if note else "") + _image(png, alt)
+
+
+FAIRNESS_HEADING = "Fairness: sensitive attributes"
+
+
+def fairness_section(review: FairnessReview, population: str) -> tuple[str, str]:
+    """The (heading, body) of the fairness section: approval and recommended limit by age band
+    and each other sensitive group, drawn exactly as the validation report draws it.
+    ``population``: the customers reviewed, e.g. ``"The policy's 4,000 customers at 2024-01-01"``."""
+    return FAIRNESS_HEADING, fairness_section_body(review, population)

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from credit_models.config.schema import register_configs
 from credit_models.errors import ConfigError
+from credit_models.evaluation.fairness import FairnessReview, fairness_review
 from credit_models.explain.local_explanations import explain_rows
 from credit_models.explain.reason_codes import ReasonDictionary, reference_values
 from credit_models.features.selection_config import SelectionConfig
@@ -112,6 +113,8 @@ class LimitRun:
     backtest: BacktestResult | None
     stress: pd.DataFrame
     metrics: dict[str, float]
+    fairness: FairnessReview
+    """Approval and recommended limit by sensitive group, on the policy's customers."""
 
 
 def run_limits(cfg: DictConfig) -> LimitRun:
@@ -167,6 +170,13 @@ def run_limits(cfg: DictConfig) -> LimitRun:
         reference=reference_values(table.inputs[data.split == DEVELOPMENT]), sensitive=sensitive,
     ).wide()
     reasons = explained.filter(regex=r"^reason_").set_axis(portfolio.index)
+    fairness = fairness_review(
+        decisions.customers["pd"].to_numpy(), table.all_inputs[rows], sensitive,
+        model_inputs=evaluated.model.features,
+        approval_pd_cutoff=float(cfg.fairness.approval_pd_cutoff),
+        age_bands=[float(edge) for edge in cfg.fairness.age_bands],
+        is_bad=decisions.customers["is_bad"].to_numpy(),
+        limit=decisions.customers["new_limit"].to_numpy())
 
     by_band = limits_by_pd_band(decisions.customers, ["current_limit", "target_limit",
                                                       "new_limit"])
@@ -189,9 +199,10 @@ def run_limits(cfg: DictConfig) -> LimitRun:
                                       "cuts"]].to_string())
 
     metrics = {**evaluated.metrics, **capacity.metrics, **_policy_metrics(decisions),
-               **_backtest_metrics(backtest), **_stress_metrics(stress)}
+               **_backtest_metrics(backtest), **_stress_metrics(stress),
+               **_fairness_metrics(fairness)}
     return LimitRun(data, table, evaluated, capacity, portfolio, decisions, reasons, by_band,
-                    backtest, stress, metrics)
+                    backtest, stress, metrics, fairness)
 
 
 def _policy_metrics(decisions: LimitDecisions) -> dict[str, float]:
@@ -205,6 +216,19 @@ def _policy_metrics(decisions: LimitDecisions) -> dict[str, float]:
         "policy/shadow_price": float(decisions.shadow_price),
         **{f"policy/share_{action}": float(share) for action, share in actions.items()},
         "policy/promotion_eligible": float(decisions.promotions["eligible"].mean()),
+    }
+
+
+def _fairness_metrics(review: FairnessReview) -> dict[str, float]:
+    """The worst group's approval and limit ratios over every sensitive feature, and how many
+    groups the four-fifths rule flags; none when no sensitive feature is in the data."""
+    groups = review.groups
+    if groups.empty:
+        return {}
+    return {
+        "fairness/min_approval_ratio": float(groups["approval_ratio"].min()),
+        "fairness/min_limit_ratio": float(groups["limit_ratio"].min()),
+        "fairness/adverse_impact_groups": float(groups["adverse_impact"].sum()),
     }
 
 

@@ -20,6 +20,7 @@ from credit_models.explain.reason_codes import reference_values
 from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.limits.backtest_metrics import frontier_figure
 from credit_models.limits.report import (
+    fairness_section,
     figure_png,
     image_section,
     limit_report,
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
     from credit_models.pipelines.limits_job import LimitRun
 
 DECISION_SAMPLE_ROWS = 200
+FAIRNESS_ARTIFACT = "fairness/limit_fairness.csv"
+"""Approval and recommended limit by sensitive group (one row per group)."""
+
 def log_limit_run(cfg: DictConfig, run: LimitRun) -> LoggedRun:
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     decisions = run.decisions.table(run.reasons)
@@ -76,6 +80,8 @@ def log_limit_run(cfg: DictConfig, run: LimitRun) -> LoggedRun:
             mlflow.log_text(decisions.head(DECISION_SAMPLE_ROWS).to_csv(),
                             "limits/decisions_sample.csv")
         mlflow.log_text(run.stress.to_csv(), "stress/stress_test.csv")
+        # Aggregates by sensitive group only: no customer-level row leaves the run.
+        mlflow.log_text(run.fairness.groups.to_csv(index=False), FAIRNESS_ARTIFACT)
 
         figures = {
             "limits/limits_by_pd_band.png": limits_by_band_figure(
@@ -130,6 +136,8 @@ def _report(cfg: DictConfig, run: LimitRun, images: dict[str, bytes]) -> str:
         ("Capacity model", table_section(run.capacity.by_segment,
                                          "Pinball loss, quantile coverage and MAPE of the median "
                                          "on the evaluation split, by segment.")),
+        fairness_section(run.fairness, f"The policy's {len(run.portfolio):,} customers at "
+                                       f"{as_of} ({run.data.splitter.evaluation_split} split)"),
     ]
     details = {
         "snapshot": str(as_of), "customers": f"{len(run.portfolio):,}",

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
 from credit_models.errors import ConfigError
+from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.pipelines.limit_backtest import CURRENT_HELD, beats
 from credit_models.pipelines.limits_job import LimitSettings, run_limits
 from credit_models.tracking.limit_run import log_limit_run
@@ -43,6 +45,10 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
     assert 0.7 < run.metrics["capacity/oot/coverage_q90"] < 0.97
     assert run.decisions.customers["review_reason_text"].notna().all()
     assert run.reasons.filter(like="_code").notna().any().any()
+    # No customer is told a sensitive attribute (age, …) as a reason for the decision.
+    sensitive = SensitiveAttributes.from_config(config.fairness)
+    told = pd.unique(run.reasons.filter(regex=r"^reason_\d+_feature$").stack().dropna())
+    assert len(told) > 0 and not sensitive.features(told), told
     stress = run.stress
     assert stress.loc["severe_downturn", "expected_loss"] > stress.loc["baseline", "expected_loss"]
 
@@ -50,10 +56,25 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
     mlflow.set_experiment("limits")
     logged = log_limit_run(config, run)
     client = MlflowClient()
-    artifacts = {item.path for folder in ("backtest", "reports", "stress", "limits")
+    artifacts = {item.path for folder in ("backtest", "reports", "stress", "limits", "fairness")
                  for item in client.list_artifacts(logged.run_id, folder)}
     assert {"backtest/frontier.png", "reports/limit_report.html", "stress/stress_test.png",
-            "limits/limits_by_pd_band.csv"} <= artifacts
+            "limits/limits_by_pd_band.csv", "fairness/limit_fairness.csv"} <= artifacts
+    # Fairness: limit and approval by age band, aggregates only (one row per group, no ids).
+    local = Path(client.download_artifacts(logged.run_id, "fairness/limit_fairness.csv",
+                                           str(tmp_path)))
+    fairness = pd.read_csv(local)
+    assert "customer_id" not in fairness and len(fairness) < 20
+    age = fairness[fairness["attribute"] == "age"]
+    assert age["group"].tolist()[:5] == ["< 25", "25–34", "35–44", "45–54", "55+"]
+    assert age["rows"].sum() == len(run.portfolio)
+    assert (age["limit_ratio"] <= 1).all() and age["limit_ratio"].max() == 1
+    metrics = client.get_run(logged.run_id).data.metrics
+    assert metrics["fairness/min_limit_ratio"] == fairness["limit_ratio"].min()
+    assert "fairness/min_approval_ratio" in metrics
+    report = Path(client.download_artifacts(logged.run_id, "reports/limit_report.html",
+                                            str(tmp_path))).read_text(encoding="utf-8")
+    assert "Fairness: sensitive attributes" in report and "Limit ratio" in report
     # Customer-level decisions only with mlflow.log_decisions=true; the example is synthetic.
     assert not {"limits/decisions.parquet", "limits/decisions_sample.csv"} & artifacts
     model = mlflow.pyfunc.load_model(f"models:/credit_limit/{logged.registered_version}")
