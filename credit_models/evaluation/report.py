@@ -1118,7 +1118,7 @@ def fairness_section_body(review: FairnessReview, population: str) -> str:
             four_fifths=np.where(review.groups["adverse_impact"], "below 0.8", "ok"))
         columns = _FAIRNESS_COLUMNS + (_FAIRNESS_LIMIT_COLUMNS if has_limits else ())
         parts.append(_table(table, columns, scroll=True))
-        parts.append('<div class="single">')
+        parts.append('<div class="pair">' if has_limits else '<div class="single">')
         parts.append(_figure(
             approval_ratio_plot(review), "Approval ratio by sensitive group",
             "Each group's approval rate over the most approved group's; red bars fall below the "
