@@ -191,6 +191,7 @@ class FairnessConfig:
     exclude_from_model: bool = False
     approval_pd_cutoff: float = 0.10
     age_bands: list[float] = field(default_factory=lambda: [25.0, 35.0, 45.0, 55.0])
+    min_group_rows: int = 10
 
 
 @dataclass

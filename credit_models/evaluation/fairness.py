@@ -11,6 +11,10 @@ policy, mean limit. Disparity is read against the most favoured group of the sam
 - ``pd_ratio`` = the group's mean PD / the lowest group mean PD (1 = as favoured as the best).
 - ``limit_ratio`` = the group's mean limit / the highest group mean limit.
 
+A group of fewer than ``min_group_rows`` customers keeps its row count but none of its rates,
+PDs or limits (NaN), and takes no part in the ratios: a logged review is an aggregate, never
+one customer's PD and limit beside their age band.
+
 The review also says whether each sensitive feature is a model input: a disparity with the
 attribute kept out of the model comes through correlated features, one with it in the model may
 come from the attribute itself. Plain DataFrames in and out; nothing of MLflow or Hydra.
@@ -97,12 +101,16 @@ def fairness_review(
     age_bands: Sequence[float] = (25, 35, 45, 55),
     is_bad: ArrayLike | None = None,
     limit: ArrayLike | None = None,
+    min_group_rows: int = 1,
 ) -> FairnessReview:
     """The review of one sample (e.g. the test split): ``probability`` the PD of each row of
     ``features`` (by position), ``model_inputs`` the model's features, ``is_bad`` the observed
-    outcome (optional), ``limit`` the decided credit limit (optional)."""
+    outcome (optional), ``limit`` the decided credit limit (optional), ``min_group_rows`` the
+    smallest group whose figures are shown."""
     if not 0 < approval_pd_cutoff < 1:
         raise ValueError(f"approval_pd_cutoff must be in (0, 1); got {approval_pd_cutoff!r}")
+    if int(min_group_rows) < 1:
+        raise ValueError(f"min_group_rows must be >= 1; got {min_group_rows!r}")
     if list(age_bands) != sorted(set(age_bands)):
         raise ValueError(f"age_bands must be strictly increasing; got {list(age_bands)}")
     pd_values = np.asarray(probability, dtype="float64")
@@ -118,7 +126,7 @@ def fairness_review(
     tables = []
     for feature, attribute in found.items():
         labels = _groups_of(features[feature].reset_index(drop=True), attribute, age_bands)
-        tables.append(_group_table(base, labels, attribute, feature))
+        tables.append(_group_table(base, labels, attribute, feature, int(min_group_rows)))
     columns = list(GROUP_COLUMNS) + (list(LIMIT_COLUMNS) if limit is not None else [])
     groups = (pd.concat(tables, ignore_index=True) if tables
               else pd.DataFrame(columns=columns))[columns]
@@ -128,8 +136,8 @@ def fairness_review(
     return FairnessReview(groups, attributes, absent, float(approval_pd_cutoff))
 
 
-def _group_table(base: pd.DataFrame, labels: pd.Series, attribute: str, feature: str
-                 ) -> pd.DataFrame:
+def _group_table(base: pd.DataFrame, labels: pd.Series, attribute: str, feature: str,
+                 min_group_rows: int) -> pd.DataFrame:
     grouped = base.groupby(labels.rename("group").reset_index(drop=True), observed=True,
                            sort=True)
     table = pd.DataFrame({
@@ -140,6 +148,9 @@ def _group_table(base: pd.DataFrame, labels: pd.Series, attribute: str, feature:
     })
     if "limit" in base:
         table["mean_limit"] = grouped["limit"].mean()
+    too_small = table["rows"] < min_group_rows
+    table.loc[too_small, table.columns.drop("rows")] = np.nan
+    if "limit" in base:
         table["limit_ratio"] = _ratio(table["mean_limit"], table["mean_limit"].max())
     table["share"] = table["rows"] / len(base)
     table["approval_ratio"] = _ratio(table["approval_rate"], table["approval_rate"].max())

@@ -1115,7 +1115,9 @@ def fairness_section_body(review: FairnessReview, population: str) -> str:
         parts.append(f'<p class="headline">{html.escape(uses)}.</p>')
         table = review.groups.assign(
             attribute=review.groups["attribute"] + " (" + review.groups["feature"] + ")",
-            four_fifths=np.where(review.groups["adverse_impact"], "below 0.8", "ok"))
+            four_fifths=np.select(
+                [review.groups["approval_rate"].isna(), review.groups["adverse_impact"]],
+                ["too few to show", "below 0.8"], "ok"))
         columns = _FAIRNESS_COLUMNS + (_FAIRNESS_LIMIT_COLUMNS if has_limits else ())
         parts.append(_table(table, columns, scroll=True))
         parts.append('<div class="pair">' if has_limits else '<div class="single">')
@@ -1128,6 +1130,10 @@ def fairness_section_body(review: FairnessReview, population: str) -> str:
                 limit_ratio_plot(review), "Limit ratio by sensitive group",
                 "Each group's mean recommended limit over the highest group mean limit."))
         parts.append("</div>")
+    if review.groups["approval_rate"].isna().any():
+        parts.append(_note("A group too small to show (fairness.min_group_rows) gives its count "
+                           "only, so that no figure is one customer's; the ratios compare the "
+                           "groups shown."))
     if review.absent:
         parts.append(_note("Not in the data: " + ", ".join(review.absent) + "."))
     return "".join(parts)

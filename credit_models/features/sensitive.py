@@ -23,7 +23,8 @@ from credit_models.paths import config_dir
 
 SENSITIVE_REASON = "sensitive attribute"
 """The selection report's reason for a feature kept out of the model as sensitive."""
-_KEYS = {"sensitive_attributes", "exclude_from_model", "approval_pd_cutoff", "age_bands"}
+_KEYS = {"sensitive_attributes", "exclude_from_model", "approval_pd_cutoff", "age_bands",
+         "min_group_rows"}
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,7 @@ def run_limits(cfg: DictConfig) -> LimitRun:
         model_inputs=evaluated.model.features,
         approval_pd_cutoff=float(cfg.fairness.approval_pd_cutoff),
         age_bands=[float(edge) for edge in cfg.fairness.age_bands],
+        min_group_rows=int(cfg.fairness.min_group_rows),
         is_bad=decisions.customers["is_bad"].to_numpy(),
         limit=decisions.customers["new_limit"].to_numpy())
 

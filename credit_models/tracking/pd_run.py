@@ -282,6 +282,7 @@ def _fairness(cfg: DictConfig, data: TrainingData, table: ModellingTable,
         SensitiveAttributes.from_config(cfg.fairness), model_inputs=model.features,
         approval_pd_cutoff=float(cfg.fairness.approval_pd_cutoff),
         age_bands=[float(edge) for edge in cfg.fairness.age_bands],
+        min_group_rows=int(cfg.fairness.min_group_rows),
         is_bad=table.is_bad.to_numpy()[rows],
     )
 

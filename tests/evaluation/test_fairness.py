@@ -58,6 +58,28 @@ def test_approval_pd_and_limit_ratios_by_group_are_exact():
     assert review.attributes.to_dict("list") == {
         "attribute": ["age", "marital_status"], "feature": [AGE, MARRIAGE],
         "model_input": [True, False]}
+
+
+def test_a_group_below_the_minimum_size_shows_its_count_only_and_leaves_the_ratios():
+    features, probability, is_bad, limit = sample()
+    review = fairness_review(probability, features, SENSITIVE, model_inputs=[AGE],
+                             approval_pd_cutoff=0.10, age_bands=[25, 35, 60],
+                             is_bad=is_bad, limit=limit, min_group_rows=2)
+    age = review.groups[review.groups["feature"] == AGE].set_index("group")
+    hidden = ["approval_rate", "approval_ratio", "mean_pd", "pd_ratio", "bad_rate",
+              "mean_limit", "limit_ratio"]
+    # 60+ and unknown hold one customer each: their count stays, no figure of theirs.
+    for group in ("60+", "unknown"):
+        assert age.loc[group, "rows"] == 1
+        assert age.loc[group, hidden].isna().all()
+        assert not age.loc[group, "adverse_impact"]
+    # Ratios are read against the groups shown: 25–34 now has the highest mean limit (2500).
+    assert age.loc["< 25", "limit_ratio"] == pytest.approx(250 / 2500)
+    assert age.loc["25–34", "approval_ratio"] == pytest.approx(1.0)
+    assert age["rows"].sum() == 10
+    with pytest.raises(ValueError, match="min_group_rows"):
+        fairness_review(probability, features, SENSITIVE, model_inputs=[AGE],
+                        approval_pd_cutoff=0.10, min_group_rows=0)
     assert review.absent == ("gender",)
 
 
