@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PyFuncModel
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
@@ -217,7 +218,16 @@ def score_parquet(
                 tqdm(total=total, unit="rows", unit_scale=True, desc="scoring",
                      disable=not show_progress) as progress:
             for batch in record_batches(files, columns, batch_rows):
-                writer.write_batch(score_batch(model, types, batch, id_columns, resolved, schema))
+                try:
+                    scored = score_batch(model, types, batch, id_columns, resolved, schema)
+                except MlflowException as error:
+                    if error.error_code != "INVALID_PARAMETER_VALUE":
+                        raise
+                    raise ScoringInputError(
+                        f"{input_path}: the model refused rows {rows:,} to "
+                        f"{rows + batch.num_rows - 1:,} (row positions below count from row "
+                        f"{rows:,}; nothing was written): {error.message}") from None
+                writer.write_batch(scored)
                 rows += batch.num_rows
                 progress.update(batch.num_rows)
         os.replace(partial, output_path)

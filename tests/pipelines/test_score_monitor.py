@@ -209,6 +209,20 @@ def test_missing_features_are_named_before_anything_is_written(loaded, tmp_path)
     assert not output.exists() and not any(output.parent.glob("*"))
 
 
+def test_a_batch_the_model_refuses_is_a_data_error_naming_its_rows(loaded, tmp_path):
+    model, resolved = loaded
+    rows = feature_rows(120, seed=5)
+    rows.loc[[70, 75], "missed_payments"] = -1e9        # outside the training contract
+    source = tmp_path / "batch.parquet"
+    rows.to_parquet(source, index=False)
+    output = tmp_path / "scores.parquet"
+    with pytest.raises(ScoringInputError) as raised:
+        score_parquet(model, resolved, source, output, batch_rows=50)
+    message = str(raised.value)
+    assert "rows 50 to 99" in message and "missed_payments" in message
+    assert not output.exists()
+
+
 def test_a_failure_midway_leaves_no_output_and_keeps_the_previous_one(
         loaded, tmp_path, monkeypatch):
     model, resolved = loaded
