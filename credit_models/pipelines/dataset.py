@@ -24,7 +24,6 @@ from credit_models.data.io import (
 from credit_models.data.plausibility import PlausibilityConfig
 from credit_models.data.simulator import SimulatorConfig, generate_to_folder
 from credit_models.data.simulator.generate import SOURCE as SIMULATOR_SOURCE
-from credit_models.data.simulator.generate import is_legacy_simulated_folder
 from credit_models.data.validation import ValidationReport, check_tables, validate_tables
 from credit_models.errors import ConfigError, DatasetReadError
 from credit_models.timestamps import utc_timestamp
@@ -71,7 +70,6 @@ def materialise(data: DictConfig, show_progress: bool = True) -> Path:
         if _holds_simulated(path, _plain(asdict(config))):
             logger.info("reusing simulated data set at %s", path)
             return path
-        dataset_folder_check(path, is_legacy_simulated_folder)
         logger.info("generating a simulated portfolio of %s customers into %s",
                     f"{config.n_customers:,}", path)
         return generate_to_folder(config, path, show_progress=show_progress)

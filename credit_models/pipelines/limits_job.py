@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from credit_models.config.schema import register_configs
 from credit_models.errors import ConfigError
-from credit_models.evaluation.fairness import FairnessReview, fairness_review
+from credit_models.evaluation.fairness import FairnessReview
 from credit_models.explain.local_explanations import explain_rows
 from credit_models.explain.reason_codes import ReasonDictionary, reference_values
 from credit_models.features.selection_config import SelectionConfig
@@ -56,6 +56,7 @@ from credit_models.pipelines.pd_training import (
     check_calibration_split,
     fit_and_evaluate,
     modelling_table,
+    review_fairness,
 )
 from credit_models.pipelines.training_data import TrainingData, assemble_training_data
 from credit_models.split.factory import build_splitter
@@ -170,13 +171,9 @@ def run_limits(cfg: DictConfig) -> LimitRun:
         reference=reference_values(table.inputs[data.split == DEVELOPMENT]), sensitive=sensitive,
     ).wide()
     reasons = explained.filter(regex=r"^reason_").set_axis(portfolio.index)
-    fairness = fairness_review(
-        decisions.customers["pd"].to_numpy(), table.all_inputs[rows], sensitive,
-        model_inputs=evaluated.model.features,
-        approval_pd_cutoff=float(cfg.fairness.approval_pd_cutoff),
-        age_bands=[float(edge) for edge in cfg.fairness.age_bands],
-        min_group_rows=int(cfg.fairness.min_group_rows),
-        is_bad=decisions.customers["is_bad"].to_numpy(),
+    fairness = review_fairness(
+        cfg.fairness, decisions.customers["pd"].to_numpy(), table.all_inputs[rows],
+        evaluated.model.features, is_bad=decisions.customers["is_bad"].to_numpy(),
         limit=decisions.customers["new_limit"].to_numpy())
 
     by_band = limits_by_pd_band(decisions.customers, ["current_limit", "target_limit",

@@ -5,12 +5,15 @@ same computation."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from credit_models.errors import ConfigError, TrainingDataError
+from credit_models.evaluation.fairness import FairnessReview, fairness_review
 from credit_models.evaluation.metrics import evaluate_split_metrics, ranking_metrics
 from credit_models.features.selection import FeatureSelector
 from credit_models.features.sensitive import SensitiveAttributes
@@ -176,3 +179,17 @@ def cross_validate(
                     results[-1]["auc"], f"{len(held):,}")
     return pd.DataFrame(results)
 
+
+
+def review_fairness(
+    fairness: Mapping[str, Any], probability: ArrayLike, features: pd.DataFrame,
+    model_inputs: Sequence[str], *, is_bad: ArrayLike, limit: ArrayLike | None = None,
+) -> FairnessReview:
+    """The fairness review with the ``fairness`` config group's settings (sensitive attributes,
+    approval cut-off, age bands, smallest group shown), for the PD and the limit reports alike."""
+    return fairness_review(
+        probability, features, SensitiveAttributes.from_config(fairness),
+        model_inputs=model_inputs, approval_pd_cutoff=float(fairness["approval_pd_cutoff"]),
+        age_bands=[float(edge) for edge in fairness["age_bands"]],
+        min_group_rows=int(fairness["min_group_rows"]), is_bad=is_bad, limit=limit,
+    )

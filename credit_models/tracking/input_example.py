@@ -45,8 +45,9 @@ def synthetic_input_example(inputs: pd.DataFrame) -> pd.DataFrame:
 
 
 def signature_rows(inputs: pd.DataFrame) -> pd.DataFrame:
-    """Two rows to infer a signature from: the synthetic example, and the same with nulls in the
-    columns that have missing values in ``inputs``."""
+    """Two rows to infer a signature from: the synthetic example (the first row, which callers
+    log as the input example), and the same with nulls in the columns that have missing values in
+    ``inputs``."""
     example = synthetic_input_example(inputs)
     unknown = example.copy()
     for name in inputs.columns[inputs.isna().any().to_numpy()]:

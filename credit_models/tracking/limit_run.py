@@ -30,7 +30,7 @@ from credit_models.limits.report import (
 from credit_models.limits.stress import stress_figure
 from credit_models.paths import PACKAGE_DIR
 from credit_models.split.names import DEVELOPMENT
-from credit_models.tracking.input_example import signature_rows, synthetic_input_example
+from credit_models.tracking.input_example import signature_rows
 from credit_models.tracking.limit_pyfunc import (
     CreditDecisionModel,
     decision_signature,
@@ -166,8 +166,8 @@ def _log_decision_model(cfg: DictConfig, run: LimitRun, scratch: Path) -> ModelI
     model = CreditDecisionModel().load_folder(artifacts["decision_model"])
     contract_names = [entry["name"] for entry in model.contract_]
     rows = run.table.split == run.data.splitter.evaluation_split
-    example = synthetic_input_example(table.all_inputs.loc[rows, contract_names])
     schema_rows = signature_rows(table.all_inputs.loc[rows, contract_names])
+    example = schema_rows.head(1)
     signature = decision_signature(schema_rows, model.predict(None, schema_rows))
     return mlflow.pyfunc.log_model(
         name="model", python_model=str(DECISION_MODEL_CODE), artifacts=artifacts,

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from mlflow.models import infer_signature
 from omegaconf import DictConfig, OmegaConf
 
-from credit_models.evaluation.fairness import FairnessReview, fairness_review
+from credit_models.evaluation.fairness import FairnessReview
 from credit_models.evaluation.metrics import metrics_by_group, score_band_table, split_metrics_table
 from credit_models.evaluation.plots import (
     bad_rate_by_band,
@@ -45,14 +45,13 @@ from credit_models.explain.global_explanations import (
     importance_drift_plot,
     shap_importance,
 )
-from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.labels.default_label import LABELLED
 from credit_models.models.pd_model import ModelFamily, PdModel
 from credit_models.paths import PACKAGE_DIR
-from credit_models.pipelines.pd_training import EvaluatedModel, ModellingTable
+from credit_models.pipelines.pd_training import EvaluatedModel, ModellingTable, review_fairness
 from credit_models.pipelines.training_data import TrainingData
 from credit_models.split.names import DEVELOPMENT, SPLIT_ORDER, UNUSED
-from credit_models.tracking.input_example import signature_rows, synthetic_input_example
+from credit_models.tracking.input_example import signature_rows
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params
 from credit_models.tracking.model_code import PD_MODEL_CODE, pip_requirements
 from credit_models.tracking.onnx_export import booster_to_onnx, onnx_parity
@@ -219,8 +218,8 @@ def log_pd_run(
         files = write_model_files(model, contract, scratch_dir)
         if model.family is ModelFamily.xgboost:
             files["onnx"] = str(_export_onnx(model, contract, test_inputs, scratch_dir))
-        example = synthetic_input_example(test_inputs[model.features])
         schema_rows = signature_rows(test_inputs[model.features])
+        example = schema_rows.head(1)
         signature = infer_signature(
             schema_rows, pd.DataFrame({name: np.zeros(len(schema_rows)) for name in OUTPUT_COLUMNS})
         )
@@ -277,14 +276,9 @@ def _fairness(cfg: DictConfig, data: TrainingData, table: ModellingTable,
               evaluated: EvaluatedModel, model: PdModel, test_split: str) -> FairnessReview:
     """Approval and PD by sensitive group on the test split (``cfg.fairness``)."""
     rows = (table.split == test_split).to_numpy()
-    return fairness_review(
-        evaluated.probability.to_numpy()[rows], table.all_inputs[rows],
-        SensitiveAttributes.from_config(cfg.fairness), model_inputs=model.features,
-        approval_pd_cutoff=float(cfg.fairness.approval_pd_cutoff),
-        age_bands=[float(edge) for edge in cfg.fairness.age_bands],
-        min_group_rows=int(cfg.fairness.min_group_rows),
-        is_bad=table.is_bad.to_numpy()[rows],
-    )
+    return review_fairness(cfg.fairness, evaluated.probability.to_numpy()[rows],
+                           table.all_inputs[rows], model.features,
+                           is_bad=table.is_bad.to_numpy()[rows])
 
 
 def _configured_segments(cfg: DictConfig, table: ModellingTable) -> dict[str, Any]:
