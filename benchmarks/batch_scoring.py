@@ -122,7 +122,7 @@ def score_once(tracking_uri: str, source: Path, output: Path, batch_rows: int) -
     """Runs in the child process: load the model, score, report."""
     import mlflow
 
-    from credit_models.pipelines.score_job import score_parquet
+    from credit_models.jobs.score import score_parquet
     from credit_models.tracking.model_loading import load_pd_model
 
     mlflow.set_tracking_uri(tracking_uri)

@@ -25,5 +25,5 @@ def test_wheel_ships_every_config_and_the_console_scripts(tmp_path):
         assert f"credit_models/conf/{config.relative_to(ROOT / 'conf')}" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "credit-models-train = credit_models.pipelines.train_job:main" in scripts
-    assert "credit-models-data = credit_models.pipelines.data_job:main" in scripts
+    assert "credit-models-train = credit_models.jobs.train:main" in scripts
+    assert "credit-models-data = credit_models.jobs.data:main" in scripts

@@ -71,9 +71,21 @@ class FeaturesConfig:
     aggregates: list[Any] = field(default_factory=list)
     derived: list[Any] = field(default_factory=list)
     snapshots: SnapshotConfig = field(default_factory=SnapshotConfig)
+
+
+class EngineKind(str, Enum):
+    local = "local"
+
+
+@dataclass
+class EngineConfig:
+    """How features are computed (``conf/engine/``): nothing here changes a result, so nothing
+    here is part of the feature cache's key."""
+
+    kind: EngineKind = EngineKind.local
     chunk_customers: int = 10_000
     """Customers per chunk: bounds memory; results do not depend on it."""
-    cache_dir: str | None = "data/cache/features"
+    feature_cache_dir: str | None = "data/cache/features"
     """Feature matrices are cached here by spec, data and snapshots; empty disables."""
 
 
@@ -199,6 +211,7 @@ class TrainConfig:
     seed: int = 7
     data: DataConfig = field(default_factory=DataConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     select_features: bool = True
@@ -363,7 +376,7 @@ class TuningDirection(str, Enum):
 class SearchDimension:
     """One hyper-parameter's range: ``float``/``int`` between ``low`` and ``high`` (``log`` =
     sampled on a log scale), or ``categorical`` among ``choices``. The fields of each entry of
-    ``tuning.space``, checked by :func:`credit_models.pipelines.tune_job.search_space` (which names
+    ``tuning.space``, checked by :func:`credit_models.jobs.tune.search_space` (which names
     the key): the space itself stays an open mapping so that a dimension can be added on the
     command line (``+tuning.space.gamma={type: float, low: 0, high: 5}``)."""
 
@@ -593,7 +606,7 @@ class ReasonTableForm(str, Enum):
 
 @dataclass
 class ExplainConfig:
-    """See credit_models/pipelines/explain_job.py."""
+    """See credit_models/jobs/explain.py."""
 
     model_uri: str = "models:/pd_xgb@champion"
     """``models:/<name>@<alias>``, ``models:/<name>/<version>``, ``runs:/<run id>/model`` or a
@@ -624,6 +637,7 @@ class ExplainConfig:
     """Seeds a simulated data set (source=data with data=simulated)."""
     data: DataConfig = field(default_factory=DataConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     reasons: ReasonsConfig = field(default_factory=ReasonsConfig)
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
 

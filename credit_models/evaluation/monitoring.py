@@ -35,8 +35,8 @@ from credit_models.evaluation.metrics import (
     metrics_by_group,
     stability_table,
 )
-from credit_models.evaluation.plots import BAD_COLOUR, GOOD_COLOUR, top_features_bar
-from credit_models.evaluation.report import (
+from credit_models.reporting.plots import BAD_COLOUR, GOOD_COLOUR, top_features_bar
+from credit_models.reporting.validation_report import (
     _CSS,
     _Column,
     _count,

@@ -127,7 +127,7 @@ def _window_text(days: int | None) -> str:
 def parse_feature_spec(raw: Mapping[str, Any]) -> FeatureSpec:
     """Build and check a spec from its YAML form (a plain mapping)."""
     known_keys = {"name", "latency_days", "windows", "aggregates", "filters", "derived",
-                  "static_attributes", "snapshots", "chunk_customers", "cache_dir"}
+                  "static_attributes", "snapshots"}
     for key in raw:
         if key not in known_keys:
             raise _choices("key", key, sorted(known_keys), "features")

@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from credit_models.explain.reason_codes import reference_values
 from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.limits.backtest_metrics import frontier_figure
-from credit_models.limits.report import (
+from credit_models.reporting.limits_report import (
     fairness_section,
     figure_png,
     image_section,
@@ -43,7 +43,7 @@ from credit_models.tracking.pd_run import LoggedRun
 from credit_models.tracking.run_lifecycle import register_finished_model
 
 if TYPE_CHECKING:
-    from credit_models.pipelines.limits_job import LimitRun
+    from credit_models.jobs.limits import LimitRun
 
 DECISION_SAMPLE_ROWS = 200
 FAIRNESS_ARTIFACT = "fairness/limit_fairness.csv"

@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from credit_models.evaluation.fairness import FairnessReview
 from credit_models.evaluation.metrics import metrics_by_group, score_band_table, split_metrics_table
-from credit_models.evaluation.plots import (
+from credit_models.reporting.plots import (
     bad_rate_by_band,
     bad_rate_by_snapshot,
     calibration_by_split,
@@ -31,12 +31,12 @@ from credit_models.evaluation.plots import (
     score_distributions,
     top_features_bar,
 )
-from credit_models.evaluation.report import (
+from credit_models.reporting.validation_report import (
     DEFAULT_PD_BAND_EDGES,
     ValidationInputs,
     build_validation_report,
 )
-from credit_models.evaluation.selection_plots import iv_psi_plot
+from credit_models.reporting.selection_plots import iv_psi_plot
 from credit_models.explain.contributions import Contributions, model_contributions
 from credit_models.explain.global_explanations import (
     beeswarm_plot,
@@ -48,8 +48,8 @@ from credit_models.explain.global_explanations import (
 from credit_models.labels.default_label import LABELLED
 from credit_models.models.pd_model import ModelFamily, PdModel
 from credit_models.paths import PACKAGE_DIR
-from credit_models.pipelines.pd_training import EvaluatedModel, ModellingTable, review_fairness
-from credit_models.pipelines.training_data import TrainingData
+from credit_models.workflows.pd_training import EvaluatedModel, ModellingTable, review_fairness
+from credit_models.workflows.training_data import TrainingData
 from credit_models.split.names import DEVELOPMENT, SPLIT_ORDER, UNUSED
 from credit_models.tracking.input_example import signature_rows
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params

@@ -23,7 +23,7 @@ from mlflow import MlflowClient
 from omegaconf import OmegaConf
 
 from credit_models.data.fingerprint import table_digest
-from credit_models.pipelines.training_data import TrainingData, assemble_training_data
+from credit_models.workflows.training_data import TrainingData, assemble_training_data
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ FEATURE_MATRIX_ARTIFACT = "features/feature_matrix.parquet"
 is_bad, split."""
 MATRIX_REFERENCE_ARTIFACT = "features/matrix_reference.json"
 """Always logged: the matrix's fingerprint and schema and what rebuilds it (no rows)."""
-BUILD_GROUPS = ("data", "features", "labels", "split")
+BUILD_GROUPS = ("data", "features", "engine", "labels", "split")
 """The config groups (with ``seed``) that determine the matrix's rows, columns and splits."""
 _HOW_TO_GET_ROWS = (
     "train with mlflow.log_feature_matrix=true to log the rows with the run, or give rows of "
@@ -78,13 +78,15 @@ def matrix_reference(
     build["data"] = {**build["data"], "source": "parquet",        # read the folder, never rewrite
                      "path": str(Path(data.dataset.path).resolve())}
     features = dict(build["features"])
-    if features.get("cache_dir"):
-        features["cache_dir"] = str(Path(features["cache_dir"]).resolve())
     snapshots = dict(features.get("snapshots") or {})
     if snapshots.get("table"):
         snapshots["table"] = str(Path(snapshots["table"]).resolve())
         features["snapshots"] = snapshots
     build["features"] = features
+    engine = dict(build["engine"])
+    if engine.get("feature_cache_dir"):
+        engine["feature_cache_dir"] = str(Path(engine["feature_cache_dir"]).resolve())
+    build["engine"] = engine
     splits = matrix["split"].astype(str)
     return {
         "fingerprint": matrix_fingerprint(matrix),
@@ -111,7 +113,10 @@ def rebuild_matrix(reference: dict[str, Any], where: str) -> pd.DataFrame:
         )
     logger.info("%s logged no feature matrix: rebuilding it from %s", where, data_path)
     try:
-        data = assemble_training_data(OmegaConf.create(reference["build"]))
+        # A run logged before the engine group existed rebuilds without the cache.
+        build = {"engine": {"chunk_customers": 10_000, "feature_cache_dir": None},
+                 **reference["build"]}
+        data = assemble_training_data(OmegaConf.create(build))
     except Exception as error:
         raise TrainingRowsError(
             f"{where}: rebuilding its training rows from {data_path} failed ({error}); "

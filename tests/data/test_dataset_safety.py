@@ -22,7 +22,7 @@ from credit_models.data.io import (
 )
 from credit_models.data.simulator import SimulatorConfig, generate_to_folder
 from credit_models.errors import ConfigError, OutputFolderError
-from credit_models.pipelines.dataset import load_dataset, materialise
+from credit_models.workflows.dataset import load_dataset, materialise
 
 TINY = {"n_customers": 50, "chunk_size": 500, "months": 24}
 

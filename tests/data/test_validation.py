@@ -211,7 +211,7 @@ def test_loading_a_data_set_applies_the_configured_ceilings(tmp_path):
     from omegaconf import OmegaConf
 
     from credit_models.data.io import DatasetManifest, write_tables
-    from credit_models.pipelines.dataset import load_dataset
+    from credit_models.workflows.dataset import load_dataset
 
     tables = tiny_tables()
     tables["orders"].loc[0, "amount"] = 2e9                      # e.g. an amount in cents

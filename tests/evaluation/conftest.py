@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit_models.evaluation.report import THIN_FILE_FEATURE
+from credit_models.reporting.validation_report import THIN_FILE_FEATURE
 from credit_models.features.spec import TENURE
 
 

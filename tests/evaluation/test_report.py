@@ -22,7 +22,7 @@ from credit_models.evaluation.metrics import (
     ranking_metrics,
     score_band_table,
 )
-from credit_models.evaluation.report import (
+from credit_models.reporting.validation_report import (
     OPTIONAL_SECTIONS,
     PAGE_ORDER,
     SECTIONS,

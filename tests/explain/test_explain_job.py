@@ -17,7 +17,7 @@ from credit_models.config.schema import register_configs
 from credit_models.errors import ConfigError
 from credit_models.explain.reason_codes import ReasonDictionary
 from credit_models.paths import config_dir
-from credit_models.pipelines.explain_job import ExplainInputError, report_lines, run_explain
+from credit_models.jobs.explain import ExplainInputError, report_lines, run_explain
 from tests.explain.conftest import FEATURES, LoggedModel, fit_model, log_model
 
 AS_OF = "2025-01-01"
@@ -128,7 +128,7 @@ def test_features_built_from_event_data_at_the_date(store, tmp_path):
     logged = store["xgboost"]
     config = explain_config(
         logged, "source=data", "features_from=config", f"data.path={tmp_path / 'portfolio'}",
-        "data.simulator.n_customers=500", "features.cache_dir=null", "customer_ids=[1,2,3]",
+        "data.simulator.n_customers=500", "engine.feature_cache_dir=null", "customer_ids=[1,2,3]",
         f"as_of={AS_OF}",
     )
     result = run_explain(config)
@@ -143,7 +143,7 @@ def test_features_built_from_event_data_at_the_date(store, tmp_path):
 @pytest.mark.slow
 def test_console_script_prints_reasons_and_exits_2_on_an_unknown_customer(store, tmp_path):
     logged = store["xgboost"]
-    base = [sys.executable, "-m", "credit_models.pipelines.explain_job",
+    base = [sys.executable, "-m", "credit_models.jobs.explain",
             f"tracking_uri={logged.tracking_uri}", "model_uri=models:/pd_xgb@champion",
             f"as_of={AS_OF}", f"hydra.run.dir={tmp_path / 'hydra'}", "language=en"]
     root = Path(__file__).resolve().parents[2]

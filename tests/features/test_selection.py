@@ -18,7 +18,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from credit_models.data.simulator import SimulatorConfig, simulate_portfolio
 from credit_models.evaluation.metrics import psi_from_counts
-from credit_models.evaluation.selection_plots import drop_rule, iv_psi_plot
+from credit_models.reporting.selection_plots import drop_rule, iv_psi_plot
 from credit_models.features.binning import MONOTONIC_TRENDS, WoeBinner
 from credit_models.features.engine import build_features
 from credit_models.features.selection import REPORT_COLUMNS, FeatureSelector

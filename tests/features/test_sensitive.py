@@ -11,7 +11,7 @@ import pytest
 from credit_models.features.selection import FeatureSelector
 from credit_models.features.sensitive import SENSITIVE_REASON, SensitiveAttributes
 from credit_models.models.pd_model import ModelSettings, fit_pd_model
-from credit_models.pipelines.pd_training import modelling_table
+from credit_models.workflows.pd_training import modelling_table
 
 AGE = "customer__age__value"
 MARRIAGE = "customer__marriage__value"

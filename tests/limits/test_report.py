@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from credit_models.evaluation.fairness import fairness_review
-from credit_models.limits.report import fairness_section, limit_report
+from credit_models.reporting.limits_report import fairness_section, limit_report
 from tests.evaluation.test_fairness import AGE, MARRIAGE, SENSITIVE, sample
 
 

@@ -15,7 +15,7 @@ import pytest
 from mlflow import MlflowClient
 from omegaconf import OmegaConf
 
-from credit_models.pipelines.job_runner import run_job
+from credit_models.jobs.runner import run_job
 from credit_models.tracking.mlflow_tracking import TELEMETRY_OFF_VARIABLE
 from credit_models.tracking.registry import RegistryError
 from credit_models.tracking.run_lifecycle import register_finished_model

@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from credit_models.config.schema import register_configs
 from credit_models.data.io import read_manifest, read_tables, write_tables
 from credit_models.paths import config_dir
-from credit_models.pipelines.training_data import TrainingData, assemble_training_data
+from credit_models.workflows.training_data import TrainingData, assemble_training_data
 from credit_models.tracking.input_example import signature_rows, synthetic_input_example
 from credit_models.tracking.pd_pyfunc import public_inputs
 from credit_models.tracking.pd_run import log_training_rows
@@ -84,7 +84,7 @@ def small_data(tmp_path_factory) -> Iterator[SmallData]:
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         config = compose("train", [
             "data.simulator.n_customers=500", "data.simulator.chunk_size=500",
-            f"data.path={folder / 'portfolio'}", f"features.cache_dir={folder / 'cache'}",
+            f"data.path={folder / 'portfolio'}", f"engine.feature_cache_dir={folder / 'cache'}",
         ])
     GlobalHydra.instance().clear()
     tracking_uri = f"sqlite:///{folder / 'mlflow.db'}"

@@ -1,0 +1,187 @@
+"""Assembling a modelling table: data set → snapshots → labels → features → out-of-time split.
+
+Shared by every job that needs labelled features (training, tuning, backtests), so they all see
+the same rows built the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from credit_models.data.fingerprint import data_fingerprint
+from credit_models.errors import TrainingDataError
+from credit_models.features.engine import FeatureMatrix, build_features
+from credit_models.features.snapshots import (
+    customer_snapshots,
+    default_snapshot_range,
+    month_starts,
+    read_snapshot_table,
+)
+from credit_models.features.spec import FeatureSpec, parse_feature_spec
+from credit_models.features.store import cached_features
+from credit_models.labels.default_label import (
+    LABELLED,
+    DefaultDefinition,
+    label_default,
+    label_summary,
+)
+from credit_models.workflows.dataset import LoadedDataset, load_dataset, materialise
+from credit_models.split.factory import Splitter, build_splitter
+from credit_models.split.names import UNUSED
+from credit_models.timestamps import utc_timestamp
+
+logger = logging.getLogger("credit_models.training_data")
+
+Stage = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    dataset: LoadedDataset
+    fingerprint: dict[str, Any]
+    definition: DefaultDefinition
+    feature_spec: FeatureSpec
+    raw_feature_spec: dict[str, Any]
+    labels: pd.DataFrame
+    """Every snapshot with its label status (the label report is built from it)."""
+    labelled: pd.DataFrame
+    """The labelled rows: customer_id, as_of, is_bad (bool)."""
+    features: FeatureMatrix
+    """Aligned row by row with ``labelled``."""
+    split: pd.Series
+    """Each labelled row's split (dev, valid, calibration, oot or test; ``unused`` for rows of a
+    customer grouped into another split)."""
+    splitter: Splitter
+    label_name: str
+    label_text: str
+    """The label definition in words, for reports."""
+    feature_cache: Path | None
+
+    @property
+    def label_summary(self) -> pd.DataFrame:
+        return label_summary(self.labels)
+
+
+def default_definition(labels: DictConfig) -> DefaultDefinition:
+    return DefaultDefinition(
+        bad_days_past_due=labels.bad_days_past_due,
+        performance_months=labels.performance_months,
+        indeterminate_days_past_due=labels.indeterminate_days_past_due,
+        indeterminate_policy=labels.indeterminate_policy,
+        inactive_months=labels.inactive_months,
+    )
+
+
+def snapshots_for(
+    cfg: DictConfig, dataset: LoadedDataset, definition: DefaultDefinition
+) -> pd.DataFrame:
+    """The configured snapshot table, or every customer at each month start of the range."""
+    snapshots_cfg = cfg.features.snapshots
+    customers = dataset.tables["customers"]
+    if snapshots_cfg.table:
+        return read_snapshot_table(snapshots_cfg.table, customers)
+    first, last = default_snapshot_range(
+        first_event=customers["signed_up_at"].min(),
+        extraction_date=dataset.extraction_date,
+        min_history_months=snapshots_cfg.min_history_months,
+        performance_months=definition.performance_months,
+    )
+    first = utc_timestamp(snapshots_cfg.first_as_of) if snapshots_cfg.first_as_of else first
+    last = utc_timestamp(snapshots_cfg.last_as_of) if snapshots_cfg.last_as_of else last
+    return customer_snapshots(customers, month_starts(first, last))
+
+
+def _quiet_stage(message: str, *args: Any) -> None:
+    logger.info(message, *args)
+
+
+def assemble_training_data(cfg: DictConfig, stage: Stage = _quiet_stage) -> TrainingData:
+    """Every config check happens before the first expensive step."""
+    raw_spec = OmegaConf.to_container(cfg.features, resolve=True)
+    # What is computed, not for which rows: the snapshots enter the cache key as rows.
+    spec_key = {key: value for key, value in raw_spec.items() if key != "snapshots"}
+    feature_spec = parse_feature_spec(raw_spec)
+    definition = default_definition(cfg.labels)
+    splitter = build_splitter(OmegaConf.to_container(cfg.split, enum_to_str=True), cfg.seed)
+    from_table = _enum_value(cfg.labels.source) == "table"
+
+    materialise(cfg.data)
+    dataset = load_dataset(cfg.data)
+    stage("data set %s validated: %s", dataset.path,
+          ", ".join(f"{k} {v:,}" for k, v in dataset.report.row_counts.items()))
+    fingerprint = data_fingerprint(dataset.tables)
+
+    if from_table:
+        labels = provided_labels(dataset)
+        label_name = "provided"
+        label_text = f"the data set's own outcome (labels table of {dataset.manifest.source})"
+    else:
+        snapshots = snapshots_for(cfg, dataset, definition)
+        labels = label_default(
+            snapshots, dataset.tables["bills"], dataset.tables["repayments"], definition,
+            dataset.extraction_date, orders=dataset.tables["orders"],
+        )
+        label_name = definition.name
+        label_text = (
+            f"bad = ever {definition.bad_days_past_due}+ days past due within "
+            f"{definition.performance_months} months after the snapshot ({definition.name})"
+        )
+    labelled = labels.loc[labels["status"] == LABELLED, ["customer_id", "as_of", "is_bad"]]
+    labelled = labelled.reset_index(drop=True).astype({"is_bad": bool})
+    counts = labels["status"].value_counts().to_dict()
+    if labelled.empty:
+        raise TrainingDataError(f"no snapshot could be labelled ({label_name}); statuses: {counts}")
+    if labelled["is_bad"].nunique() < 2:
+        raise TrainingDataError(
+            f"the label ({label_name}) has one class only: {len(labelled):,} labelled rows, "
+            f"{int(labelled['is_bad'].sum()):,} bads; a PD model needs goods and bads"
+        )
+    stage("labels %s: %s snapshots (%s to %s), %s labelled, bad rate %.2f%%; statuses %s",
+          label_name, f"{len(labels):,}", labels["as_of"].min().date(),
+          labels["as_of"].max().date(), f"{len(labelled):,}", 100 * labelled["is_bad"].mean(),
+          counts)
+    split = splitter.assign(labelled)
+    stage("split: %s", ", ".join(
+        f"{name} {count:,} rows ({int(labelled['is_bad'][split == name].sum()):,} bads)"
+        for name, count in split.value_counts().items()
+    ) + (" — unused rows belong to customers grouped into another split"
+         if (split == UNUSED).any() else ""))
+
+    started = time.perf_counter()
+    cache_dir = Path(cfg.engine.feature_cache_dir) if cfg.engine.feature_cache_dir else None
+    features, cache_folder = cached_features(
+        cache_dir, spec_key, fingerprint, labelled[["customer_id", "as_of"]],
+        lambda: build_features(feature_spec, dataset.tables, labelled[["customer_id", "as_of"]],
+                               chunk_customers=cfg.engine.chunk_customers, show_progress=True),
+    )
+    stage("%d features for %s snapshots in %.1fs", len(features.feature_names),
+          f"{len(labelled):,}", time.perf_counter() - started)
+    return TrainingData(
+        dataset=dataset, fingerprint=fingerprint, definition=definition,
+        feature_spec=feature_spec, raw_feature_spec=raw_spec, labels=labels, labelled=labelled,
+        features=features, split=split, splitter=splitter, label_name=label_name,
+        label_text=label_text, feature_cache=cache_folder,
+    )
+
+
+def provided_labels(dataset: LoadedDataset) -> pd.DataFrame:
+    """The data set's ``labels`` table as labelled snapshots (every row labelled)."""
+    table = dataset.tables.get("labels")
+    if table is None or table.empty:
+        raise TrainingDataError(
+            f"labels.source=table needs a labels table in {dataset.path}; it has "
+            f"{sorted(dataset.tables)}. Use labels=dpd30_6m (or another event-based label)"
+        )
+    return table[["customer_id", "as_of", "is_bad"]].assign(status=LABELLED)
+
+
+def _enum_value(value: Any) -> Any:
+    return getattr(value, "value", value)

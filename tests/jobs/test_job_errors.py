@@ -1,0 +1,109 @@
+"""Every job ends a user's mistake with one message and an exit code, before any work: 2 for
+usage and configuration, 1 for the data; the traceback only when asked for."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hydra.core.global_hydra import GlobalHydra
+
+from credit_models.jobs import score as score_job, train as train_job, tune as tune_job
+from credit_models.workflows.pd_training import check_trainable
+from credit_models.tracking.store import prepare_store
+
+
+def overrides(tmp_path: Path, *extra: str) -> list[str]:
+    """A data set that does not exist: a job that reads data before its check fails otherwise."""
+    return ["data=parquet", f"data.path={tmp_path / 'no_such_portfolio'}",
+            f"mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}", *extra]
+
+
+def one_message(capsys, program: str) -> str:
+    error = capsys.readouterr().err
+    assert "Traceback" not in error, error
+    lines = [line for line in error.strip().splitlines() if " INFO mlflow." not in line]
+    assert len(lines) == 1 and lines[0].startswith(f"{program}: error: "), error
+    return lines[0]
+
+
+def test_a_negative_learning_rate_is_refused_before_any_data_are_read(
+    compose_config, tmp_path, capsys
+):
+    cfg = compose_config("train", overrides(tmp_path, "model.params.learning_rate=-0.1"))
+    assert train_job.main.run(cfg)[0] == 2
+    message = one_message(capsys, "credit-models-train")
+    assert "model.params.learning_rate must be in (0, 1]; got -0.1" in message
+
+
+def test_zero_trials_are_refused_before_any_data_are_read(compose_config, tmp_path, capsys):
+    cfg = compose_config("tune", overrides(tmp_path, "tuning.n_trials=0"))
+    assert tune_job.main.run(cfg)[0] == 2
+    assert "tuning.n_trials must be at least 1; got 0" in one_message(capsys, "credit-models-tune")
+
+
+def test_a_missing_input_is_named_with_how_to_give_it(compose_config, tmp_path, capsys):
+    cfg = compose_config("score", [f"mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}"])
+    assert score_job.main.run(cfg)[0] == 2
+    message = one_message(capsys, "credit-models-score")
+    assert "input, output are required and not set" in message and "input=…" in message
+    assert not (tmp_path / "mlflow.db").exists()        # refused before the store is touched
+
+
+def test_a_label_with_one_class_is_a_data_error(compose_config, tmp_path, capsys, monkeypatch):
+    def one_class(cfg, stage):
+        check_trainable(pd.Series(["dev"] * 3), pd.Series([False] * 3), ("dev",))
+
+    monkeypatch.setattr(train_job, "assemble_training_data", one_class)
+    cfg = compose_config("train", overrides(tmp_path))
+    assert train_job.main.run(cfg)[0] == 1
+    assert "the dev split has 3 rows and 0 bads" in one_message(capsys, "credit-models-train")
+
+
+def test_a_broken_store_is_refused_before_any_data_are_read(compose_config, tmp_path, capsys):
+    database = tmp_path / "mlflow.db"
+    prepare_store(f"sqlite:///{database}")
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE _alembic_tmp_experiments (experiment_id INTEGER)")
+    cfg = compose_config("train", overrides(tmp_path))
+    assert train_job.main.run(cfg)[0] == 2
+    message = one_message(capsys, "credit-models-train")
+    assert f"the MLflow store {database} is broken" in message and "Move it aside" in message
+
+
+def test_verbose_adds_the_traceback(compose_config, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CREDIT_MODELS_VERBOSE", "1")
+    cfg = compose_config("train", overrides(tmp_path, "model.params.learning_rate=0"))
+    assert train_job.main.run(cfg)[0] == 2
+    error = capsys.readouterr().err
+    assert "Traceback" in error and "credit-models-train: error: model.params" in error
+
+
+def test_a_bad_override_exits_2_with_hydra_s_message(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["credit-models-train", "model.params.learning_rate=fast",
+                                      f"hydra.run.dir={tmp_path / 'hydra'}"])
+    with pytest.raises(SystemExit) as exited:
+        train_job.main()
+    GlobalHydra.instance().clear()
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "learning_rate" in error and "Traceback" not in error
+
+
+@pytest.mark.slow
+def test_the_console_script_exits_2_on_a_missing_input(tmp_path):
+    completed = subprocess.run(
+        [str(Path(sys.executable).with_name("credit-models-monitor")),
+         f"hydra.run.dir={tmp_path / 'hydra'}"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False,
+    )
+    assert completed.returncode == 2, completed.stderr[-2000:]
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.strip().splitlines()[-1] == (
+        "credit-models-monitor: error: input is required and not set: give it on the command "
+        "line (input=…)")
+    assert not list(tmp_path.glob("*.db"))
