@@ -12,14 +12,13 @@ A new batch is compared with the reference sample (the training run's developmen
 
 Each check is one row of a table (``check``, ``subject``, ``value``, ``threshold``, ``status``):
 ``alert`` when the value crosses its threshold (above it; below it for ``auc_minimum``), ``ok``
-otherwise. Every table has a plot, and :func:`build_monitoring_report` puts them on one
-self-contained HTML page. The module takes DataFrames and arrays and knows nothing of the
-experiment tracker or the config system.
+otherwise. The plots and the HTML page of a result are
+:mod:`credit_models.reporting.monitoring_report`'s. The module takes DataFrames and arrays and knows
+nothing of the experiment tracker, the config system or how a result is shown.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,26 +26,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
 from credit_models.evaluation.metrics import (
     characteristic_stability,
     metrics_by_group,
     stability_table,
-)
-from credit_models.reporting.plots import BAD_COLOUR, GOOD_COLOUR, top_features_bar
-from credit_models.reporting.validation_report import (
-    _CSS,
-    _Column,
-    _count,
-    _figure,
-    _how,
-    _note,
-    _number,
-    _percent,
-    _signed,
-    _table,
 )
 
 OK, ALERT = "ok", "alert"
@@ -301,227 +286,3 @@ def monitor_batch(
                                reference_auc)
     return MonitoringResult(checks, scores, drift, performance, len(reference), len(current),
                             reference_auc, notes)
-
-
-# ---------------------------------------------------------------------------------------------
-# Plots
-# ---------------------------------------------------------------------------------------------
-
-
-def score_stability_plot(table: pd.DataFrame, threshold: float) -> Figure:
-    """Share of rows per reference score bin, reference against batch, with the PSI."""
-    positions = np.arange(len(table))
-    figure = Figure(figsize=(8, 4))
-    axes = figure.subplots()
-    width = 0.4
-    axes.bar(positions - width / 2, table["expected_share"], width, color=GOOD_COLOUR,
-             label=f"reference ({int(table['expected_rows'].sum()):,})")
-    axes.bar(positions + width / 2, table["actual_share"], width, color=BAD_COLOUR,
-             label=f"batch ({int(table['actual_rows'].sum()):,})")
-    axes.set_xticks(positions, table["bin"], rotation=35, ha="right", fontsize=7)
-    axes.set_ylabel("share of rows")
-    axes.set_xlabel("score bin (reference deciles)")
-    psi = float(table["psi"].sum())
-    axes.set_title(f"Score stability: PSI {psi:.3f} (alert above {threshold:g})")
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    return figure
-
-
-def _threshold_line(figure: Figure, threshold: float) -> Figure:
-    axes = figure.axes[0]
-    axes.axvline(threshold, color=BAD_COLOUR, linestyle="--", linewidth=1,
-                 label=f"alert above {threshold:g}")
-    axes.legend(fontsize=8, loc="lower right")
-    return figure
-
-
-def csi_plot(drift: pd.DataFrame, threshold: float, top: int = 20) -> Figure:
-    """The features of largest CSI, with the alert threshold."""
-    values = drift.set_index("feature")["csi"].sort_values(ascending=False)
-    return _threshold_line(
-        top_features_bar(values, f"CSI, the {min(top, len(values))} least stable features", top),
-        threshold,
-    )
-
-
-def missing_rate_plot(drift: pd.DataFrame, threshold: float, top: int = 20) -> Figure:
-    """The features whose missing share rose most (batch − reference), with the threshold."""
-    values = drift.set_index("feature")["missing_rate_increase"].sort_values(ascending=False)
-    return _threshold_line(
-        top_features_bar(values, "Rise of the missing share (batch − reference), "
-                                 f"top {min(top, len(values))}", top),
-        threshold,
-    )
-
-
-def auc_by_month_plot(performance: pd.DataFrame, reference_auc: float | None,
-                      thresholds: MonitoringThresholds) -> Figure:
-    """AUC and KS per month against the training run's test AUC and the alert levels."""
-    months = performance[performance["month"] != ALL_MONTHS]
-    positions = np.arange(len(months))
-    figure = Figure(figsize=(8, 4))
-    axes = figure.subplots()
-    axes.plot(positions, months["auc"], marker="o", color=GOOD_COLOUR, label="AUC")
-    axes.plot(positions, months["ks"], marker="s", color="#8c8c8c", linewidth=1, label="KS")
-    if reference_auc is not None:
-        axes.axhline(reference_auc, color="black", linewidth=1,
-                     label=f"training test AUC {reference_auc:.3f}")
-        if thresholds.max_auc_drop is not None:
-            axes.axhline(reference_auc - thresholds.max_auc_drop, color=BAD_COLOUR,
-                         linestyle="--", linewidth=1,
-                         label=f"alert below {reference_auc - thresholds.max_auc_drop:.3f}")
-    if thresholds.min_auc is not None:
-        axes.axhline(thresholds.min_auc, color=BAD_COLOUR, linestyle=":", linewidth=1,
-                     label=f"AUC floor {thresholds.min_auc:g}")
-    axes.set_xticks(positions, months["month"], rotation=45, ha="right", fontsize=8)
-    axes.set_xlim(-0.5, max(len(months) - 0.5, 0.5))
-    axes.set_ylabel("AUC / KS")
-    axes.set_title("Performance of the labelled rows by month")
-    axes.legend(fontsize=8, loc="best")
-    figure.tight_layout()
-    return figure
-
-
-def monitoring_figures(result: MonitoringResult, thresholds: MonitoringThresholds,
-                       top: int = 20) -> dict[str, Figure]:
-    """File stem → figure, for every plot the result has."""
-    figures = {
-        "score_psi": score_stability_plot(result.score_stability, thresholds.max_score_psi),
-        "feature_csi": csi_plot(result.drift, thresholds.max_feature_csi, top),
-        "missing_rate_increase": missing_rate_plot(
-            result.drift, thresholds.max_missing_rate_increase, top),
-    }
-    if result.performance is not None:
-        figures["auc_by_month"] = auc_by_month_plot(result.performance, result.reference_auc,
-                                                    thresholds)
-    return figures
-
-
-# ---------------------------------------------------------------------------------------------
-# The report
-# ---------------------------------------------------------------------------------------------
-
-_EXTRA_CSS = """
-.badge.ok { background: #dcefdc; color: #1e6b2e; }
-.badge.alert { background: #f6d0d0; color: #9b1c1c; }
-"""
-
-
-def _badge(value: Any) -> str:
-    return f'<span class="badge {html.escape(str(value))}">{html.escape(str(value))}</span>'
-
-
-_CHECK_TABLE = (
-    _Column("check", "Check", numeric=False),
-    _Column("subject", "Subject", numeric=False),
-    _Column("value", "Value", _number(4)),
-    _Column("threshold", "Threshold", _number(4)),
-    _Column("status", "Status", _badge, numeric=False, markup=True),
-)
-_SCORE_TABLE = (
-    _Column("bin", "Score bin", numeric=False),
-    _Column("expected_rows", "Reference rows", _count),
-    _Column("actual_rows", "Batch rows", _count),
-    _Column("expected_share", "Reference share", _percent()),
-    _Column("actual_share", "Batch share", _percent()),
-    _Column("psi", "PSI term", _number(4)),
-)
-_DRIFT_TABLE = (
-    _Column("feature", "Feature", numeric=False),
-    _Column("kind", "Kind", numeric=False),
-    _Column("csi", "CSI", _number(4)),
-    _Column("reference_missing_rate", "Missing, reference", _percent()),
-    _Column("current_missing_rate", "Missing, batch", _percent()),
-    _Column("missing_rate_increase", "Missing rise", _signed(3)),
-)
-_MONTH_TABLE = (
-    _Column("month", "Month", numeric=False),
-    _Column("rows", "Rows", _count),
-    _Column("bads", "Bads", _count),
-    _Column("bad_rate", "Bad rate", _percent(2)),
-    _Column("mean_probability", "Mean PD", _percent(2)),
-    _Column("auc", "AUC", _number(3)),
-    _Column("ks", "KS", _number(3)),
-    _Column("ece", "ECE", _number(4)),
-)
-
-
-def _section(key: str, title: str, *parts: str) -> str:
-    return f'<section id="{key}"><h2>{html.escape(title)}</h2>{"".join(parts)}</section>'
-
-
-def build_monitoring_report(
-    result: MonitoringResult,
-    figures: Mapping[str, Figure],
-    *,
-    model_label: str,
-    details: Mapping[str, str] | None = None,
-    generated_at: pd.Timestamp | None = None,
-) -> str:
-    """The monitoring result as one self-contained HTML page (a string): the checks first
-    (alerts on top), then the evidence for each kind of check."""
-    generated_at = generated_at or pd.Timestamp.now(tz="UTC")
-    alerts = result.alerts
-    meta = [("Model", model_label), ("Generated", generated_at.strftime("%Y-%m-%d %H:%M UTC")),
-            ("Reference rows", f"{result.reference_rows:,}"),
-            ("Batch rows", f"{result.current_rows:,}"),
-            *((str(key), str(value)) for key, value in (details or {}).items())]
-    header = (
-        f"<header><h1>Monitoring report: {html.escape(model_label)}</h1>"
-        '<p class="subtitle">New batch against the model\'s training reference</p>'
-        '<table class="meta">'
-        + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in meta)
-        + "</table></header>"
-    )
-    verdict = (f"{len(alerts)} of {len(result.checks)} checks crossed their threshold."
-               if len(alerts) else f"All {len(result.checks)} checks are within their thresholds.")
-    ordered = pd.concat([alerts, result.checks[result.checks["status"] != ALERT]])
-    kinds = "".join(f"<li><b>{html.escape(name)}</b>: {html.escape(text)}</li>"
-                    for name, text in CHECK_DESCRIPTIONS.items()
-                    if name in set(result.checks["check"]))
-    sections = [
-        _section("checks", "Checks",
-                 f'<p class="headline">{html.escape(verdict)}</p>',
-                 f'<ul class="facts">{kinds}</ul>',
-                 *(_note(note) for note in result.notes),
-                 _table(ordered, _CHECK_TABLE, scroll=True)),
-        _section("score", "Score stability",
-                 _figure(figures["score_psi"], "score PSI",
-                         "Share of rows in each decile of the reference score: a stable "
-                         "population keeps about 10 % in each."),
-                 _how("PSI = Σ (batch share − reference share) · ln(batch / reference): < 0.1 "
-                      "stable, 0.1–0.25 watch, > 0.25 act."),
-                 _table(result.score_stability, _SCORE_TABLE)),
-        _section("features", "Feature stability and missing values",
-                 _figure(figures["feature_csi"], "feature CSI",
-                         "CSI of the least stable features (their own PSI, missing values a "
-                         "bin of their own)."),
-                 _figure(figures["missing_rate_increase"], "missing rate rise",
-                         "Rise of each feature's missing share: a broken feed shows here first."),
-                 _how("Every model feature, least stable first."),
-                 _table(result.drift.sort_values("csi", ascending=False), _DRIFT_TABLE,
-                        scroll=True)),
-    ]
-    if result.performance is not None:
-        sections.append(_section(
-            "performance", "Performance by month",
-            _figure(figures["auc_by_month"], "AUC by month",
-                    "AUC and KS of the labelled rows per month of as_of, against the training "
-                    "run's test AUC."),
-            _how("Rows whose label has not matured are left out; the last row covers every "
-                 "labelled row."),
-            _table(result.performance, _MONTH_TABLE),
-        ))
-    else:
-        sections.append(_section("performance", "Performance by month",
-                                 _note("No labels in the batch: performance not checked.")))
-    title = html.escape(f"Monitoring report: {model_label}")
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title}</title>\n<style>{_CSS}{_EXTRA_CSS}</style>\n</head>\n<body>\n<main>\n"
-        + header + "\n".join(sections)
-        + f"<footer>Generated {generated_at.strftime('%Y-%m-%d %H:%M UTC')}.</footer>"
-        + "\n</main>\n</body>\n</html>\n"
-    )

@@ -68,6 +68,11 @@ def odds(value: Any) -> str:
     return "∞" if np.isinf(value) else f"{float(value):.1f} : 1"
 
 
+def short_percent(value: float) -> str:
+    """A probability limit as a short percentage: 0.075 → ``7.5%``; infinite limits ``±∞``."""
+    return f"{100 * value:.3g}%" if np.isfinite(value) else ("∞" if value > 0 else "−∞")
+
+
 def month(value: Any) -> str:
     """The month of a date: ``2024-05``."""
     return pd.Timestamp(value).strftime("%Y-%m")

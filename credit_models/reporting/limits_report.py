@@ -14,7 +14,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from credit_models.evaluation.fairness import FairnessReview
-from credit_models.reporting.validation_report import _CSS, fairness_section_body
+from credit_models.reporting.fairness_section import fairness_section_body
+from credit_models.reporting.html import CSS as _CSS
 
 
 def figure_png(figure: Figure) -> bytes:

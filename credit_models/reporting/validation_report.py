@@ -22,23 +22,16 @@ tracker or the config system.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from credit_models.evaluation.fairness import (
-    FairnessReview,
-    approval_ratio_plot,
-    limit_ratio_plot,
-)
+from credit_models.evaluation.fairness import FairnessReview
 from credit_models.evaluation.metrics import (
     PSI_ACT,
     PSI_STABLE,
@@ -52,6 +45,9 @@ from credit_models.evaluation.metrics import (
     stability_status,
     stability_table,
 )
+from credit_models.features.spec import TENURE
+from credit_models.reporting import html as page
+from credit_models.reporting.fairness_section import fairness_section_body
 from credit_models.reporting.plots import (
     bad_rate_by_band,
     calibration_before_after,
@@ -61,11 +57,10 @@ from credit_models.reporting.plots import (
     roc_by_model,
     roc_by_split,
     score_distributions,
-    scorecard_points_range,
     segment_bars,
     top_features_bar,
 )
-from credit_models.features.spec import TENURE
+from credit_models.reporting.scorecard_section import SCORECARD_COLUMNS, scorecard_section_body
 from credit_models.split.names import SPLIT_ORDER
 from credit_models.split.names import UNUSED as UNUSED_SPLIT
 
@@ -78,7 +73,6 @@ THIN_FILE_FEATURE = "orders__order__count__365d"
 THIN_FILE_MAX_ORDERS = 3
 """A customer with at most this many orders in the 365 days before the snapshot is thin-file."""
 UNKNOWN = "unknown"
-SCORECARD_COLUMNS = ("feature", "bin", "count", "bad_rate", "woe", "coefficient", "points")
 
 SECTIONS = {
     "glance": "At a glance",
@@ -288,118 +282,15 @@ def _two_way(condition: pd.Series, unknown: pd.Series, yes: str, no: str) -> pd.
     return labels
 
 
-# ---------------------------------------------------------------------------------------------
-# Formatting
-# ---------------------------------------------------------------------------------------------
-
-_MISSING_TEXT = "–"
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
-
-
-def _number(digits: int = 3) -> Callable[[Any], str]:
-    return lambda value: _MISSING_TEXT if _is_missing(value) else f"{float(value):.{digits}f}"
-
-
-def _percent(digits: int = 1) -> Callable[[Any], str]:
-    return lambda value: _MISSING_TEXT if _is_missing(value) else f"{float(value):.{digits}%}"
-
-
-def _signed(digits: int = 3) -> Callable[[Any], str]:
-    return lambda value: _MISSING_TEXT if _is_missing(value) else f"{float(value):+.{digits}f}"
-
-
-def _count(value: Any) -> str:
-    return _MISSING_TEXT if _is_missing(value) else f"{int(value):,}"
-
-
-def _amount(value: Any) -> str:
-    """An amount of money in whole units with thousands separators: 12345.6 → ``12,346``."""
-    return _MISSING_TEXT if _is_missing(value) else f"{float(value):,.0f}"
-
-
-def _odds(value: Any) -> str:
-    if _is_missing(value):
-        return _MISSING_TEXT
-    return "∞" if np.isinf(value) else f"{float(value):.1f} : 1"
-
-
-def _pd_text(value: float) -> str:
-    """A PD band limit as a percentage: 0.075 → ``7.5%``."""
-    return f"{100 * value:.3g}%" if np.isfinite(value) else ("∞" if value > 0 else "−∞")
-
-
-def _month(value: Any) -> str:
-    return pd.Timestamp(value).strftime("%Y-%m")
-
-
-def _text(value: Any) -> str:
-    return _MISSING_TEXT if _is_missing(value) else str(value)
-
-
 def _status_badge(value: Any) -> str:
     """A PSI with its reading as a coloured badge (HTML, already escaped)."""
-    if _is_missing(value):
-        return _MISSING_TEXT
-    status = stability_status(float(value))
-    return f'{float(value):.3f} <span class="badge {status}">{status}</span>'
-
-
-@dataclass(frozen=True)
-class _Column:
-    name: str
-    header: str
-    format: Callable[[Any], str] = _text
-    numeric: bool = True
-    markup: bool = False
-    """The formatter returns HTML (a badge) rather than text to escape."""
-
-
-def _table(frame: pd.DataFrame, columns: Sequence[_Column], *, scroll: bool = False) -> str:
-    head = "".join(
-        f'<th class="{"num" if column.numeric else "txt"}">{html.escape(column.header)}</th>'
-        for column in columns
-    )
-    body = []
-    for _, row in frame.iterrows():
-        cells = []
-        for column in columns:
-            shown = column.format(row[column.name])
-            cells.append(
-                f'<td class="{"num" if column.numeric else "txt"}">'
-                f"{shown if column.markup else html.escape(shown)}</td>"
-            )
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    table = (
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-    )
-    return f'<div class="scroll">{table}</div>' if scroll else table
-
-
-def _figure(figure: Figure, alt: str, how_to_read: str) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return (
-        f'<figure><img src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}">'
-        f'<figcaption>{html.escape(how_to_read)}</figcaption></figure>'
-    )
-
-
-def _how(text: str) -> str:
-    return f'<p class="how">{html.escape(text)}</p>'
+    if page.is_missing(value):
+        return page.MISSING
+    return f"{float(value):.3f} {page.badge(stability_status(float(value)))}"
 
 
 def _section(key: str, *parts: str) -> str:
-    return (
-        f'<section id="{key}"><h2>{html.escape(_TITLES[key])}</h2>{"".join(parts)}</section>'
-    )
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{html.escape(text)}</p>'
+    return page.section(key, _TITLES[key], *parts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -471,7 +362,7 @@ def _header(data: _Prepared, generated_at: pd.Timestamp) -> str:
     periods = []
     for name, part in data.scored.groupby("split", sort=False):
         periods.append(
-            f"{name}: {_month(part['as_of'].min())} to {_month(part['as_of'].max())} "
+            f"{name}: {page.month(part['as_of'].min())} to {page.month(part['as_of'].max())} "
             f"({len(part):,} rows, bad rate {part['is_bad'].mean():.2%})"
         )
     periods.sort(key=lambda line: _split_order(line.split(":", 1)[0]))
@@ -484,45 +375,28 @@ def _header(data: _Prepared, generated_at: pd.Timestamp) -> str:
         ("Model", inputs.model_name),
         ("Label definition", inputs.label_definition),
         ("Data source", inputs.data_source),
-        ("Run id", inputs.run_id or _MISSING_TEXT),
-        ("Generated", generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+        ("Run id", inputs.run_id or page.MISSING),
+        ("Generated", page.utc_minute(generated_at)),
         ("Snapshot periods", periods),
         *((str(key), str(value)) for key, value in inputs.details.items()),
     ]
-    lines = "".join(
-        f"<tr><th>{html.escape(key)}</th><td>"
-        + ("<br>".join(html.escape(line) for line in value) if isinstance(value, list)
-           else html.escape(str(value)))
-        + "</td></tr>"
-        for key, value in rows
-    )
-    return (
-        f"<header><h1>Model validation report: {html.escape(inputs.model_name)}</h1>"
-        f'<p class="subtitle">Probability-of-default model, {html.escape(inputs.label_definition)}'
-        f'</p><table class="meta">{lines}</table></header>'
-    )
-
-
-def _contents(keys: Sequence[str]) -> str:
-    items = "".join(
-        f'<li><a href="#{key}">{html.escape(_TITLES[key])}</a></li>' for key in keys
-    )
-    return f'<nav><h2>Contents</h2><ol>{items}</ol></nav>'
+    return page.page_header(f"Model validation report: {inputs.model_name}",
+                            f"Probability-of-default model, {inputs.label_definition}", rows)
 
 
 _SPLIT_COLUMNS = (
-    _Column("split", "Split", numeric=False),
-    _Column("rows", "Rows", _count),
-    _Column("bads", "Bads", _count),
-    _Column("bad_rate", "Bad rate", _percent(2)),
-    _Column("mean_probability", "Mean PD", _percent(2)),
-    _Column("auc", "AUC", _number(3)),
-    _Column("gini", "Gini", _number(3)),
-    _Column("ks", "KS", _number(3)),
-    _Column("log_loss", "Log loss", _number(4)),
-    _Column("brier", "Brier", _number(4)),
-    _Column("ece", "ECE", _number(4)),
-    _Column("psi_score", "PSI of score", _status_badge, markup=True),
+    page.Column("split", "Split", numeric=False),
+    page.Column("rows", "Rows", page.count),
+    page.Column("bads", "Bads", page.count),
+    page.Column("bad_rate", "Bad rate", page.percent(2)),
+    page.Column("mean_probability", "Mean PD", page.percent(2)),
+    page.Column("auc", "AUC", page.number(3)),
+    page.Column("gini", "Gini", page.number(3)),
+    page.Column("ks", "KS", page.number(3)),
+    page.Column("log_loss", "Log loss", page.number(4)),
+    page.Column("brier", "Brier", page.number(4)),
+    page.Column("ece", "ECE", page.number(4)),
+    page.Column("psi_score", "PSI of score", _status_badge, markup=True),
 )
 
 
@@ -530,7 +404,7 @@ def _summary(data: _Prepared, split_table: pd.DataFrame) -> str:
     reference = data.inputs.reference_split
     return _section(
         "summary",
-        _how(
+        page.how(
             "One row per split. AUC, Gini (= 2·AUC − 1) and KS measure ranking (higher is "
             "better; a large drop from dev to OOT means over-fitting or drift). Log loss, Brier "
             "and ECE (expected calibration error: the average gap between predicted PD and "
@@ -538,7 +412,7 @@ def _summary(data: _Prepared, split_table: pd.DataFrame) -> str:
             "calibration (lower is better). PSI of score compares each split's PD "
             f"distribution with {reference}: < {PSI_STABLE} stable, {PSI_STABLE}–{PSI_ACT} watch, > {PSI_ACT} act."
         ),
-        _table(split_table.reset_index(), _SPLIT_COLUMNS),
+        page.table(split_table.reset_index(), _SPLIT_COLUMNS),
     )
 
 
@@ -576,7 +450,7 @@ def _glance(
         facts.extend(
             f"Benchmark {row.model}: {name} AUC {row.auc:.3f} ({row.auc_change:+.3f} against "
             f"the main model)."
-            for row in test_rows.itertuples() if not _is_missing(row.auc)
+            for row in test_rows.itertuples() if not page.is_missing(row.auc)
         )
     auc = monthly["auc"].dropna()
     if len(auc):
@@ -592,11 +466,10 @@ def _glance(
                if len(drifting) else "none")
             + f" (of {len(csi)} checked)."
         )
-    items = "".join(f"<li>{html.escape(fact)}</li>" for fact in facts)
     return _section(
         "glance",
-        _how("The facts a reviewer checks first, read off the tables below."),
-        f'<ul class="facts">{items}</ul>',
+        page.how("The facts a reviewer checks first, read off the tables below."),
+        page.fact_list(facts),
     )
 
 
@@ -623,15 +496,14 @@ def _curves(data: _Prepared, *, both_classes: bool) -> dict[str, tuple[np.ndarra
 def _ranking(data: _Prepared) -> str:
     curves = _curves(data, both_classes=True)
     test = data.scored[data.test]
-    parts = [
-        '<div class="pair">',
-        _figure(roc_by_split(curves), "ROC curves by split",
-                "ROC: share of bads caught (true positive rate) against share of goods caught "
-                "(false positive rate) as the PD cut-off falls; the further above the diagonal "
-                "the better, and the curves of the splits should lie close together."),
+    figures = [
+        page.figure(roc_by_split(curves), "ROC curves by split",
+                    "ROC: share of bads caught (true positive rate) against share of goods "
+                    "caught (false positive rate) as the PD cut-off falls; the further above the "
+                    "diagonal the better, and the curves of the splits should lie close together."),
     ]
     if test["is_bad"].nunique() == 2:
-        parts.append(_figure(
+        figures.append(page.figure(
             ks_curve(test["is_bad"], test["probability"],
                      title=f"KS curve ({data.split_name})"),
             "KS curve",
@@ -639,22 +511,22 @@ def _ranking(data: _Prepared) -> str:
             "customers first; KS is the widest gap (dashed line), 0 for a random score and 1 "
             "for a perfect one.",
         ))
-    parts.append("</div>")
     return _section(
-        "ranking", _how("How well the PD orders customers from risky to safe."), *parts
+        "ranking", page.how("How well the PD orders customers from risky to safe."),
+        page.pair(*figures),
     )
 
 
 _RECALIBRATION_COLUMNS = (
-    _Column("split", "Split", numeric=False),
-    _Column("rows", "Rows", _count),
-    _Column("bad_rate", "Observed bad rate", _percent(2)),
-    _Column("mean_before", "Mean PD before", _percent(2)),
-    _Column("mean_after", "Mean PD after", _percent(2)),
-    _Column("ece_before", "ECE before", _number(4)),
-    _Column("ece_after", "ECE after", _number(4)),
-    _Column("log_loss_before", "Log loss before", _number(4)),
-    _Column("log_loss_after", "Log loss after", _number(4)),
+    page.Column("split", "Split", numeric=False),
+    page.Column("rows", "Rows", page.count),
+    page.Column("bad_rate", "Observed bad rate", page.percent(2)),
+    page.Column("mean_before", "Mean PD before", page.percent(2)),
+    page.Column("mean_after", "Mean PD after", page.percent(2)),
+    page.Column("ece_before", "ECE before", page.number(4)),
+    page.Column("ece_after", "ECE after", page.number(4)),
+    page.Column("log_loss_before", "Log loss before", page.number(4)),
+    page.Column("log_loss_after", "Log loss after", page.number(4)),
 )
 
 
@@ -682,16 +554,16 @@ def _calibration(data: _Prepared, recalibration: pd.DataFrame | None) -> str:
     then its table), the comparison before and after recalibration."""
     curves = _curves(data, both_classes=False)
     parts = [
-        _how("Whether a PD of 5 % means 5 %: predicted and observed bad rates side by side. "
+        page.how("Whether a PD of 5 % means 5 %: predicted and observed bad rates side by side. "
              "See the score-band table for the same comparison on fixed PD bands."),
-        '<div class="single">',
-        _figure(
-            calibration_by_split(curves, data.inputs.bins), "Calibration plot by split",
-            f"Reliability diagram: each point is one of {data.inputs.bins} equal-frequency PD "
-            "bins of a split; points on the dotted diagonal are calibrated, points above it "
-            "mean the model under-predicts risk, below it over-predicts.",
+        page.single(
+            page.figure(
+                calibration_by_split(curves, data.inputs.bins), "Calibration plot by split",
+                f"Reliability diagram: each point is one of {data.inputs.bins} equal-frequency PD "
+                "bins of a split; points on the dotted diagonal are calibrated, points above it "
+                "mean the model under-predicts risk, below it over-predicts.",
+            ),
         ),
-        "</div>",
     ]
     if recalibration is not None and data.raw_probability is not None:
         fitted_on = (
@@ -707,13 +579,13 @@ def _calibration(data: _Prepared, recalibration: pd.DataFrame | None) -> str:
         }
         parts += [
             "<h3>Before and after recalibration</h3>",
-            _how(
+            page.how(
                 f"The model's raw PD (before) was recalibrated on {fitted_on}; after is the PD "
                 "the model outputs and every other section uses. ECE should fall and the mean "
                 "PD should move to the observed bad rate, split by split."
             ),
-            _table(recalibration, _RECALIBRATION_COLUMNS),
-            _figure(
+            page.table(recalibration, _RECALIBRATION_COLUMNS),
+            page.figure(
                 calibration_before_after(before_after, data.inputs.bins),
                 "Calibration before and after by split",
                 f"One reliability diagram per split, each in its own {data.inputs.bins} "
@@ -725,13 +597,13 @@ def _calibration(data: _Prepared, recalibration: pd.DataFrame | None) -> str:
 
 
 _BENCHMARK_COLUMNS = (
-    _Column("split", "Split", numeric=False),
-    _Column("model", "Model", numeric=False),
-    _Column("rows", "Rows", _count),
-    _Column("auc", "AUC", _number(3)),
-    _Column("gini", "Gini", _number(3)),
-    _Column("ks", "KS", _number(3)),
-    _Column("auc_change", "AUC − main model", _signed(3)),
+    page.Column("split", "Split", numeric=False),
+    page.Column("model", "Model", numeric=False),
+    page.Column("rows", "Rows", page.count),
+    page.Column("auc", "AUC", page.number(3)),
+    page.Column("gini", "Gini", page.number(3)),
+    page.Column("ks", "KS", page.number(3)),
+    page.Column("auc_change", "AUC − main model", page.signed(3)),
 )
 
 
@@ -761,13 +633,13 @@ def _benchmark_table(data: _Prepared) -> pd.DataFrame:
 def _benchmark(data: _Prepared, table: pd.DataFrame) -> str:
     test = data.scored[data.test]
     parts = [
-        _how(
+        page.how(
             "The main model's ranking power next to each benchmark's on the same rows, split by "
             "split (higher is better; AUC − main model below zero means the main model ranks "
             "better). A complex model should earn its complexity: a clear, stable lead over a "
             "simple benchmark such as a scorecard, out of time too."
         ),
-        _table(table, _BENCHMARK_COLUMNS),
+        page.table(table, _BENCHMARK_COLUMNS),
     ]
     if test["is_bad"].nunique() == 2:
         positions = np.flatnonzero(data.test)
@@ -776,20 +648,20 @@ def _benchmark(data: _Prepared, table: pd.DataFrame) -> str:
             **{name: probability[positions] for name, probability in data.benchmark.items()},
         }
         parts += [
-            '<div class="single">',
-            _figure(
-                roc_by_model(test["is_bad"].to_numpy(), scores,
-                             title=f"ROC by model ({data.split_name})"),
-                "ROC curves by model",
-                f"ROC of the main model (thick line) and each benchmark on the "
-                f"{data.split_name} rows; the curve further above the diagonal ranks better, "
-                "and crossing curves mean each model ranks a different part of the population "
-                "better.",
+            page.single(
+                page.figure(
+                    roc_by_model(test["is_bad"].to_numpy(), scores,
+                                 title=f"ROC by model ({data.split_name})"),
+                    "ROC curves by model",
+                    f"ROC of the main model (thick line) and each benchmark on the "
+                    f"{data.split_name} rows; the curve further above the diagonal ranks better, "
+                    "and crossing curves mean each model ranks a different part of the population "
+                    "better.",
+                ),
             ),
-            "</div>",
         ]
     else:
-        parts.append(_note(f"The {data.split_name} split has one class only: no ROC curve."))
+        parts.append(page.note(f"The {data.split_name} split has one class only: no ROC curve."))
     return _section("benchmark", *parts)
 
 
@@ -797,33 +669,33 @@ def _distributions(data: _Prepared) -> str:
     test = data.scored[data.test]
     return _section(
         "distributions",
-        _how(f"Predicted PD of goods and bads in the {data.split_name} sample."),
-        '<div class="single">',
-        _figure(
-            score_distributions(
-                test["is_bad"], test["probability"], log_scale=True, xlabel="predicted PD (log scale)",
-                title=f"Predicted PD of goods and bads ({data.split_name})",
+        page.how(f"Predicted PD of goods and bads in the {data.split_name} sample."),
+        page.single(
+            page.figure(
+                score_distributions(
+                    test["is_bad"], test["probability"], log_scale=True, xlabel="predicted PD (log scale)",
+                    title=f"Predicted PD of goods and bads ({data.split_name})",
+                ),
+                "Score distributions of goods and bads",
+                "Each class is normalised to 100 %, so the shapes compare whatever the bad rate: bads "
+                "should sit to the right (higher PD) of goods, and the less the two overlap, the "
+                "better the model separates them.",
             ),
-            "Score distributions of goods and bads",
-            "Each class is normalised to 100 %, so the shapes compare whatever the bad rate: bads "
-            "should sit to the right (higher PD) of goods, and the less the two overlap, the "
-            "better the model separates them.",
         ),
-        "</div>",
     )
 
 
 _GAINS_COLUMNS = (
-    _Column("group", "Decile (1 = riskiest)", _count),
-    _Column("min_score", "Min PD", _percent(2)),
-    _Column("max_score", "Max PD", _percent(2)),
-    _Column("rows", "Rows", _count),
-    _Column("bads", "Bads", _count),
-    _Column("bad_rate", "Bad rate", _percent(2)),
-    _Column("cumulative_rows_share", "Cum. rows", _percent(1)),
-    _Column("cumulative_bads_share", "Cum. bads (gains)", _percent(1)),
-    _Column("lift", "Lift", _number(2)),
-    _Column("cumulative_lift", "Cum. lift", _number(2)),
+    page.Column("group", "Decile (1 = riskiest)", page.count),
+    page.Column("min_score", "Min PD", page.percent(2)),
+    page.Column("max_score", "Max PD", page.percent(2)),
+    page.Column("rows", "Rows", page.count),
+    page.Column("bads", "Bads", page.count),
+    page.Column("bad_rate", "Bad rate", page.percent(2)),
+    page.Column("cumulative_rows_share", "Cum. rows", page.percent(1)),
+    page.Column("cumulative_bads_share", "Cum. bads (gains)", page.percent(1)),
+    page.Column("lift", "Lift", page.number(2)),
+    page.Column("cumulative_lift", "Cum. lift", page.number(2)),
 )
 
 
@@ -832,26 +704,26 @@ def _gains(data: _Prepared) -> str:
     table = gains_table(test["is_bad"], test["probability"], data.inputs.bins)
     return _section(
         "gains",
-        _how(
+        page.how(
             f"{data.split_name} rows cut into equal-size groups by predicted PD, riskiest first. "
             "Cum. bads is the share of all bads found by declining this group and every riskier "
             "one (e.g. 50 % of bads in the top 20 %); lift is the group's bad rate over the "
             "overall one (1 = no better than random; it should fall steadily down the table)."
         ),
-        _table(table, _GAINS_COLUMNS),
+        page.table(table, _GAINS_COLUMNS),
     )
 
 
 _BAND_COLUMNS = (
-    _Column("band", "PD band", numeric=False),
-    _Column("rows", "Rows", _count),
-    _Column("rows_share", "Share", _percent(1)),
-    _Column("bads", "Bads", _count),
-    _Column("bad_rate", "Bad rate", _percent(2)),
-    _Column("mean_probability", "Mean PD", _percent(2)),
-    _Column("cumulative_rows_share", "Cum. rows", _percent(1)),
-    _Column("cumulative_bads_share", "Cum. bads", _percent(1)),
-    _Column("odds", "Odds good : bad", _odds),
+    page.Column("band", "PD band", numeric=False),
+    page.Column("rows", "Rows", page.count),
+    page.Column("rows_share", "Share", page.percent(1)),
+    page.Column("bads", "Bads", page.count),
+    page.Column("bad_rate", "Bad rate", page.percent(2)),
+    page.Column("mean_probability", "Mean PD", page.percent(2)),
+    page.Column("cumulative_rows_share", "Cum. rows", page.percent(1)),
+    page.Column("cumulative_bads_share", "Cum. bads", page.percent(1)),
+    page.Column("odds", "Odds good : bad", page.odds),
 )
 
 
@@ -863,44 +735,44 @@ def _bands(data: _Prepared) -> str:
     )
     last = len(table) - 1
     table["band"] = [
-        f"{_pd_text(lower)} – {_pd_text(upper)}{' (incl.)' if i == last else ''}"
+        f"{page.short_percent(lower)} – {page.short_percent(upper)}{' (incl.)' if i == last else ''}"
         for i, (lower, upper) in enumerate(zip(table["lower"], table["upper"], strict=True))
     ]
     return _section(
         "bands",
-        _how(
+        page.how(
             f"{data.split_name} rows in fixed PD bands [lower, upper), safest first. Bad rate "
             "should rise band "
             "by band and match the mean PD (calibration per band); cumulative shares read as "
             "'approving this band and every safer one accepts x % of customers and y % of the "
             "bads'; odds are goods per bad."
         ),
-        _table(table, _BAND_COLUMNS),
-        '<div class="single">',
-        _figure(
-            bad_rate_by_band(table, title=f"Bad rate by PD band ({data.split_name})"),
-            "Bad rate by PD band",
-            "Bars: observed bad rate per band, with the band's share of rows above; diamonds: "
-            "mean predicted PD. A calibrated model puts each diamond at the top of its bar.",
+        page.table(table, _BAND_COLUMNS),
+        page.single(
+            page.figure(
+                bad_rate_by_band(table, title=f"Bad rate by PD band ({data.split_name})"),
+                "Bad rate by PD band",
+                "Bars: observed bad rate per band, with the band's share of rows above; diamonds: "
+                "mean predicted PD. A calibrated model puts each diamond at the top of its bar.",
+            ),
         ),
-        "</div>",
     )
 
 
-def _psi_bin_columns(reference: str, test: str) -> tuple[_Column, ...]:
+def _psi_bin_columns(reference: str, test: str) -> tuple[page.Column, ...]:
     return (
-        _Column("bin", f"PD bin (from {reference} deciles)", numeric=False),
-        _Column("expected_share", f"{reference} share", _percent(1)),
-        _Column("actual_share", f"{test} share", _percent(1)),
-        _Column("psi", "PSI term", _number(4)),
+        page.Column("bin", f"PD bin (from {reference} deciles)", numeric=False),
+        page.Column("expected_share", f"{reference} share", page.percent(1)),
+        page.Column("actual_share", f"{test} share", page.percent(1)),
+        page.Column("psi", "PSI term", page.number(4)),
     )
 
 
 _CSI_COLUMNS = (
-    _Column("feature", "Feature", numeric=False),
-    _Column("kind", "Kind", numeric=False),
-    _Column("bins", "Bins", _count),
-    _Column("csi", "CSI", _status_badge, markup=True),
+    page.Column("feature", "Feature", numeric=False),
+    page.Column("kind", "Kind", numeric=False),
+    page.Column("bins", "Bins", page.count),
+    page.Column("csi", "CSI", _status_badge, markup=True),
 )
 
 
@@ -931,33 +803,34 @@ def _stability(data: _Prepared, csi: pd.DataFrame | None) -> str:
     monthly = stability_by_group(reference_pd, scored["probability"], scored["as_of"], inputs.bins)
     split_of_month = scored.groupby("as_of")["split"].first()
     parts = [
-        _how(
+        page.how(
             f"PSI = Σ (a − e)·ln(a / e) over bins cut at the {inputs.reference_split} deciles "
             f"of the score: < {PSI_STABLE} stable, {PSI_STABLE}–{PSI_ACT} watch (investigate), "
             f"> {PSI_ACT} act (the population has changed: recalibrate or rebuild). CSI is the "
             "same for one feature."
         ),
         (
-            f'<p class="headline">PSI of the predicted PD, {html.escape(inputs.reference_split)}'
-            f" → {html.escape(data.split_name)}: {_status_badge(total)}</p>"
+            f'<p class="headline">PSI of the predicted PD, {escape(inputs.reference_split)}'
+            f" → {escape(data.split_name)}: {_status_badge(total)}</p>"
         ),
-        '<div class="pair"><div>',
-        _table(bins, _psi_bin_columns(inputs.reference_split, data.split_name)),
-        "</div>",
-        _figure(
-            psi_by_month(
-                [_month(month) for month in monthly.index], monthly.to_numpy(),
-                [split_of_month[month] for month in monthly.index],
+        page.pair(
+            "<div>"
+            + page.table(bins, _psi_bin_columns(inputs.reference_split, data.split_name))
+            + "</div>",
+            page.figure(
+                psi_by_month(
+                    [page.month(month) for month in monthly.index], monthly.to_numpy(),
+                    [split_of_month[month] for month in monthly.index],
+                ),
+                "PSI of the score by month",
+                f"PSI of each snapshot month's PD against the whole {inputs.reference_split} "
+                f"sample (the {inputs.reference_split} months are in-sample, so they show the "
+                "month-to-month noise); the background marks the stable, watch and act zones.",
             ),
-            "PSI of the score by month",
-            f"PSI of each snapshot month's PD against the whole {inputs.reference_split} "
-            f"sample (the {inputs.reference_split} months are in-sample, so they show the "
-            "month-to-month noise); the background marks the stable, watch and act zones.",
         ),
-        "</div>",
     ]
     if csi is None:
-        parts.append(_note("No feature matrix was given: characteristic stability is left out."))
+        parts.append(page.note("No feature matrix was given: characteristic stability is left out."))
     else:
         which = (
             f"the top {len(csi)} features by {inputs.importance_label}"
@@ -966,27 +839,27 @@ def _stability(data: _Prepared, csi: pd.DataFrame | None) -> str:
         )
         parts += [
             "<h3>Characteristic stability (CSI) of the top features</h3>",
-            _how(
+            page.how(
                 f"CSI of {which}, {inputs.reference_split} → {data.split_name}: numeric features "
                 f"in {inputs.bins} bins at the {inputs.reference_split} quantiles, categorical "
                 "features one bin per category, missing values a bin of their own. A drifting "
                 "feature the model leans on explains a drifting score."
             ),
-            _table(csi, _CSI_COLUMNS),
+            page.table(csi, _CSI_COLUMNS),
         ]
     return _section("stability", *parts)
 
 
 _MONTH_COLUMNS = (
-    _Column("group", "Snapshot (as_of)", _month, numeric=False),
-    _Column("rows", "Rows", _count),
-    _Column("bads", "Bads", _count),
-    _Column("bad_rate", "Bad rate", _percent(2)),
-    _Column("mean_probability", "Mean PD", _percent(2)),
-    _Column("auc", "AUC", _number(3)),
-    _Column("ks", "KS", _number(3)),
-    _Column("ece", "ECE", _number(4)),
-    _Column("psi", "PSI of score", _status_badge, markup=True),
+    page.Column("group", "Snapshot (as_of)", page.month, numeric=False),
+    page.Column("rows", "Rows", page.count),
+    page.Column("bads", "Bads", page.count),
+    page.Column("bad_rate", "Bad rate", page.percent(2)),
+    page.Column("mean_probability", "Mean PD", page.percent(2)),
+    page.Column("auc", "AUC", page.number(3)),
+    page.Column("ks", "KS", page.number(3)),
+    page.Column("ece", "ECE", page.number(4)),
+    page.Column("psi", "PSI of score", _status_badge, markup=True),
 )
 
 
@@ -1002,26 +875,26 @@ def _monthly_table(data: _Prepared) -> pd.DataFrame:
 def _monthly(data: _Prepared, table: pd.DataFrame) -> str:
     return _section(
         "monthly",
-        _how(
+        page.how(
             f"{data.split_name} metrics per snapshot month. AUC and KS should hold steady month "
             "by month (a downward trend means the model is ageing); mean PD should follow the "
             "bad rate; PSI is each month against the development sample."
         ),
-        _table(table, _MONTH_COLUMNS),
+        page.table(table, _MONTH_COLUMNS),
     )
 
 
 _SEGMENT_COLUMNS = (
-    _Column("segment", "Segment", numeric=False),
-    _Column("group", "Value", numeric=False),
-    _Column("rows", "Rows", _count),
-    _Column("share", "Share", _percent(1)),
-    _Column("bads", "Bads", _count),
-    _Column("bad_rate", "Bad rate", _percent(2)),
-    _Column("mean_probability", "Mean PD", _percent(2)),
-    _Column("auc", "AUC", _number(3)),
-    _Column("ks", "KS", _number(3)),
-    _Column("ece", "ECE", _number(4)),
+    page.Column("segment", "Segment", numeric=False),
+    page.Column("group", "Value", numeric=False),
+    page.Column("rows", "Rows", page.count),
+    page.Column("share", "Share", page.percent(1)),
+    page.Column("bads", "Bads", page.count),
+    page.Column("bad_rate", "Bad rate", page.percent(2)),
+    page.Column("mean_probability", "Mean PD", page.percent(2)),
+    page.Column("auc", "AUC", page.number(3)),
+    page.Column("ks", "KS", page.number(3)),
+    page.Column("ece", "ECE", page.number(4)),
 )
 
 
@@ -1037,7 +910,7 @@ def _segments(data: _Prepared) -> str:
     if not segments:
         return _section(
             "segments",
-            _note("No segment could be formed: " + "; ".join(notes) + "."),
+            page.note("No segment could be formed: " + "; ".join(notes) + "."),
         )
     test = data.scored[data.test]
     tables = []
@@ -1050,93 +923,24 @@ def _segments(data: _Prepared) -> str:
         tables.append(table)
     combined = pd.concat(tables, ignore_index=True)
     parts = [
-        _how(
+        page.how(
             f"{data.split_name} metrics for each segment value. Models tend to misjudge "
             "thin-file and new customers: compare their AUC with the rest and their mean PD "
             "with their bad rate. A segment with only goods or only bads has no AUC or KS (–)."
         ),
-        _table(combined, _SEGMENT_COLUMNS),
-        '<div class="single">',
-        _figure(
-            segment_bars(combined, title=f"Performance by segment ({data.split_name})"),
-            "Performance by segment",
-            "Left: AUC per segment value (the dotted line is a random score). Right: observed "
-            "bad rate against mean predicted PD; a calibrated model gives bars of equal length.",
+        page.table(combined, _SEGMENT_COLUMNS),
+        page.single(
+            page.figure(
+                segment_bars(combined, title=f"Performance by segment ({data.split_name})"),
+                "Performance by segment",
+                "Left: AUC per segment value (the dotted line is a random score). Right: observed "
+                "bad rate against mean predicted PD; a calibrated model gives bars of equal length.",
+            ),
         ),
-        "</div>",
     ]
     if notes:
-        parts.append(_note("Not shown: " + "; ".join(notes) + "."))
+        parts.append(page.note("Not shown: " + "; ".join(notes) + "."))
     return _section("segments", *parts)
-
-
-_FAIRNESS_COLUMNS = (
-    _Column("attribute", "Attribute", numeric=False),
-    _Column("group", "Group", numeric=False),
-    _Column("rows", "Rows", _count),
-    _Column("share", "Share", _percent(1)),
-    _Column("approval_rate", "Approved", _percent(1)),
-    _Column("approval_ratio", "Approval ratio", _number(2)),
-    _Column("four_fifths", "Four-fifths", numeric=False),
-    _Column("mean_pd", "Mean PD", _percent(2)),
-    _Column("pd_ratio", "PD ratio", _number(2)),
-    _Column("bad_rate", "Bad rate", _percent(2)),
-)
-_FAIRNESS_LIMIT_COLUMNS = (
-    _Column("mean_limit", "Mean limit", _amount),
-    _Column("limit_ratio", "Limit ratio", _number(2)),
-)
-
-
-def fairness_section_body(review: FairnessReview, population: str) -> str:
-    """The fairness section's content — how to read it, which attributes are model inputs, the
-    table by group and its plots — shared by the validation report and the limit report, so the
-    two cannot drift apart. ``population`` names the rows, e.g. ``"OOT customers"``; a review with
-    limits adds the mean limit and limit ratio columns and a limit-ratio plot."""
-    cutoff = _pd_text(review.approval_pd_cutoff)
-    has_limits = "limit_ratio" in review.groups
-    parts = [_how(
-        f"{population} by each sensitive attribute found in the data. Approved = "
-        f"PD below {cutoff}. Approval ratio = the group's approval rate over the most approved "
-        "group's; below 0.80 the four-fifths rule flags adverse impact. PD ratio = the group's "
-        "mean PD over the lowest group mean PD. "
-        + ("Mean limit = the group's mean recommended limit; limit ratio = that over the highest "
-           "group mean limit. " if has_limits else "")
-        + "Sensitive attributes are never given to a customer as a reason, whether or not the "
-        "model uses them."
-    )]
-    if review.attributes.empty:
-        parts.append(_note("No sensitive attribute is present in the data: nothing to compare."))
-    else:
-        uses = "; ".join(
-            f"{row.attribute} ({row.feature}): "
-            + ("a model input" if row.model_input else "not a model input")
-            for row in review.attributes.itertuples())
-        parts.append(f'<p class="headline">{html.escape(uses)}.</p>')
-        table = review.groups.assign(
-            attribute=review.groups["attribute"] + " (" + review.groups["feature"] + ")",
-            four_fifths=np.select(
-                [review.groups["approval_rate"].isna(), review.groups["adverse_impact"]],
-                ["too few to show", "below 0.8"], "ok"))
-        columns = _FAIRNESS_COLUMNS + (_FAIRNESS_LIMIT_COLUMNS if has_limits else ())
-        parts.append(_table(table, columns, scroll=True))
-        parts.append('<div class="pair">' if has_limits else '<div class="single">')
-        parts.append(_figure(
-            approval_ratio_plot(review), "Approval ratio by sensitive group",
-            "Each group's approval rate over the most approved group's; red bars fall below the "
-            "four-fifths line (0.8)."))
-        if has_limits:
-            parts.append(_figure(
-                limit_ratio_plot(review), "Limit ratio by sensitive group",
-                "Each group's mean recommended limit over the highest group mean limit."))
-        parts.append("</div>")
-    if review.groups["approval_rate"].isna().any():
-        parts.append(_note("A group too small to show (fairness.min_group_rows) gives its count "
-                           "only, so that no figure is one customer's; the ratios compare the "
-                           "groups shown."))
-    if review.absent:
-        parts.append(_note("Not in the data: " + ", ".join(review.absent) + "."))
-    return "".join(parts)
 
 
 def _fairness(data: _Prepared, review: FairnessReview) -> str:
@@ -1144,18 +948,18 @@ def _fairness(data: _Prepared, review: FairnessReview) -> str:
 
 
 _FEATURE_COLUMNS = (
-    _Column("rank", "#", _count),
-    _Column("feature", "Feature", numeric=False),
-    _Column("description", "Description", numeric=False),
-    _Column("importance", "Importance", _number(4)),
-    _Column("csi", "CSI", _status_badge, markup=True),
+    page.Column("rank", "#", page.count),
+    page.Column("feature", "Feature", numeric=False),
+    page.Column("description", "Description", numeric=False),
+    page.Column("importance", "Importance", page.number(4)),
+    page.Column("csi", "CSI", _status_badge, markup=True),
 )
 
 
 def _top_features(data: _Prepared, csi: pd.DataFrame | None) -> str:
     inputs = data.inputs
     if inputs.feature_importance is None:
-        return _section("features", _note("No feature importance was given."))
+        return _section("features", page.note("No feature importance was given."))
     ranked = inputs.feature_importance.sort_values(ascending=False).head(inputs.top_features)
     stability = (
         csi.set_index("feature")["csi"] if csi is not None else pd.Series(dtype=float)
@@ -1169,160 +973,30 @@ def _top_features(data: _Prepared, csi: pd.DataFrame | None) -> str:
     })
     return _section(
         "features",
-        _how(
+        page.how(
             f"The {len(ranked)} features the model leans on most, by "
             f"{inputs.importance_label}; each should make business sense, and a top feature "
             "with a high CSI deserves a closer look."
         ),
-        _table(table, _FEATURE_COLUMNS, scroll=True),
-        '<div class="single">',
-        _figure(
-            top_features_bar(ranked, f"Top features: {inputs.importance_label}",
-                             inputs.top_features),
-            "Top features",
-            "Longer bars move the predicted PD more; the order matters more than the values.",
+        page.table(table, _FEATURE_COLUMNS, scroll=True),
+        page.single(
+            page.figure(
+                top_features_bar(ranked, f"Top features: {inputs.importance_label}",
+                                 inputs.top_features),
+                "Top features",
+                "Longer bars move the predicted PD more; the order matters more than the values.",
+            ),
         ),
-        "</div>",
-    )
-
-
-def _bin_text(value: Any) -> str:
-    """A bin label: an interval as it is, a list of categories joined by commas."""
-    if isinstance(value, list | tuple | np.ndarray):
-        return ", ".join(str(item) for item in value)
-    return _text(value)
-
-
-_SCORECARD_COLUMNS = (
-    _Column("bin", "Bin", _bin_text, numeric=False),
-    _Column("count", "Count", _count),
-    _Column("share", "Share", _percent(1)),
-    _Column("bad_rate", "Bad rate", _percent(2)),
-    _Column("woe", "WoE", _number(3)),
-    _Column("points", "Points", _number(1)),
-)
-
-
-def _scorecard_rows(feature: str, part: pd.DataFrame, description: str) -> str:
-    """One feature's group of the points table: a heading row, then one row per bin."""
-    coefficients = part["coefficient"].dropna().unique()
-    points = part["points"].astype(float)
-    heading = [f'<span class="feature-name">{html.escape(feature)}</span>']
-    if description:
-        heading.append(f'<span class="description">{html.escape(description)}</span>')
-    facts = []
-    if len(coefficients):
-        facts.append("coefficient " + ", ".join(f"{float(value):.3f}" for value in coefficients))
-    if points.notna().any():
-        facts.append(f"points {points.min():.1f} to {points.max():.1f} "
-                     f"(range {points.max() - points.min():.1f})")
-    if facts:
-        heading.append(f'<span class="facts">{html.escape(" · ".join(facts))}</span>')
-    cells = []
-    for _, row in part.iterrows():
-        cells.append("<tr>" + "".join(
-            f'<td class="{"num" if column.numeric else "txt"}">'
-            f"{html.escape(column.format(row[column.name]))}</td>"
-            for column in _SCORECARD_COLUMNS
-        ) + "</tr>")
-    return (
-        f'<tbody class="feature-group"><tr><th class="group" colspan="{len(_SCORECARD_COLUMNS)}">'
-        + " ".join(heading) + "</th></tr>" + "".join(cells) + "</tbody>"
     )
 
 
 def _scorecard(data: _Prepared, table: pd.DataFrame) -> str:
-    inputs = data.inputs
-    table = table.reset_index(drop=True).copy()
-    counts = table["count"].astype(float)
-    table["share"] = counts / counts.groupby(table["feature"], sort=False).transform("sum")
-    head = "".join(
-        f'<th class="{"num" if column.numeric else "txt"}">{html.escape(column.header)}</th>'
-        for column in _SCORECARD_COLUMNS
-    )
-    groups = "".join(
-        _scorecard_rows(str(feature), part, inputs.feature_descriptions.get(feature, ""))
-        for feature, part in table.groupby("feature", sort=False)
-    )
-    features = table["feature"].nunique()
-    return _section(
-        "scorecard",
-        _how(
-            f"The scorecard's {features} feature(s), each with its bins in order: count and "
-            "share of the feature's rows, bad rate, WoE = ln(%good / %bad) (positive: fewer bads "
-            "than average) and the points the bin adds to the score. The coefficient is the "
-            "regression weight of the feature's WoE; a bin's points follow coefficient × WoE, "
-            "so points should move with the bad rate, bin by bin, in one direction."
-        ),
-        f'<div class="scroll"><table class="scorecard"><thead><tr>{head}</tr></thead>'
-        f"{groups}</table></div>",
-        '<div class="single">',
-        _figure(
-            scorecard_points_range(table, title="Scorecard: points range per feature"),
-            "Scorecard points range per feature",
-            "Each bar spans a feature's lowest- to highest-scoring bin: the widest bars are the "
-            "features that can move a customer's score the most.",
-        ),
-        "</div>",
-    )
-
-
-_CSS = """
-:root { --ink: #1f2933; --muted: #5f6b7a; --line: #d9dee5; --head: #f1f4f8; --accent: #2f5d8a; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f6f7f9; color: var(--ink);
-  font: 14px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 48px; background: #fff;
-  box-shadow: 0 0 0 1px var(--line); }
-header h1 { margin: 0 0 2px; font-size: 24px; color: var(--accent); }
-.subtitle { margin: 0 0 14px; color: var(--muted); }
-h2 { margin: 36px 0 6px; padding-bottom: 4px; font-size: 19px; border-bottom: 2px solid var(--accent); }
-h3 { margin: 22px 0 4px; font-size: 15px; }
-nav { margin: 18px 0 0; padding: 8px 16px; background: var(--head); border-radius: 6px; }
-nav h2 { margin: 4px 0; font-size: 14px; border: 0; }
-nav ol { margin: 0; padding-left: 20px; columns: 2; }
-nav a { color: var(--accent); text-decoration: none; }
-p.how { margin: 2px 0 10px; color: var(--muted); font-size: 13px; }
-p.note { color: var(--muted); font-style: italic; }
-p.headline { font-size: 15px; margin: 8px 0; }
-table { border-collapse: collapse; margin: 6px 0 12px; font-size: 12.5px; }
-th, td { padding: 4px 9px; border-bottom: 1px solid var(--line); }
-thead th { background: var(--head); font-weight: 600; border-bottom: 2px solid var(--line);
-  vertical-align: bottom; }
-tbody tr:nth-child(even) { background: #fafbfc; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.txt, th.txt { text-align: left; }
-table.meta th { text-align: left; width: 170px; background: none; color: var(--muted);
-  font-weight: 600; vertical-align: top; }
-table.meta td { text-align: left; }
-.scroll { overflow-x: auto; }
-table.scorecard { min-width: 560px; }
-table.scorecard th.group { text-align: left; background: #e8eef5; font-weight: 600;
-  border-top: 2px solid var(--line); }
-table.scorecard th.group .description { margin-left: 8px; color: var(--muted); font-weight: 400; }
-table.scorecard th.group .facts { float: right; margin-left: 16px; color: var(--muted);
-  font-weight: 400; font-variant-numeric: tabular-nums; }
-.badge { display: inline-block; min-width: 46px; padding: 0 6px; border-radius: 9px;
-  font-size: 11px; font-weight: 600; text-align: center; }
-.badge.stable { background: #dcefdc; color: #1e6b2e; }
-.badge.watch { background: #fbecc8; color: #8a5a00; }
-.badge.act { background: #f6d0d0; color: #9b1c1c; }
-ul.facts { margin: 4px 0; padding-left: 20px; }
-ul.facts li { margin: 3px 0; }
-figure { margin: 8px 0 16px; }
-figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
-figcaption { margin-top: 4px; color: var(--muted); font-size: 12.5px; }
-.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 20px; align-items: start; }
-.single figure img { max-width: 820px; }
-footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
-@media (max-width: 900px) { .pair { grid-template-columns: 1fr; } main { padding: 16px; } }
-@media print { body { background: #fff; } main { box-shadow: none; } section { break-inside: avoid; } }
-"""
+    return _section("scorecard", scorecard_section_body(table, data.inputs.feature_descriptions))
 
 
 def _footer(inputs: ValidationInputs, generated_at: pd.Timestamp) -> str:
-    run = f" for run {html.escape(inputs.run_id)}" if inputs.run_id else ""
-    return f"<footer>Generated {generated_at.strftime('%Y-%m-%d %H:%M UTC')}{run}.</footer>"
+    run = f" for run {inputs.run_id}" if inputs.run_id else ""
+    return page.footer(f"Generated {page.utc_minute(generated_at)}{run}.")
 
 
 def build_validation_report(inputs: ValidationInputs) -> str:
@@ -1367,15 +1041,8 @@ def build_validation_report(inputs: ValidationInputs) -> str:
     shown = [key for key in PAGE_ORDER if key in sections]
     body = [
         _header(data, generated_at),
-        _contents(shown),
+        page.contents((key, _TITLES[key]) for key in shown),
         *(sections[key]() for key in shown),
         _footer(inputs, generated_at),
     ]
-    title = html.escape(f"Model validation report: {inputs.model_name}")
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
-        + "\n".join(body)
-        + "\n</main>\n</body>\n</html>\n"
-    )
+    return page.document(f"Model validation report: {inputs.model_name}", "\n".join(body))

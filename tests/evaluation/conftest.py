@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit_models.reporting.validation_report import THIN_FILE_FEATURE
 from credit_models.features.spec import TENURE
+from credit_models.reporting.validation_report import THIN_FILE_FEATURE
 
 
 def synthetic_scored_sample(

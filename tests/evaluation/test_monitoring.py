@@ -1,5 +1,5 @@
 """Monitoring checks on hand-made samples: thresholds, missing rates, months, the verdict table
-and the report."""
+and the report drawn from them."""
 
 from __future__ import annotations
 
@@ -13,13 +13,12 @@ from credit_models.evaluation.monitoring import (
     CHECK_COLUMNS,
     OK,
     MonitoringThresholds,
-    build_monitoring_report,
     missing_rates,
     monitor_batch,
     monitoring_checks,
-    monitoring_figures,
     performance_by_month,
 )
+from credit_models.reporting.monitoring_report import build_monitoring_report, monitoring_figures
 
 
 def sample(rows: int, seed: int, *, shift: float = 0.0, missing: float = 0.1) -> pd.DataFrame:

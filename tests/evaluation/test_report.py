@@ -16,12 +16,13 @@ import pytest
 from matplotlib.figure import Figure
 from scipy.special import expit, logit
 
-from credit_models.evaluation import plots
 from credit_models.evaluation.metrics import (
     calibration_metrics,
     ranking_metrics,
     score_band_table,
 )
+from credit_models.features.spec import TENURE
+from credit_models.reporting import plots
 from credit_models.reporting.validation_report import (
     OPTIONAL_SECTIONS,
     PAGE_ORDER,
@@ -31,7 +32,6 @@ from credit_models.reporting.validation_report import (
     build_validation_report,
     standard_segments,
 )
-from credit_models.features.spec import TENURE
 from tests.evaluation.test_fairness import check_fairness_section, sample_fairness_review
 
 VOID_ELEMENTS = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "wbr"}
