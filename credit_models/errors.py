@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, TypeVar
 
 import pandas as pd
+
+E = TypeVar("E", bound=Enum)
 
 
 @dataclass
@@ -38,6 +42,17 @@ class DataContractError(ValueError):
 
 class ConfigError(ValueError):
     """A configuration value breaks a rule; the message names the key, the rule and the value."""
+
+
+def enum_choice(kind: type[E], value: Any, key: str) -> E:
+    """``value`` (a member or its text, as YAML and callers give it) as a member of the enum
+    ``kind``; anything else is a ConfigError naming ``key`` and the valid choices."""
+    if isinstance(value, kind):
+        return value
+    choices = [member.value for member in kind]
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {choices}; got {value!r}")
+    return kind(value)
 
 
 class TrainingDataError(ValueError):

@@ -14,12 +14,14 @@ silently dropped:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 import pandas as pd
 
-from credit_models.errors import ConfigError
+from credit_models.errors import ConfigError, enum_choice
+from credit_models.labels.capacity_target import CapacityDefinition
 from credit_models.labels.delinquency import bad_event_times, bill_cure_times, days_past_due_at
 
 LABELLED = "labelled"
@@ -35,10 +37,16 @@ INDETERMINATE_POLICIES = ("exclude", "good")
 SECONDS_PER_DAY = 86_400.0
 
 
+class LabelSource(str, Enum):
+    events = "events"
+    table = "table"
+
+
 @dataclass(frozen=True)
 class DefaultDefinition:
     """Which delinquency counts as default, for how long after as_of it is watched, and which
-    snapshots are not fit to be labelled."""
+    snapshots are not fit to be labelled: ``conf/labels/*.yaml`` (with the credit-limit model's
+    capacity target, ``labels.capacity``)."""
 
     bad_days_past_due: int = 30
     performance_months: int = 6
@@ -47,8 +55,12 @@ class DefaultDefinition:
     indeterminate_policy: str = "exclude"
     inactive_months: int | None = None
     """Exclude snapshots with no balance-carrying statement and no order in these months."""
+    source: LabelSource = LabelSource.events
+    """events: derived from bills and repayments; table: the data set's own ``labels`` table."""
+    capacity: CapacityDefinition = field(default_factory=CapacityDefinition)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "source", enum_choice(LabelSource, self.source, "labels.source"))
         if self.bad_days_past_due < 1:
             raise ConfigError(f"labels.bad_days_past_due must be >= 1; got {self.bad_days_past_due}")
         if self.performance_months < 1:

@@ -11,6 +11,7 @@ import pandas as pd
 import xgboost as xgb
 
 from credit_models.errors import ConfigError
+from credit_models.models.param_checks import param_problems
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "n_estimators": 600,
@@ -38,17 +39,42 @@ PARAM_RULES: dict[str, tuple[float, float, bool]] = {
 }
 """``model.params`` key → (low, high, whether ``low`` itself is allowed); ``high`` is allowed."""
 
+PARAM_TYPES: dict[str, Any] = {
+    "n_estimators": int, "max_depth": int | None, "max_leaves": int | None,
+    "max_bin": int | None, "n_jobs": int | None, "verbosity": int | None,
+    "num_parallel_tree": int | None, "max_cat_to_onehot": int | None,
+    "max_cat_threshold": int | None,
+    "learning_rate": float | None, "min_child_weight": float | None, "subsample": float | None,
+    "colsample_bytree": float | None, "colsample_bylevel": float | None,
+    "colsample_bynode": float | None, "reg_lambda": float | None, "reg_alpha": float | None,
+    "gamma": float | None, "scale_pos_weight": float | None, "max_delta_step": float | None,
+    "base_score": float | None,
+    "tree_method": str | None, "booster": str | None, "objective": str | None,
+    "grow_policy": str | None, "device": str | None, "sampling_method": str | None,
+    "importance_type": str | None, "validate_parameters": bool | None,
+}
+"""The type of each plain XGBoost parameter (others, such as ``eval_metric`` or
+``callbacks``, are left to XGBoost)."""
+
+SET_ELSEWHERE: dict[str, str] = {
+    "early_stopping_rounds": "model.early_stopping_rounds",
+    "random_state": "seed",
+    "enable_categorical": "the model (always true: native categorical splits)",
+}
+"""Parameters the model sets from other keys: a second value would clash at fit time."""
+
 
 def check_params(params: Mapping[str, Any]) -> None:
-    """Refuse hyper-parameters XGBoost would reject (or silently misuse) only at fit time, after
-    the data are read and the features built: every broken one is named with its rule."""
-    problems = []
+    """Refuse ``model.params`` XGBoost would reject (or silently misuse) only at fit time, after
+    the data are read and the features built: a name it does not know (with the close names), a
+    wrong type or a value out of range; every broken one is named with its rule, on one line."""
+    params = dict(params)
+    problems = param_problems(params, sorted(xgb.XGBClassifier().get_params()), PARAM_TYPES,
+                              SET_ELSEWHERE, "xgboost.XGBClassifier")
+    named = {problem.split(" ", 1)[0] for problem in problems}
     for key, (low, high, low_allowed) in PARAM_RULES.items():
         value = params.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            problems.append(f"model.params.{key} must be a number; got {value!r}")
+        if value is None or f"model.params.{key}" in named:
             continue
         above_low = value >= low if low_allowed else value > low
         if not (above_low and value <= high):
@@ -75,24 +101,25 @@ def model_inputs(features: pd.DataFrame, feature_names: list[str]) -> pd.DataFra
 
 def fit_xgb_pd(
     development: pd.DataFrame,
-    development_is_bad: pd.Series,
-    validation: pd.DataFrame,
-    validation_is_bad: pd.Series,
+    development_is_bad: np.ndarray,
+    validation: tuple[pd.DataFrame, np.ndarray] | None,
     params: Mapping[str, Any],
     early_stopping_rounds: int,
-    seed: int,
+    seed: int | None,
 ) -> xgb.XGBClassifier:
-    """Fit on the development period, stopping when validation AUC stops improving."""
+    """Fit on the development period (labels 0/1), stopping when validation AUC stops improving;
+    without ``validation``, every tree of ``n_estimators`` is grown."""
     model = xgb.XGBClassifier(
         **{**DEFAULT_PARAMS, **dict(params)},
         enable_categorical=True,
-        early_stopping_rounds=early_stopping_rounds,
+        early_stopping_rounds=None if validation is None else early_stopping_rounds,
         random_state=seed,
     )
     model.fit(
         development,
         development_is_bad.astype(np.int8),
-        eval_set=[(validation, validation_is_bad.astype(np.int8))],
+        eval_set=None if validation is None else [(validation[0],
+                                                   validation[1].astype(np.int8))],
         verbose=False,
     )
     return model

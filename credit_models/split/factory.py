@@ -1,32 +1,63 @@
-"""The configured splitter, built (and so checked) before any data are read."""
+"""``conf/split/*.yaml`` as one typed value, and the splitter it configures, built (and so
+checked) when the job's settings are, before any data are read."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, fields
+from enum import Enum
 
-from credit_models.errors import ConfigError
+from credit_models.errors import ConfigError, enum_choice
 from credit_models.split.out_of_time import OutOfTimeSplit
 from credit_models.split.stratified import StratifiedCustomerSplit
 
 Splitter = OutOfTimeSplit | StratifiedCustomerSplit
 
-SPLITTERS: dict[str, type] = {
-    "out_of_time": OutOfTimeSplit,
-    "stratified": StratifiedCustomerSplit,
+
+class SplitKind(str, Enum):
+    out_of_time = "out_of_time"
+    stratified = "stratified"
+
+
+SPLITTERS: dict[SplitKind, type] = {
+    SplitKind.out_of_time: OutOfTimeSplit,
+    SplitKind.stratified: StratifiedCustomerSplit,
 }
 
 
-def build_splitter(config: Mapping[str, Any], seed: int) -> Splitter:
-    settings = {key: value for key, value in dict(config).items() if value is not None}
-    kind = settings.pop("kind", "out_of_time")
-    if kind not in SPLITTERS:
-        raise ConfigError(f"split.kind must be one of {sorted(SPLITTERS)}; got {kind!r}")
-    allowed = set(SPLITTERS[kind].__dataclass_fields__) - {"seed"}
-    unknown = sorted(set(settings) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"split.kind={kind} does not take {unknown} (set them to null); it takes "
-            f"{sorted(allowed)}"
-        )
-    return SPLITTERS[kind](**settings, seed=seed)
+@dataclass(frozen=True)
+class SplitSettings:
+    """Fields a kind does not use stay null; a null field takes the splitter's default."""
+
+    kind: SplitKind = SplitKind.out_of_time
+    valid_months: int | None = None
+    """Snapshot months for early stopping, just before the calibration period."""
+    calibration_months: int | None = None
+    """Snapshot months on which probabilities are calibrated, just before the OOT period."""
+    oot_months: int | None = None
+    """The latest labelled snapshot months: the out-of-time test period."""
+    group_customers: bool | None = None
+    """Fit on some customers, stop/calibrate/test on the others (out_of_time)."""
+    holdout_share: float | None = None
+    """Share of customers held out from fitting (out_of_time)."""
+    customer_shares: dict[str, float] | None = None
+    """Share of customers in each split (stratified)."""
+    cv_folds: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", enum_choice(SplitKind, self.kind, "split.kind"))
+        allowed = set(SPLITTERS[self.kind].__dataclass_fields__) - {"seed"}
+        unknown = sorted(name for name in self.values() if name not in allowed)
+        if unknown:
+            raise ConfigError(
+                f"split.kind={self.kind.value} does not take {unknown} (set them to null); it "
+                f"takes {sorted(allowed)}"
+            )
+
+    def values(self) -> dict[str, object]:
+        """The fields set (not null), but the kind."""
+        return {item.name: getattr(self, item.name) for item in fields(self)
+                if item.name != "kind" and getattr(self, item.name) is not None}
+
+    def build(self, seed: int) -> Splitter:
+        """The configured splitter (its own checks run here)."""
+        return SPLITTERS[self.kind](**self.values(), seed=seed)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
 
 from credit_models.data.io import (
     DatasetManifest,
@@ -21,12 +20,12 @@ from credit_models.data.io import (
     read_tables,
     write_tables,
 )
-from credit_models.data.plausibility import PlausibilityConfig
-from credit_models.data.simulator import SimulatorConfig, generate_to_folder
+from credit_models.data.simulator import generate_to_folder
 from credit_models.data.simulator.generate import SOURCE as SIMULATOR_SOURCE
 from credit_models.data.validation import ValidationReport, check_tables, validate_tables
 from credit_models.errors import ConfigError, DatasetReadError
 from credit_models.timestamps import utc_timestamp
+from credit_models.workflows.settings import DataSettings, DataSource
 
 logger = logging.getLogger(__name__)
 
@@ -43,19 +42,7 @@ class LoadedDataset:
         return self.manifest.extraction_timestamp
 
 
-def simulator_config(data: DictConfig) -> SimulatorConfig:
-    return SimulatorConfig(**OmegaConf.to_container(data.simulator, resolve=True))
-
-
-def plausibility_config(data: DictConfig) -> PlausibilityConfig:
-    """The ceilings on amounts; the defaults where the config has no ``plausibility`` key."""
-    settings = data.get("plausibility")
-    if settings is None:
-        return PlausibilityConfig()
-    return PlausibilityConfig(**OmegaConf.to_container(settings, resolve=True))
-
-
-def materialise(data: DictConfig, show_progress: bool = True) -> Path:
+def materialise(data: DataSettings, show_progress: bool = True) -> Path:
     """Make sure the data set folder exists: generate or convert it when the config says so.
 
     A simulated data set is reused when its manifest records the same simulator config, so a
@@ -64,9 +51,9 @@ def materialise(data: DictConfig, show_progress: bool = True) -> Path:
     with :class:`OutputFolderError` before any work, and is left as it was.
     """
     path = configured_path(data)
-    source = str(data.source.value if hasattr(data.source, "value") else data.source)
+    source = DataSource(data.source).value
     if source == "simulator":
-        config = simulator_config(data)
+        config = data.simulator
         if _holds_simulated(path, _plain(asdict(config))):
             logger.info("reusing simulated data set at %s", path)
             return path
@@ -92,7 +79,7 @@ def materialise(data: DictConfig, show_progress: bool = True) -> Path:
     return path
 
 
-def load_dataset(data: DictConfig, strict: bool = True) -> LoadedDataset:
+def load_dataset(data: DataSettings, strict: bool = True) -> LoadedDataset:
     """Read every table and validate it; with ``strict`` a violation raises, naming them all."""
     path = configured_path(data)
     _check_readable_folder(path)
@@ -110,13 +97,13 @@ def load_dataset(data: DictConfig, strict: bool = True) -> LoadedDataset:
             "extracted (no event may be at or after it)"
         )
     validate = check_tables if strict else validate_tables
-    report = validate(tables, manifest.extraction_timestamp, plausibility_config(data))
+    report = validate(tables, manifest.extraction_timestamp, data.plausibility)
     return LoadedDataset(path=path, tables=tables, manifest=manifest, report=report)
 
 
-def configured_path(data: DictConfig) -> Path:
+def configured_path(data: DataSettings) -> Path:
     """``data.path``, which must be set."""
-    if OmegaConf.is_missing(data, "path") or not data.path:
+    if not data.path:
         raise ConfigError(
             "data.path is not set: name the data set folder, e.g. `data=parquet "
             "data.path=/path/to/my_portfolio` (a folder holding manifest.json and one Parquet file "

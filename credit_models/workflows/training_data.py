@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
 
 from credit_models.data.fingerprint import data_fingerprint
 from credit_models.errors import TrainingDataError
@@ -30,13 +29,15 @@ from credit_models.features.store import cached_features
 from credit_models.labels.default_label import (
     LABELLED,
     DefaultDefinition,
+    LabelSource,
     label_default,
     label_summary,
 )
-from credit_models.workflows.dataset import LoadedDataset, load_dataset, materialise
-from credit_models.split.factory import Splitter, build_splitter
+from credit_models.split.factory import Splitter
 from credit_models.split.names import UNUSED
 from credit_models.timestamps import utc_timestamp
+from credit_models.workflows.dataset import LoadedDataset, load_dataset, materialise
+from credit_models.workflows.settings import SnapshotSettings, TrainingDataSettings
 
 logger = logging.getLogger("credit_models.training_data")
 
@@ -70,21 +71,10 @@ class TrainingData:
         return label_summary(self.labels)
 
 
-def default_definition(labels: DictConfig) -> DefaultDefinition:
-    return DefaultDefinition(
-        bad_days_past_due=labels.bad_days_past_due,
-        performance_months=labels.performance_months,
-        indeterminate_days_past_due=labels.indeterminate_days_past_due,
-        indeterminate_policy=labels.indeterminate_policy,
-        inactive_months=labels.inactive_months,
-    )
-
-
 def snapshots_for(
-    cfg: DictConfig, dataset: LoadedDataset, definition: DefaultDefinition
+    snapshots_cfg: SnapshotSettings, dataset: LoadedDataset, definition: DefaultDefinition
 ) -> pd.DataFrame:
     """The configured snapshot table, or every customer at each month start of the range."""
-    snapshots_cfg = cfg.features.snapshots
     customers = dataset.tables["customers"]
     if snapshots_cfg.table:
         return read_snapshot_table(snapshots_cfg.table, customers)
@@ -103,18 +93,20 @@ def _quiet_stage(message: str, *args: Any) -> None:
     logger.info(message, *args)
 
 
-def assemble_training_data(cfg: DictConfig, stage: Stage = _quiet_stage) -> TrainingData:
-    """Every config check happens before the first expensive step."""
-    raw_spec = OmegaConf.to_container(cfg.features, resolve=True)
+def assemble_training_data(
+    settings: TrainingDataSettings, stage: Stage = _quiet_stage
+) -> TrainingData:
+    """The settings were checked when built; the feature spec is checked here, before the first
+    expensive step."""
+    raw_spec = asdict(settings.features)
     # What is computed, not for which rows: the snapshots enter the cache key as rows.
     spec_key = {key: value for key, value in raw_spec.items() if key != "snapshots"}
     feature_spec = parse_feature_spec(raw_spec)
-    definition = default_definition(cfg.labels)
-    splitter = build_splitter(OmegaConf.to_container(cfg.split, enum_to_str=True), cfg.seed)
-    from_table = _enum_value(cfg.labels.source) == "table"
+    definition, splitter = settings.labels, settings.splitter
+    from_table = definition.source is LabelSource.table
 
-    materialise(cfg.data)
-    dataset = load_dataset(cfg.data)
+    materialise(settings.data)
+    dataset = load_dataset(settings.data)
     stage("data set %s validated: %s", dataset.path,
           ", ".join(f"{k} {v:,}" for k, v in dataset.report.row_counts.items()))
     fingerprint = data_fingerprint(dataset.tables)
@@ -124,7 +116,7 @@ def assemble_training_data(cfg: DictConfig, stage: Stage = _quiet_stage) -> Trai
         label_name = "provided"
         label_text = f"the data set's own outcome (labels table of {dataset.manifest.source})"
     else:
-        snapshots = snapshots_for(cfg, dataset, definition)
+        snapshots = snapshots_for(settings.features.snapshots, dataset, definition)
         labels = label_default(
             snapshots, dataset.tables["bills"], dataset.tables["repayments"], definition,
             dataset.extraction_date, orders=dataset.tables["orders"],
@@ -156,11 +148,12 @@ def assemble_training_data(cfg: DictConfig, stage: Stage = _quiet_stage) -> Trai
          if (split == UNUSED).any() else ""))
 
     started = time.perf_counter()
-    cache_dir = Path(cfg.engine.feature_cache_dir) if cfg.engine.feature_cache_dir else None
+    engine = settings.engine
+    cache_dir = Path(engine.feature_cache_dir) if engine.feature_cache_dir else None
     features, cache_folder = cached_features(
         cache_dir, spec_key, fingerprint, labelled[["customer_id", "as_of"]],
         lambda: build_features(feature_spec, dataset.tables, labelled[["customer_id", "as_of"]],
-                               chunk_customers=cfg.engine.chunk_customers, show_progress=True),
+                               chunk_customers=engine.chunk_customers, show_progress=True),
     )
     stage("%d features for %s snapshots in %.1fs", len(features.feature_names),
           f"{len(labelled):,}", time.perf_counter() - started)
@@ -181,7 +174,3 @@ def provided_labels(dataset: LoadedDataset) -> pd.DataFrame:
             f"{sorted(dataset.tables)}. Use labels=dpd30_6m (or another event-based label)"
         )
     return table[["customer_id", "as_of", "is_bad"]].assign(status=LABELLED)
-
-
-def _enum_value(value: Any) -> Any:
-    return getattr(value, "value", value)

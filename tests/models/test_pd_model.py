@@ -8,7 +8,8 @@ import pytest
 
 from credit_models.errors import ConfigError
 from credit_models.models.monotone import monotone_directions
-from credit_models.models.pd_model import ModelSettings, fit_pd_model, refit_for_fold
+from credit_models.models.pd_model import fit_pd_model, refit_for_fold
+from credit_models.models.settings import ModelSettings
 
 
 def portfolio(rows: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -30,7 +31,7 @@ def portfolio(rows: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]
 def settings(**overrides) -> ModelSettings:
     base = {"params": {"n_estimators": 80, "max_depth": 3, "n_jobs": 1},
             "early_stopping_rounds": 20}
-    return ModelSettings.from_config({**base, **overrides})
+    return ModelSettings(**{**base, **overrides})
 
 
 def test_monotone_constraint_makes_pd_never_fall_as_days_late_rise():

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from credit_models.errors import ConfigError, TrainingDataError
 from credit_models.split.customer_groups import customer_uniforms
-from credit_models.split.factory import build_splitter
+from credit_models.split.factory import SplitSettings
 from credit_models.split.names import UNUSED
 from credit_models.split.out_of_time import OutOfTimeSplit
 from credit_models.split.stratified import StratifiedCustomerSplit
@@ -120,6 +120,6 @@ def test_bad_split_config_is_rejected_with_the_key():
     with pytest.raises(ConfigError, match="cv_folds"):
         OutOfTimeSplit(cv_folds=1)
     with pytest.raises(ConfigError, match="does not take \\['valid_months'\\]"):
-        build_splitter({"kind": "stratified", "valid_months": 2}, seed=1)
+        SplitSettings(kind="stratified", valid_months=2)
     with pytest.raises(ConfigError, match="split.kind must be one of"):
-        build_splitter({"kind": "random"}, seed=1)
+        SplitSettings(kind="random")

@@ -1,0 +1,379 @@
+"""The settings of each job that trains: one typed value built once from the composed config.
+
+API (for jobs, tracking and tests):
+
+* ``settings = credit_models.config.settings.to_settings(cfg)`` at the top of a job turns the
+  composed Hydra config into :class:`TrainSettings` / :class:`TuneSettings` /
+  :class:`LimitsSettings` (whichever schema the job's YAML names). Every section checks itself
+  when built, so a bad value stops the job with one :class:`~credit_models.errors.ConfigError`
+  line (exit 2) before any data are read.
+* Sections are the stages' own settings classes: ``settings.model`` is
+  :class:`credit_models.models.settings.ModelSettings` (``model.params`` names and types checked
+  against the estimator), ``settings.labels`` :class:`~credit_models.labels.default_label.
+  DefaultDefinition`, ``settings.split`` :class:`~credit_models.split.factory.SplitSettings`,
+  ``settings.selection`` :class:`~credit_models.features.selection_config.SelectionConfig`.
+* ``settings.splitter`` is the configured splitter, built (and checked against the model's
+  calibration) once, when the settings are.
+* Workflows take these settings, never a DictConfig: ``assemble_training_data(settings, stage)``.
+* The Hydra schema registered by :mod:`credit_models.config.schema` *is* these classes: there is
+  no mirror to keep in step.
+
+Plain dataclasses: nothing here imports Hydra, OmegaConf or MLflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+from typing import Any
+
+from credit_models.data.plausibility import PlausibilityConfig
+from credit_models.data.simulator import SimulatorConfig
+from credit_models.errors import ConfigError
+from credit_models.features.selection_config import SelectionConfig
+from credit_models.labels.default_label import DefaultDefinition
+from credit_models.limits.policy import TargetMethod
+from credit_models.models.settings import CalibrationMethod, ModelSettings
+from credit_models.split.factory import SplitSettings, Splitter
+from credit_models.split.names import CALIBRATION
+
+
+class DataSource(str, Enum):
+    simulator = "simulator"
+    parquet = "parquet"
+    uci_taiwan = "uci_taiwan"
+    german_credit = "german_credit"
+
+
+@dataclass
+class DataSettings:
+    source: DataSource = DataSource.simulator
+    path: str | None = "data/generated/default"
+    """Folder of the data set (contract tables as Parquet + manifest.json); required (null in
+    ``conf/data/parquet.yaml``: the reader says how to give it)."""
+    source_file: str | None = None
+    """Raw input of an adapter (the UCI or German CSV); converted into ``path``."""
+    extraction_date: str | None = None
+    """Overrides the manifest's extraction date (needed for data sets without a manifest)."""
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    plausibility: PlausibilityConfig = field(default_factory=PlausibilityConfig)
+    """Ceilings on amounts (currency units) beyond which validation refuses a value as absurd."""
+
+
+@dataclass
+class SnapshotSettings:
+    first_as_of: str | None = None
+    """First month-start snapshot; empty = ``min_history_months`` after the first event."""
+    last_as_of: str | None = None
+    """Last snapshot; empty = the last one whose performance window is complete."""
+    min_history_months: int = 6
+    table: str | None = None
+    """A snapshot table (Parquet or CSV: customer_id, as_of) instead of month starts."""
+
+
+@dataclass
+class FeaturesSettings:
+    """The feature spec; its sources, columns, functions and references are checked by
+    :func:`credit_models.features.spec.parse_feature_spec` before any work starts."""
+
+    name: str = "default"
+    latency_days: int = 0
+    windows: list[int] = field(default_factory=lambda: [30, 90, 180, 365])
+    static_attributes: bool = True
+    filters: dict[str, Any] = field(default_factory=dict)
+    aggregates: list[Any] = field(default_factory=list)
+    derived: list[Any] = field(default_factory=list)
+    snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
+
+
+class EngineKind(str, Enum):
+    local = "local"
+
+
+@dataclass
+class EngineSettings:
+    """How features are computed (``conf/engine/``): nothing here changes a result, so nothing
+    here is part of the feature cache's key."""
+
+    kind: EngineKind = EngineKind.local
+    chunk_customers: int = 10_000
+    """Customers per chunk: bounds memory; results do not depend on it."""
+    feature_cache_dir: str | None = "data/cache/features"
+    """Feature matrices are cached here by spec, data and snapshots; empty disables."""
+
+
+@dataclass
+class MlflowSettings:
+    tracking_uri: str = "sqlite:///mlflow.db"
+    """A relative sqlite path is resolved against the working directory at start-up."""
+    experiment_name: str = "credit_models"
+    registered_model_name: str = "pd_xgb"
+    register: bool = True
+    log_feature_matrix: bool = False
+    """Log the training rows (customer ids, attributes, labels) with a PD run; off by default:
+    the run logs their fingerprint and how to rebuild them (features/matrix_reference.json)."""
+    log_decisions: bool = False
+    """Log a limit run's customer-level decisions (limits/decisions.parquet and a CSV sample);
+    off by default: the run keeps the aggregates by PD band."""
+    telemetry: bool = False
+    """Let MLflow send its anonymous usage telemetry (off unless opted in)."""
+
+
+@dataclass
+class ReportSettings:
+    segment_columns: list[str] = field(default_factory=list)
+    """Features whose values are segments of their own in the report (next to the standard
+    thin-file and new-customer segments)."""
+
+
+@dataclass
+class FairnessConfig:
+    """``conf/fairness/*.yaml``: sensitive attributes (never a customer's reason; optionally no
+    model input) and the fairness review's approval cut-off and age bands; checked further by
+    :meth:`credit_models.features.sensitive.SensitiveAttributes.from_config`."""
+
+    sensitive_attributes: dict[str, list[str]] = field(default_factory=dict)
+    exclude_from_model: bool = False
+    approval_pd_cutoff: float = 0.10
+    age_bands: list[float] = field(default_factory=lambda: [25.0, 35.0, 45.0, 55.0])
+    min_group_rows: int = 10
+
+
+def check_calibration_split(model: ModelSettings, periods: tuple[str, ...]) -> None:
+    """A calibrated model needs a calibration split to fit its calibrator on."""
+    if model.calibration is not CalibrationMethod.none and CALIBRATION not in periods:
+        raise ConfigError(
+            f"model.calibration={model.calibration.value} needs a calibration split; set "
+            f"split.calibration_months >= 1 or model.calibration=none"
+        )
+
+
+@dataclass(frozen=True)
+class TrainingDataSettings:
+    """What decides a modelling table's rows, columns and splits, and nothing else: what
+    :func:`~credit_models.workflows.training_data.assemble_training_data` reads, and what a run
+    logs to rebuild its training rows."""
+
+    seed: int = 7
+    data: DataSettings = field(default_factory=DataSettings)
+    features: FeaturesSettings = field(default_factory=FeaturesSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    labels: DefaultDefinition = field(default_factory=DefaultDefinition)
+    split: SplitSettings = field(default_factory=SplitSettings)
+
+    def __post_init__(self) -> None:
+        _ = self.splitter     # built, and so checked, now
+
+    @cached_property
+    def splitter(self) -> Splitter:
+        """The configured splitter: built once, with the settings."""
+        return self.split.build(self.seed)
+
+
+@dataclass(frozen=True)
+class TrainSettings(TrainingDataSettings):
+    """``credit-models-train``: the training data, and how a PD model is selected, fitted,
+    reviewed, logged and reported."""
+
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    select_features: bool = True
+    """Train on the features the selector keeps (the report is logged either way)."""
+    model: ModelSettings = field(default_factory=ModelSettings)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
+    mlflow: MlflowSettings = field(default_factory=MlflowSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_calibration_split(self.model, self.splitter.periods)
+
+
+@dataclass
+class CapacityModelConfig:
+    """See credit_models/limits/capacity_model.py (CapacitySettings)."""
+
+    name: str = "xgb_quantile"
+    quantiles: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    params: dict[str, Any] = field(default_factory=dict)
+    early_stopping_rounds: int = 30
+    log_target: bool = True
+
+
+@dataclass
+class TierConfig:
+    basis: str = "capacity_q90"
+    pd_bands: dict[str, list[float]] = field(default_factory=dict)
+    capacity_bands: dict[str, list[float]] = field(default_factory=dict)
+    multipliers: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass
+class OptimumConfig:
+    revenue_rate: float = 0.30
+    funding_rate: float = 0.04
+    horizon_months: int = 12
+    pd_elasticity: float = 0.15
+    expected_loss_budget: float = 0.06
+    grid_points: int = 60
+
+
+@dataclass
+class ReviewConfig:
+    min_change: float = 0.1
+    max_step_share: float = 0.5
+    max_step_amount: float = 10_000.0
+    min_months_between_raises: float = 6.0
+    no_raise_months_after_delinquency: float = 6.0
+    cut_pd_threshold: float = 0.03
+    max_cut_share: float = 0.5
+
+
+@dataclass
+class PromotionWindowConfig:
+    month: int = 6
+    first_day: int = 1
+    expiry_day: int = 21
+
+
+@dataclass
+class PromotionConfig:
+    windows: dict[str, PromotionWindowConfig] = field(default_factory=dict)
+    min_utilisation: float = 0.1
+    max_pd: float = 0.1
+    extra_share: float = 0.5
+    max_extra: float = 10_000.0
+
+
+@dataclass
+class ReasonTextPair:
+    zh: str = ""
+    en: str = ""
+
+
+@dataclass
+class PolicyConfig:
+    """``conf/policy/*.yaml``; the rules between fields (bands tiling, floor <= ceiling, a text
+    per reason code) are checked by :func:`credit_models.limits.decisions.load_policy`."""
+
+    name: str = "default"
+    method: TargetMethod = TargetMethod.optimum
+    floor: float = 500.0
+    ceiling: float = 50_000.0
+    rounding: float = 100.0
+    lgd: float = 0.85
+    ccf: float = 0.5
+    max_pd: float = 0.35
+    tiers: TierConfig = field(default_factory=TierConfig)
+    optimum: OptimumConfig = field(default_factory=OptimumConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
+    promotion: PromotionConfig = field(default_factory=PromotionConfig)
+    reason_texts: dict[str, ReasonTextPair] = field(default_factory=dict)
+
+
+@dataclass
+class StressScenarioConfig:
+    pd_multiplier: float = 1.0
+    spend_multiplier: float = 1.0
+    lgd_add: float = 0.0
+
+
+@dataclass
+class StressConfig:
+    asset_correlation: float = 0.04
+    confidence: float = 0.999
+    scenarios: dict[str, StressScenarioConfig] = field(default_factory=dict)
+
+
+@dataclass
+class AccountFeaturesConfig:
+    """Which feature carries each account fact (credit_models/limits/account_facts.py)."""
+
+    current_limit: str = "limit_changes__new_limit__last"
+    balance: str = "statements__amount_due__last"
+    days_since_delinquency: str = "due_outcomes_missed__bill__days_since_last"
+    days_past_due_now: str = "delinquency__days_past_due__current"
+    days_since_raise: str = "limit_changes_raise__change__days_since_last"
+
+
+@dataclass
+class LimitsSettingsConfig:
+    account: AccountFeaturesConfig = field(default_factory=AccountFeaturesConfig)
+    as_of: str | None = None
+    """The portfolio's snapshot; null = the earliest snapshot of the evaluation split."""
+    capacity_as_of: list[str] = field(default_factory=list)
+    """Snapshots to fit the capacity model on instead of the PD's labelled snapshots (for data
+    whose labelled snapshots have no months after them, such as UCI)."""
+    language: str = "en"
+    top_reasons: int = 3
+
+
+@dataclass
+class BacktestSweepConfig:
+    expected_loss_budget: list[float] = field(default_factory=list)
+    tier_scale: list[float] = field(default_factory=list)
+
+
+@dataclass
+class BacktestConfig:
+    months: int = 9
+    """Replay window after the portfolio's snapshot."""
+    monthly_review: bool = True
+    """Review the candidate policies' limits at every month start of the window (as the lender
+    does); false holds the limits decided at the snapshot."""
+    sweep: BacktestSweepConfig = field(default_factory=BacktestSweepConfig)
+
+
+@dataclass(frozen=True)
+class LimitsSettings(TrainSettings):
+    """``credit-models-limits``: the PD model's settings, and the capacity model, limit policy,
+    stress scenarios, portfolio and backtest."""
+
+    capacity: CapacityModelConfig = field(default_factory=CapacityModelConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    stress: StressConfig = field(default_factory=StressConfig)
+    limits: LimitsSettingsConfig = field(default_factory=LimitsSettingsConfig)
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
+
+
+class TuningDirection(str, Enum):
+    maximize = "maximize"
+    minimize = "minimize"
+
+
+@dataclass
+class SearchDimension:
+    """One hyper-parameter's range: ``float``/``int`` between ``low`` and ``high`` (``log`` =
+    sampled on a log scale), or ``categorical`` among ``choices``. The fields of each entry of
+    ``tuning.space``, checked by :func:`credit_models.jobs.tune.search_space` (which names
+    the key): the space itself stays an open mapping so that a dimension can be added on the
+    command line (``+tuning.space.gamma={type: float, low: 0, high: 5}``)."""
+
+    type: str = "float"
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: list[Any] | None = None
+
+
+@dataclass
+class TuningConfig:
+    n_trials: int = 20
+    metric: str = "valid/auc"
+    """``split/metric`` of a trial; never the test split's (tuning on it is leakage)."""
+    direction: TuningDirection = TuningDirection.maximize
+    sampler_seed: int = 7
+    timeout_s: float | None = None
+    """Stop starting new trials after this many seconds (null = run all ``n_trials``)."""
+    baseline_trial: bool = True
+    """Trial 0 uses the configured ``model.params``: the untuned model is the first point of
+    comparison."""
+    space: dict[str, Any] = field(default_factory=dict)
+    """``model.params`` key → its range (the fields of :class:`SearchDimension`)."""
+
+
+@dataclass(frozen=True)
+class TuneSettings(TrainSettings):
+    """``credit-models-tune``: the train job's settings and the search."""
+
+    tuning: TuningConfig = field(default_factory=TuningConfig)
