@@ -154,7 +154,7 @@ def meta_table(rows: Iterable[tuple[str, str | Sequence[str]]]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def figure_png(figure: Figure, *, dpi: int = 100, tight: bool = False) -> bytes:
+def figure_png(figure: Figure, *, dpi: float = 100, tight: bool = False) -> bytes:
     """The figure as PNG bytes, the one way every report, plot file and artifact gets them;
     ``tight`` crops the white margin (``bbox_inches="tight"``)."""
     buffer = io.BytesIO()
@@ -230,11 +230,9 @@ def contents(entries: Iterable[tuple[str, str]]) -> str:
 
 def page_header(title: str, subtitle: str, rows: Iterable[tuple[str, str | Sequence[str]]]
                 ) -> str:
-    """The page's title, subtitle and :func:`meta_table` (who, what, when)."""
-    return (
-        f"<header><h1>{escape(title)}</h1>"
-        f'<p class="subtitle">{escape(subtitle)}</p>{meta_table(rows)}</header>'
-    )
+    """The page's title, subtitle (none when empty) and :func:`meta_table` (who, what, when)."""
+    below = f'<p class="subtitle">{escape(subtitle)}</p>' if subtitle else ""
+    return f"<header><h1>{escape(title)}</h1>{below}{meta_table(rows)}</header>"
 
 
 def footer(text: str) -> str:

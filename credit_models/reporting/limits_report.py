@@ -1,12 +1,10 @@
 """The limit run's HTML report and figures: backtest comparison and frontier, stress test, limits
-by PD band, capacity model quality, approval and limits by sensitive group — one self-contained page (figures embedded) a credit
-committee can open from the MLflow run."""
+by PD band, capacity model quality, approval and limits by sensitive group — one self-contained
+page (figures embedded) a credit committee can open from the MLflow run."""
 
 from __future__ import annotations
 
-import base64
-import html
-import io
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -14,14 +12,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from credit_models.evaluation.fairness import FairnessReview
-from credit_models.reporting.fairness_section import fairness_section_body
-from credit_models.reporting.html import CSS as _CSS
-
-
-def figure_png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return buffer.getvalue()
+from credit_models.reporting import html as page
+from credit_models.reporting.fairness_section import FAIRNESS_HEADING, fairness_section_body
 
 
 def limits_by_band_figure(by_band: pd.DataFrame, columns: Sequence[str],
@@ -50,35 +42,34 @@ def _number(value: float, digits: int) -> str:
 
 
 def _table(frame: pd.DataFrame, digits: int = 4) -> str:
-    return frame.to_html(float_format=lambda value: _number(value, digits), border=0,
-                         classes="table")
+    """A result table as it is (its index and columns), numbers shown by :func:`_number`."""
+    return page.scrolling(frame.to_html(float_format=lambda value: _number(value, digits),
+                                        border=0, classes="table"))
 
 
-def _image(png: bytes, alt: str) -> str:
-    encoded = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
+def _key(heading: str) -> str:
+    """A section's anchor: its heading in lower case, words joined by hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")
 
 
 def limit_report(title: str, details: Mapping[str, str], sections: Sequence[tuple[str, str]],
                  ) -> str:
     """A page of ``sections`` (heading, HTML body) under a details table."""
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                   for k, v in details.items())
-    body = "".join(f"<h2>{html.escape(heading)}</h2>{content}" for heading, content in sections)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-            f"</title><style>{_CSS}</style></head><body><main><h1>{html.escape(title)}</h1>"
-            f"<table class='table'>{rows}</table>{body}</main></body></html>")
+    header = page.page_header(title, "", details.items())
+    body = "\n".join(page.section(_key(heading), heading, content)
+                     for heading, content in sections)
+    return page.document(title, header + "\n" + body)
 
 
 def table_section(frame: pd.DataFrame, note: str = "", digits: int = 4) -> str:
-    return (f"<p>{html.escape(note)}</p>" if note else "") + _table(frame, digits)
+    """A table with the line that says how to read it."""
+    return (page.how(note) if note else "") + _table(frame, digits)
 
 
 def image_section(png: bytes, alt: str, note: str = "") -> str:
-    return (f"<p>{html.escape(note)}</p>" if note else "") + _image(png, alt)
-
-
-FAIRNESS_HEADING = "Fairness: sensitive attributes"
+    """A figure (PNG bytes, :func:`~credit_models.reporting.html.figure_png`) with the line that
+    says how to read it."""
+    return (page.how(note) if note else "") + page.image(png, alt)
 
 
 def fairness_section(review: FairnessReview, population: str) -> tuple[str, str]:

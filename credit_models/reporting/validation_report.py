@@ -47,7 +47,7 @@ from credit_models.evaluation.metrics import (
 )
 from credit_models.features.spec import TENURE
 from credit_models.reporting import html as page
-from credit_models.reporting.fairness_section import fairness_section_body
+from credit_models.reporting.fairness_section import FAIRNESS_HEADING, fairness_section_body
 from credit_models.reporting.plots import (
     bad_rate_by_band,
     calibration_before_after,
@@ -92,7 +92,7 @@ SECTIONS = {
 OPTIONAL_SECTIONS = {
     "benchmark": "Benchmark models",
     "scorecard": "Scorecard points",
-    "fairness": "Fairness: sensitive attributes",
+    "fairness": FAIRNESS_HEADING,
 }
 """Sections shown only when their input is given (``benchmark``, ``scorecard_table``)."""
 
