@@ -18,6 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 from omegaconf import OmegaConf
@@ -100,6 +101,21 @@ def matrix_reference(
         "feature_cache": str(data.feature_cache.resolve()) if data.feature_cache else None,
         "build": build,
     }
+
+
+def log_training_rows(
+    data: TrainingData, resolved: dict[str, Any], log_matrix: bool, scratch: Path
+) -> None:
+    """The training rows' fingerprint, schema and how to rebuild them, always, to the active run;
+    the rows themselves (customer ids, attributes, labels) only when ``mlflow.log_feature_matrix``
+    asks."""
+    matrix = training_matrix(data)
+    mlflow.log_dict(matrix_reference(data, matrix, resolved, logged=log_matrix),
+                    MATRIX_REFERENCE_ARTIFACT)
+    if log_matrix:
+        path = scratch / Path(FEATURE_MATRIX_ARTIFACT).name
+        matrix.to_parquet(path, index=False, compression="zstd")
+        mlflow.log_artifact(str(path), str(Path(FEATURE_MATRIX_ARTIFACT).parent))
 
 
 def rebuild_matrix(reference: dict[str, Any], where: str) -> pd.DataFrame:

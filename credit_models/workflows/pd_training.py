@@ -1,34 +1,54 @@
-"""Fitting and evaluating a PD model on assembled training data, with no Hydra or MLflow in
-sight: the train job and the tuner both call these, so a tuning trial and the final run are the
-same computation."""
+"""Training a PD model end to end, with no Hydra or MLflow in sight: data → modelling table →
+fit and evaluation → oracle, global explanations and fairness review, returned as one
+:class:`PdTrainingResult` that tracking logs and reporting renders. The train job and the tuner
+both call these, so a tuning trial and the final run are the same computation."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from credit_models.errors import ConfigError, TrainingDataError
+from credit_models.errors import TrainingDataError
 from credit_models.evaluation.fairness import FairnessReview, fairness_review
 from credit_models.evaluation.metrics import evaluate_split_metrics, ranking_metrics
+from credit_models.explain.contributions import Contributions, model_contributions
+from credit_models.explain.global_explanations import importance_drift, shap_importance
 from credit_models.features.selection import FeatureSelector
-from credit_models.features.sensitive import SensitiveAttributes
-from credit_models.models.pd_model import (
-    CalibrationMethod,
-    ModelSettings,
-    PdModel,
-    fit_pd_model,
-    refit_for_fold,
-)
+from credit_models.features.selection_config import SelectionConfig
+from credit_models.features.sensitive import FairnessSettings, SensitiveAttributes
+from credit_models.models.pd_model import PdModel
+from credit_models.models.settings import ModelSettings
 from credit_models.models.xgb_pd import model_inputs
-from credit_models.workflows.training_data import TrainingData
 from credit_models.split.names import CALIBRATION, DEVELOPMENT, UNUSED, VALIDATION
+from credit_models.workflows.oracle import oracle_metrics
+from credit_models.workflows.settings import TrainSettings
+from credit_models.workflows.training_data import Stage, TrainingData, assemble_training_data
 
 logger = logging.getLogger(__name__)
+
+EXPLAIN_SAMPLE_ROWS = 20_000
+"""Rows per split explained for the global explanations: enough for stable mean |SHAP|, bounded
+time."""
+
+
+def timed_stage(log: logging.Logger) -> Stage:
+    """A stage reporter that prefixes each message with the seconds since it was made."""
+    started = time.perf_counter()
+
+    def stage(message: str, *args: Any) -> None:
+        log.info("[%6.1fs] " + message, time.perf_counter() - started, *args)
+
+    return stage
+
+
+def _quiet_stage(message: str, *args: Any) -> None:
+    logger.info(message, *args)
 
 
 @dataclass(frozen=True)
@@ -74,14 +94,6 @@ def check_trainable(table_split: pd.Series, is_bad: pd.Series, periods: tuple[st
         raise TrainingDataError("cannot train the PD model: " + "; ".join(problems))
 
 
-def check_calibration_split(settings: ModelSettings, periods: tuple[str, ...]) -> None:
-    if settings.calibration is not CalibrationMethod.none and CALIBRATION not in periods:
-        raise ConfigError(
-            f"model.calibration={settings.calibration.value} needs a calibration split; set "
-            f"split.calibration_months >= 1 or model.calibration=none"
-        )
-
-
 def check_features_present(inputs: pd.DataFrame, split: pd.Series) -> None:
     """Every model input entirely missing in development is an error, naming the first few."""
     development = inputs[split == DEVELOPMENT]
@@ -122,25 +134,23 @@ def fit_and_evaluate(
     """Fit on development (early stopping on validation), calibrate on the calibration split,
     score every row and compute every split's metrics, plus cross-validation when configured."""
     periods = data.splitter.periods
-    check_calibration_split(settings, periods)
     check_trainable(table.split, table.is_bad, periods)
     inputs, is_bad, split = table.inputs, table.is_bad, table.split
-    model = fit_pd_model(
-        settings,
+    model = PdModel.from_settings(settings, random_state=seed).fit(
         inputs[split == DEVELOPMENT], is_bad[split == DEVELOPMENT],
-        inputs[split == VALIDATION], is_bad[split == VALIDATION], seed,
+        eval_set=(inputs[split == VALIDATION], is_bad[split == VALIDATION]),
+        calibration_set=((inputs[split == CALIBRATION], is_bad[split == CALIBRATION])
+                         if CALIBRATION in periods else None),
     )
-    if CALIBRATION in periods:
-        model.calibrate(inputs[split == CALIBRATION], is_bad[split == CALIBRATION])
-    raw = pd.Series(model.raw_probability(inputs), index=inputs.index)
-    probability = pd.Series(model.probability(inputs), index=inputs.index)
+    raw = pd.Series(model.predict_raw_proba(inputs)[:, 1], index=inputs.index)
+    probability = pd.Series(model.predict_proba(inputs)[:, 1], index=inputs.index)
     used = split != UNUSED
     metrics = evaluate_split_metrics(is_bad[used], probability[used], split[used])
     metrics.update({
         f"{name}/ece_uncalibrated": value
         for name, value in _uncalibrated_ece(is_bad[used], raw[used], split[used]).items()
     })
-    cv_table = cross_validate(model, table, data, seed)
+    cv_table = cross_validate(model, table, data)
     if cv_table is not None:
         metrics.update({"cv/auc_mean": float(cv_table["auc"].mean()),
                         "cv/auc_std": float(cv_table["auc"].std(ddof=1)),
@@ -154,9 +164,10 @@ def _uncalibrated_ece(is_bad: pd.Series, raw: pd.Series, split: pd.Series) -> di
 
 
 def cross_validate(
-    model: PdModel, table: ModellingTable, data: TrainingData, seed: int
+    model: PdModel, table: ModellingTable, data: TrainingData
 ) -> pd.DataFrame | None:
-    """Refit the model on each fold the splitter defines; AUC and KS on each held-out fold."""
+    """Refit the model on each fold the splitter defines (:meth:`PdModel.fixed_trees`: no early
+    stopping inside a fold); AUC and KS of its raw probability on each held-out fold."""
     rows = data.labelled[["customer_id", "as_of", "is_bad"]]
     folds = data.splitter.folds(rows, table.split)
     if not folds:
@@ -170,8 +181,8 @@ def cross_validate(
                 f"({int(train_is_bad.sum())} bads), held-out {len(held):,} rows "
                 f"({int(held_is_bad.sum())} bads)"
             )
-        fitted = refit_for_fold(model, table.inputs.loc[train], train_is_bad, seed)
-        scores = fitted.raw_probability(table.inputs.loc[held])
+        fitted = model.fixed_trees().fit(table.inputs.loc[train], train_is_bad)
+        scores = fitted.predict_raw_proba(table.inputs.loc[held])[:, 1]
         results.append({"fold": number, "train_rows": len(train), "held_rows": len(held),
                         "held_bads": int(held_is_bad.sum()),
                         **ranking_metrics(held_is_bad.to_numpy(), scores)})
@@ -182,14 +193,169 @@ def cross_validate(
 
 
 def review_fairness(
-    fairness: Mapping[str, Any], probability: ArrayLike, features: pd.DataFrame,
+    fairness: FairnessSettings, probability: ArrayLike, features: pd.DataFrame,
     model_inputs: Sequence[str], *, is_bad: ArrayLike, limit: ArrayLike | None = None,
 ) -> FairnessReview:
     """The fairness review with the ``fairness`` config group's settings (sensitive attributes,
     approval cut-off, age bands, smallest group shown), for the PD and the limit reports alike."""
     return fairness_review(
-        probability, features, SensitiveAttributes.from_config(fairness),
-        model_inputs=model_inputs, approval_pd_cutoff=float(fairness["approval_pd_cutoff"]),
-        age_bands=[float(edge) for edge in fairness["age_bands"]],
-        min_group_rows=int(fairness["min_group_rows"]), is_bad=is_bad, limit=limit,
+        probability, features, fairness.sensitive,
+        model_inputs=model_inputs, approval_pd_cutoff=fairness.approval_pd_cutoff,
+        age_bands=list(fairness.age_bands),
+        min_group_rows=fairness.min_group_rows, is_bad=is_bad, limit=limit,
     )
+
+
+@dataclass(frozen=True)
+class PdModellingData:
+    """The training rows and the modelling table built from them once: a training run fits on
+    them, a tuning study fits every trial on them."""
+
+    data: TrainingData
+    table: ModellingTable
+
+    @property
+    def test_split(self) -> str:
+        return self.data.splitter.evaluation_split
+
+
+@dataclass(frozen=True)
+class GlobalExplanations:
+    """The model's global explanations in log-odds (TreeSHAP for trees, coefficient × WoE for a
+    scorecard) on a sample of the test and development rows."""
+
+    test: Contributions
+    test_rows: pd.DataFrame
+    """The explained test rows (the model's features), aligned with ``test``."""
+    importance: pd.Series
+    """Mean |contribution| of each feature on the test split."""
+    drift: pd.DataFrame
+    """How each feature's mean |contribution| moved from development to the test split."""
+    splits: tuple[str, str]
+    """The two splits of ``drift``: development, then the test split."""
+    label: str = "mean |SHAP| (log-odds)"
+
+
+@dataclass(frozen=True)
+class PdTrainingResult:
+    """Everything a training run produced, ready to be logged (tracking) or reported
+    (reporting)."""
+
+    model_settings: ModelSettings
+    """The settings the model was fitted with (name, family, params, calibration)."""
+    data: TrainingData
+    table: ModellingTable
+    evaluated: EvaluatedModel
+    oracle: dict[str, float]
+    """The true PD's ranking of the test rows (simulated data only; else empty)."""
+    explanations: GlobalExplanations
+    fairness: FairnessReview
+    """Approval and PD by sensitive group on the test split."""
+    segments: dict[str, Any]
+    """Each configured segment column's values, one per modelling-table row."""
+    selection: SelectionConfig
+    """The selection thresholds the table's features were chosen by."""
+
+    @property
+    def model(self) -> PdModel:
+        return self.evaluated.model
+
+    @property
+    def test_split(self) -> str:
+        return self.data.splitter.evaluation_split
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Every split's metrics, cross-validation's and the oracle's."""
+        return {**self.evaluated.metrics, **self.oracle}
+
+    @property
+    def fit_metrics(self) -> dict[str, float]:
+        """The fit's own numbers (e.g. ``fit/best_iteration``)."""
+        return fit_metrics(self.model)
+
+
+def fit_metrics(model: PdModel) -> dict[str, float]:
+    """The model's numeric summary as ``fit/<key>`` metrics."""
+    return {f"fit/{key}": float(value) for key, value in model.summary().items()
+            if isinstance(value, int | float)}
+
+
+def prepare_pd_training(
+    settings: TrainSettings, stage: Stage = _quiet_stage
+) -> PdModellingData:
+    """Assemble the training rows and fit the feature selector on development."""
+    data = assemble_training_data(settings, stage)
+    table = modelling_table(data, settings.selection.build(), settings.select_features,
+                            settings.fairness.sensitive)
+    report = table.selection_report
+    stage("feature selection: %d of %d features kept%s", int(report["kept"].sum()), len(report),
+          "" if settings.select_features else "; training on all (select_features=false)")
+    return PdModellingData(data, table)
+
+
+def train_pd_model(settings: TrainSettings, stage: Stage = _quiet_stage) -> PdTrainingResult:
+    """The whole PD training path: rows, selection, fit, calibration, metrics, explanations."""
+    prepared = prepare_pd_training(settings, stage)
+    evaluated = fit_and_evaluate(prepared.table, settings.model, settings.seed, prepared.data)
+    return complete_training(prepared, evaluated, settings, stage)
+
+
+def complete_training(
+    prepared: PdModellingData, evaluated: EvaluatedModel, settings: TrainSettings,
+    stage: Stage = _quiet_stage,
+) -> PdTrainingResult:
+    """What a fitted model is judged by beyond its metrics: the oracle, the global explanations,
+    the fairness review and the report's segments."""
+    data, table, model = prepared.data, prepared.table, evaluated.model
+    stage("%s trained: %s", settings.model.family.value,
+          ", ".join(f"{key} {value}" for key, value in model.summary().items()))
+    test_split = prepared.test_split
+    oracle = oracle_metrics(data, table.split)
+    metrics = {**evaluated.metrics, **oracle}
+    stage("metrics: %s", ", ".join(
+        f"{k} {v:.4f}" for k, v in metrics.items()
+        if k.endswith(("/auc", "/ks", "/ece", "ece_uncalibrated", "psi_score", "oracle_auc",
+                       "auc_mean"))
+    ))
+    rows = (table.split == test_split).to_numpy()
+    fairness = review_fairness(settings.fairness, evaluated.probability.to_numpy()[rows],
+                               table.all_inputs[rows], model.feature_names_in_,
+                               is_bad=table.is_bad.to_numpy()[rows])
+    return PdTrainingResult(
+        model_settings=settings.model, data=data, table=table, evaluated=evaluated, oracle=oracle,
+        explanations=global_explanations(model, table, test_split, settings.seed),
+        fairness=fairness, segments=configured_segments(settings.report.segment_columns, table),
+        selection=settings.selection,
+    )
+
+
+def global_explanations(
+    model: PdModel, table: ModellingTable, test_split: str, seed: int
+) -> GlobalExplanations:
+    """Importance on the test split and its drift from development, each split explained on at
+    most :data:`EXPLAIN_SAMPLE_ROWS` rows."""
+    test, test_rows = _explained(model, table.inputs[table.split == test_split], seed)
+    development, _ = _explained(model, table.inputs[table.split == DEVELOPMENT], seed)
+    splits = (DEVELOPMENT, test_split)
+    return GlobalExplanations(test, test_rows, shap_importance(test),
+                              importance_drift(development, test, names=splits), splits)
+
+
+def _explained(model: PdModel, inputs: pd.DataFrame, seed: int
+               ) -> tuple[Contributions, pd.DataFrame]:
+    rows = inputs if len(inputs) <= EXPLAIN_SAMPLE_ROWS else inputs.sample(
+        EXPLAIN_SAMPLE_ROWS, random_state=seed)
+    features = list(model.feature_names_in_)
+    return model_contributions(model, rows[features]), rows[features]
+
+
+def configured_segments(columns: Sequence[str], table: ModellingTable) -> dict[str, Any]:
+    """Each configured segment column's values (a feature of the matrix)."""
+    segments = {}
+    for name in columns:
+        if name not in table.all_inputs:
+            logger.warning("report.segment_columns: %s is not a feature; skipped", name)
+            continue
+        segments[name] = table.all_inputs[name].astype("str").to_numpy()
+    return segments

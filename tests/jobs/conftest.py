@@ -10,8 +10,8 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from credit_models.config.schema import register_configs
-from credit_models.paths import config_dir
 from credit_models.jobs.train import TrainingResult, run_training
+from credit_models.paths import config_dir
 
 SMALL_PORTFOLIO = [
     "data.simulator.n_customers=1500",

@@ -13,6 +13,7 @@ import pytest
 from hydra.core.global_hydra import GlobalHydra
 
 from credit_models.jobs import score as score_job, train as train_job, tune as tune_job
+from credit_models.workflows import pd_training
 from credit_models.workflows.pd_training import check_trainable
 from credit_models.tracking.store import prepare_store
 
@@ -58,7 +59,7 @@ def test_a_label_with_one_class_is_a_data_error(compose_config, tmp_path, capsys
     def one_class(cfg, stage):
         check_trainable(pd.Series(["dev"] * 3), pd.Series([False] * 3), ("dev",))
 
-    monkeypatch.setattr(train_job, "assemble_training_data", one_class)
+    monkeypatch.setattr(pd_training, "assemble_training_data", one_class)
     cfg = compose_config("train", overrides(tmp_path))
     assert train_job.main.run(cfg)[0] == 1
     assert "the dev split has 3 rows and 0 bads" in one_message(capsys, "credit-models-train")

@@ -11,8 +11,8 @@ import pytest
 from mlflow import MlflowClient
 
 from credit_models.errors import ConfigError, TrainingDataError
-from credit_models.workflows.pd_training import check_features_present, check_trainable
 from credit_models.jobs.train import run_training
+from credit_models.workflows.pd_training import check_features_present, check_trainable
 from tests.jobs.conftest import small_train_overrides
 
 MID_SIZE = ["data.simulator.n_customers=5000", "data.simulator.chunk_size=5000",

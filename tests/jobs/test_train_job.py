@@ -63,7 +63,7 @@ def test_console_script_runs_with_overrides_and_prints_where_to_look(tmp_path, s
     overrides = small_train_overrides(tmp_path, simulated_data_dir)
     completed = subprocess.run(
         [str(script), *overrides, f"hydra.run.dir={tmp_path / 'hydra'}", "mlflow.register=false"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "mlflow ui --backend-store-uri sqlite:///" in completed.stdout
@@ -87,7 +87,7 @@ def test_validate_job_lists_every_problem_and_exits_non_zero(tmp_path):
     completed = subprocess.run(
         [str(script), "validate", "data=parquet", f"data.path={root}",
          f"hydra.run.dir={tmp_path / 'hydra'}"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False,
     )
     assert completed.returncode == 1
     for fragment in ("[orders.amount] dtype must be numeric", "[bills.minimum_due] must be >= 0",

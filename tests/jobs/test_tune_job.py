@@ -11,7 +11,9 @@ from mlflow import MlflowClient
 
 from credit_models.errors import ConfigError
 from credit_models.jobs import tune as tune_job
-from credit_models.jobs.tune import TuningError, run_tuning, search_space
+from credit_models.jobs.tune import run_tuning
+from credit_models.workflows import tuning as tuning_workflow
+from credit_models.workflows.tuning import TuningError, search_space
 from tests.jobs.conftest import small_train_overrides
 
 SPACE_KEYS = ("max_depth", "learning_rate", "min_child_weight", "subsample", "colsample_bytree",
@@ -136,7 +138,7 @@ def test_same_config_and_seed_give_the_same_trials_and_the_best_model_is_registe
 def test_a_failing_trial_is_logged_failed_and_the_study_goes_on_unless_all_fail(
     compose_config, tmp_path, simulated_data_dir, monkeypatch
 ):
-    real_fit = tune_job.fit_and_evaluate
+    real_fit = tuning_workflow.fit_and_evaluate
     calls = []
 
     def fail_second(table, settings, seed, data):
@@ -145,7 +147,7 @@ def test_a_failing_trial_is_logged_failed_and_the_study_goes_on_unless_all_fail(
             raise RuntimeError("simulated fit failure")
         return real_fit(table, settings, seed, data)
 
-    monkeypatch.setattr(tune_job, "fit_and_evaluate", fail_second)
+    monkeypatch.setattr(tuning_workflow, "fit_and_evaluate", fail_second)
     config = compose_config("tune", tune_overrides(tmp_path, simulated_data_dir))
     result = run_tuning(config)
     client = MlflowClient(tracking_uri=result.tracking_uri)
@@ -160,7 +162,7 @@ def test_a_failing_trial_is_logged_failed_and_the_study_goes_on_unless_all_fail(
     def always_fail(*args, **kwargs):
         raise RuntimeError("simulated fit failure")
 
-    monkeypatch.setattr(tune_job, "fit_and_evaluate", always_fail)
+    monkeypatch.setattr(tuning_workflow, "fit_and_evaluate", always_fail)
     with pytest.raises(TuningError, match="all 3 trials failed.*simulated fit failure"):
         run_tuning(config)
     failed_parent = client.search_runs(

@@ -25,11 +25,11 @@ from credit_models.paths import config_dir
 from credit_models.workflows.training_data import TrainingData, assemble_training_data
 from credit_models.tracking.input_example import signature_rows, synthetic_input_example
 from credit_models.tracking.pd_pyfunc import public_inputs
-from credit_models.tracking.pd_run import log_training_rows
 from credit_models.tracking.training_rows import (
     FEATURE_MATRIX_ARTIFACT,
     MATRIX_REFERENCE_ARTIFACT,
     TrainingRowsError,
+    log_training_rows,
     matrix_fingerprint,
     matrix_reference,
     training_matrix,
