@@ -1,10 +1,11 @@
 """A PD model rebuilt from the files of its exported pyfunc, so it can be explained exactly as the
 in-memory model that was trained.
 
-The pyfunc folder (``credit_models/tracking/pd_pyfunc.py``) holds the estimator (``booster.ubj``,
-XGBoost's own format, or ``scorecard.json``, the scorecard's bins, coefficients and points as
-data), ``scoring.json`` (family, calibration, score scale)
-and ``feature_contract.json`` (every input's name, type, categories and description). The booster
+The pyfunc folder (written by ``credit_models/tracking/pd_pyfunc.py``; its file names are defined
+here, so that reading it needs no MLflow) holds the estimator (``booster.ubj``, XGBoost's own
+format, or ``scorecard.json``, the scorecard's bins, coefficients and points as data),
+``scoring.json`` (family, calibration, score scale) and ``feature_contract.json`` (every input's
+name, type, categories and description). The booster
 is loaded into an ``XGBClassifier``, which restores its categorical feature types and its
 ``best_iteration``, so probabilities and contributions equal the in-memory model's bit for bit.
 Nothing is unpickled: a folder holding only the ``scorecard.pkl`` of an older export is refused
@@ -23,17 +24,33 @@ import pandas as pd
 import xgboost as xgb
 
 from credit_models.models.calibration import ProbabilityCalibrator
-from credit_models.models.pd_model import CalibrationMethod, ModelFamily, ModelSettings, PdModel
-from credit_models.models.scorecard import ScorePoints
-from credit_models.tracking.pd_pyfunc import (
-    BOOSTER_FILE,
-    FEATURE_CONTRACT_FILE,
-    PICKLED_SCORECARD_FILE,
-    SCORECARD_FILE,
-    SCORING_FILE,
-    read_scorecard,
-    typed_inputs,
-)
+from credit_models.models.input_contract import typed_inputs
+from credit_models.models.pd_model import PdModel
+from credit_models.models.scorecard import ScorePoints, WoeScorecard
+from credit_models.models.settings import ModelFamily
+
+FEATURE_CONTRACT_FILE = "feature_contract.json"
+BOOSTER_FILE = "booster.ubj"
+SCORECARD_FILE = "scorecard.json"
+PICKLED_SCORECARD_FILE = "scorecard.pkl"
+"""What versions before the JSON export wrote; never read (unpickling runs the file's code)."""
+SCORING_FILE = "scoring.json"
+
+
+def read_scorecard(path: str | Path) -> WoeScorecard:
+    """The scorecard saved by :func:`~credit_models.tracking.pd_pyfunc.write_model_files`. A
+    pickled scorecard of an older export is refused with what to do, never unpickled."""
+    path = Path(path)
+    if path.name == PICKLED_SCORECARD_FILE or not path.is_file():
+        raise FileNotFoundError(
+            f"{path.parent} holds no {SCORECARD_FILE}"
+            + (f" but a pickled {PICKLED_SCORECARD_FILE} from an older version of "
+               "credit_models, which is not loaded: unpickling runs whatever code the file "
+               "names" if (path.parent / PICKLED_SCORECARD_FILE).is_file() else "")
+            + ". Retrain the scorecard and register the new version (credit-models-train "
+              "model=scorecard), then point the alias at it"
+        )
+    return WoeScorecard.from_dict(json.loads(path.read_text()))
 
 
 @dataclass(frozen=True)
@@ -90,12 +107,7 @@ def load_model_folder(folder: str | Path) -> ExportedModel:
     calibration = scoring.get("calibration")
     calibrator = None if calibration is None else ProbabilityCalibrator.from_dict(calibration)
     score = dict(scoring.get("score") or {})
-    settings = ModelSettings(
-        family=family, score=score,
-        calibration=(CalibrationMethod(calibrator.method_) if calibrator is not None
-                     else CalibrationMethod.none),
-    )
     features = [entry["name"] for entry in contract]
-    model = PdModel(settings, estimator, features, calibrator=calibrator)
+    model = PdModel.from_fitted(estimator, features, calibrator=calibrator, score=score)
     return ExportedModel(model=model, contract=contract, score_points=ScorePoints(**score),
                          folder=folder)

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
+import yaml
 
 from credit_models.errors import ConfigError
 from credit_models.explain.contributions import Contributions
@@ -53,12 +53,16 @@ REASON_COLUMNS = ("rank", "feature", "value", "contribution", "code", "text_zh",
 
 
 class Language(str, Enum):
+    """Which texts a reason table gives (``explain.language`` in the config)."""
+
     zh = "zh"
     en = "en"
     both = "both"
 
 
 class Direction(str, Enum):
+    """Which side of the feature's typical value an entry's text describes."""
+
     any = "any"
     high = "high"
     low = "low"
@@ -102,13 +106,12 @@ class ReasonDictionary:
 
     @classmethod
     def from_config(cls, raw: Mapping[str, Any]) -> ReasonDictionary:
-        """Parse and check ``{name, entries: [...]}`` (a plain mapping or an OmegaConf node).
+        """Parse and check ``{name, entries: [...]}``: any mapping of mappings and sequences (a
+        dict from YAML, or the job's config node, read as it is: no config library needed here).
 
         Rejected with a :class:`ConfigError` naming the entry: a missing or empty pattern, code
         or text, an unknown key or direction, the reserved code ``UNMAPPED``, ``otherwise``
         without a direction, and one code given two different texts."""
-        if OmegaConf.is_config(raw):
-            raw = OmegaConf.to_container(raw, resolve=True, enum_to_str=True)
         if not isinstance(raw, Mapping):
             raise ConfigError(f"reasons must be a mapping with 'entries'; got {type(raw).__name__}")
         items = raw.get("entries")
@@ -121,7 +124,8 @@ class ReasonDictionary:
 
     @classmethod
     def from_file(cls, path: str | Path) -> ReasonDictionary:
-        return cls.from_config(OmegaConf.to_container(OmegaConf.load(path), resolve=True))
+        """A dictionary from a YAML file (``conf/reasons/*.yaml``)."""
+        return cls.from_config(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
 
     @classmethod
     def default(cls) -> ReasonDictionary:
@@ -519,7 +523,7 @@ def scorecard_reason_codes(
     one) from the points each feature lost against its best bin (``points_lost``): the features
     where the customer lost most points, in the long form of :func:`reason_codes` with
     ``contribution`` in points lost (unit ``points lost``)."""
-    card = getattr(scorecard, "estimator", scorecard)
+    card = getattr(scorecard, "estimator_", scorecard)
     if not hasattr(card, "points_lost"):
         raise TypeError(f"scorecard reasons need a WoeScorecard; got {type(card).__name__}")
     lost = card.points_lost(inputs[list(card.feature_names_in_)])
