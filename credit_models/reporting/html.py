@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -222,6 +223,11 @@ def section(key: str, title: str, *parts: str) -> str:
     return f'<section id="{key}"><h2>{escape(title)}</h2>{"".join(parts)}</section>'
 
 
+def anchor(heading: str) -> str:
+    """A section key made from its heading: lower case, words joined by hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")
+
+
 def contents(entries: Iterable[tuple[str, str]]) -> str:
     """The table of contents: (section key, title) in page order."""
     items = "".join(f'<li><a href="#{key}">{escape(title)}</a></li>' for key, title in entries)
@@ -230,9 +236,11 @@ def contents(entries: Iterable[tuple[str, str]]) -> str:
 
 def page_header(title: str, subtitle: str, rows: Iterable[tuple[str, str | Sequence[str]]]
                 ) -> str:
-    """The page's title, subtitle (none when empty) and :func:`meta_table` (who, what, when)."""
+    """The page's title, subtitle and :func:`meta_table` (who, what, when); an empty subtitle
+    or no rows leave theirs out."""
+    rows = list(rows)
     below = f'<p class="subtitle">{escape(subtitle)}</p>' if subtitle else ""
-    return f"<header><h1>{escape(title)}</h1>{below}{meta_table(rows)}</header>"
+    return f"<header><h1>{escape(title)}</h1>{below}{meta_table(rows) if rows else ''}</header>"
 
 
 def footer(text: str) -> str:

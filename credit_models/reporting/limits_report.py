@@ -4,7 +4,6 @@ page (figures embedded) a credit committee can open from the MLflow run."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -47,16 +46,11 @@ def _table(frame: pd.DataFrame, digits: int = 4) -> str:
                                         border=0, classes="table"))
 
 
-def _key(heading: str) -> str:
-    """A section's anchor: its heading in lower case, words joined by hyphens."""
-    return re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")
-
-
 def limit_report(title: str, details: Mapping[str, str], sections: Sequence[tuple[str, str]],
                  ) -> str:
     """A page of ``sections`` (heading, HTML body) under a details table."""
     header = page.page_header(title, "", details.items())
-    body = "\n".join(page.section(_key(heading), heading, content)
+    body = "\n".join(page.section(page.anchor(heading), heading, content)
                      for heading, content in sections)
     return page.document(title, header + "\n" + body)
 
