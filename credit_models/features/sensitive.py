@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 import yaml
@@ -23,8 +24,53 @@ from credit_models.paths import config_dir
 
 SENSITIVE_REASON = "sensitive attribute"
 """The selection report's reason for a feature kept out of the model as sensitive."""
-_KEYS = {"sensitive_attributes", "exclude_from_model", "approval_pd_cutoff", "age_bands",
-         "min_group_rows"}
+
+
+@dataclass(frozen=True)
+class FairnessSettings:
+    """``conf/fairness/*.yaml``: the sensitive attributes (never a customer's reason; optionally
+    no model input) and the fairness review's approval cut-off, age bands and smallest group
+    shown. Checked when built."""
+
+    sensitive_attributes: dict[str, list[str]] = field(default_factory=dict)
+    """Attribute → fnmatch patterns of the feature names that carry it."""
+    exclude_from_model: bool = False
+    approval_pd_cutoff: float = 0.10
+    age_bands: list[float] = field(default_factory=lambda: [25.0, 35.0, 45.0, 55.0])
+    min_group_rows: int = 10
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sensitive_attributes, Mapping):
+            raise ConfigError("fairness.sensitive_attributes must map each attribute to a list of "
+                              f"feature-name patterns; got {self.sensitive_attributes!r}")
+        for attribute, listed in self.sensitive_attributes.items():
+            where = f"fairness.sensitive_attributes.{attribute}"
+            if isinstance(listed, str) or not isinstance(listed, Sequence) or not listed:
+                raise ConfigError(f"{where} must be a non-empty list of fnmatch patterns of "
+                                  f"feature names, e.g. [customer__age__value]; got {listed!r}")
+            if any(not str(item or "").strip() for item in listed):
+                raise ConfigError(f"{where} has an empty pattern; remove it")
+        if not isinstance(self.exclude_from_model, bool):
+            raise ConfigError(f"fairness.exclude_from_model must be true or false; got "
+                              f"{self.exclude_from_model!r}")
+        if not 0.0 < self.approval_pd_cutoff < 1.0:
+            raise ConfigError(f"fairness.approval_pd_cutoff must be in (0, 1); got "
+                              f"{self.approval_pd_cutoff!r}")
+        bands = list(self.age_bands)
+        if any(later <= earlier for earlier, later in pairwise(bands)):
+            raise ConfigError(f"fairness.age_bands must be increasing; got {bands}")
+        if self.min_group_rows < 1:
+            raise ConfigError(f"fairness.min_group_rows must be at least 1; got "
+                              f"{self.min_group_rows!r}")
+
+    @property
+    def sensitive(self) -> SensitiveAttributes:
+        """Which features carry a sensitive attribute, and whether the model may use them."""
+        return SensitiveAttributes(
+            patterns={str(attribute): tuple(str(item).strip() for item in listed)
+                      for attribute, listed in self.sensitive_attributes.items()},
+            exclude_from_model=self.exclude_from_model,
+        )
 
 
 @dataclass(frozen=True)
@@ -37,35 +83,18 @@ class SensitiveAttributes:
 
     @classmethod
     def from_config(cls, raw: Mapping[str, Any]) -> SensitiveAttributes:
-        """Parse ``{sensitive_attributes: {attribute: [pattern, …]}, exclude_from_model: bool}``
-        (the other keys of the fairness group are ignored here). Rejected with a
-        :class:`ConfigError`: unknown keys, an attribute without patterns, an empty pattern."""
+        """The sensitive attributes of a plain ``fairness`` mapping (a served model's files, or
+        the whole group), checked as :class:`FairnessSettings` checks them."""
         if not isinstance(raw, Mapping):
             raise ConfigError(f"fairness must be a mapping with sensitive_attributes; got "
                               f"{type(raw).__name__}")
-        unknown = sorted(set(raw) - _KEYS)
+        keys = {item.name for item in fields(FairnessSettings)}
+        unknown = sorted(set(raw) - keys)
         if unknown:
             raise ConfigError(f"fairness: unknown key(s) {unknown}; valid keys are "
-                              f"{sorted(_KEYS)}")
-        groups = raw.get("sensitive_attributes") or {}
-        if not isinstance(groups, Mapping):
-            raise ConfigError("fairness.sensitive_attributes must map each attribute to a list of "
-                              f"feature-name patterns; got {groups!r}")
-        patterns: dict[str, tuple[str, ...]] = {}
-        for attribute, listed in groups.items():
-            where = f"fairness.sensitive_attributes.{attribute}"
-            if isinstance(listed, str) or not isinstance(listed, Sequence) or not listed:
-                raise ConfigError(f"{where} must be a non-empty list of fnmatch patterns of "
-                                  f"feature names, e.g. [customer__age__value]; got {listed!r}")
-            empty = [item for item in listed if not str(item or "").strip()]
-            if empty:
-                raise ConfigError(f"{where} has an empty pattern; remove it")
-            patterns[str(attribute)] = tuple(str(item).strip() for item in listed)
-        exclude = raw.get("exclude_from_model", False)
-        if not isinstance(exclude, bool):
-            raise ConfigError(f"fairness.exclude_from_model must be true or false; got "
-                              f"{exclude!r}")
-        return cls(patterns=patterns, exclude_from_model=exclude)
+                              f"{sorted(keys)}")
+        return FairnessSettings(**{**dict(raw), "sensitive_attributes":
+                                   raw.get("sensitive_attributes") or {}}).sensitive
 
     @classmethod
     def default(cls) -> SensitiveAttributes:

@@ -13,6 +13,7 @@ from credit_models.errors import ConfigError, enum_choice
 from credit_models.models.calibration import PD_FLOOR
 from credit_models.models.param_checks import param_problems, type_problem, unknown_key_problem
 from credit_models.models.scorecard import ScorePoints, WoeScorecard
+from credit_models.models.xgb_pd import DEFAULT_PARAMS
 from credit_models.models.xgb_pd import check_params as check_xgb_params
 
 
@@ -96,6 +97,15 @@ class ModelSettings:
                     "model.class_weight applies to the xgboost family only; a WoE scorecard is "
                     "fitted unweighted (its log-odds are the points)"
                 )
+
+    @property
+    def estimator_params(self) -> dict[str, Any]:
+        """The estimator's parameters as fitted: ``params`` over the family's defaults
+        (:data:`~credit_models.models.xgb_pd.DEFAULT_PARAMS` for XGBoost; the scorecard's
+        defaults are its signature's)."""
+        if self.family is ModelFamily.xgboost:
+            return {**DEFAULT_PARAMS, **self.params}
+        return dict(self.params)
 
     def score_points(self) -> ScorePoints:
         scale = dict(self.score)

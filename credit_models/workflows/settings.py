@@ -32,6 +32,7 @@ from credit_models.data.plausibility import PlausibilityConfig
 from credit_models.data.simulator import SimulatorConfig
 from credit_models.errors import ConfigError
 from credit_models.features.selection_config import SelectionConfig
+from credit_models.features.sensitive import FairnessSettings
 from credit_models.labels.default_label import DefaultDefinition
 from credit_models.limits.policy import TargetMethod
 from credit_models.models.settings import CalibrationMethod, ModelSettings
@@ -127,19 +128,6 @@ class ReportSettings:
     thin-file and new-customer segments)."""
 
 
-@dataclass
-class FairnessConfig:
-    """``conf/fairness/*.yaml``: sensitive attributes (never a customer's reason; optionally no
-    model input) and the fairness review's approval cut-off and age bands; checked further by
-    :meth:`credit_models.features.sensitive.SensitiveAttributes.from_config`."""
-
-    sensitive_attributes: dict[str, list[str]] = field(default_factory=dict)
-    exclude_from_model: bool = False
-    approval_pd_cutoff: float = 0.10
-    age_bands: list[float] = field(default_factory=lambda: [25.0, 35.0, 45.0, 55.0])
-    min_group_rows: int = 10
-
-
 def check_calibration_split(model: ModelSettings, periods: tuple[str, ...]) -> None:
     """A calibrated model needs a calibration split to fit its calibrator on."""
     if model.calibration is not CalibrationMethod.none and CALIBRATION not in periods:
@@ -180,7 +168,7 @@ class TrainSettings(TrainingDataSettings):
     select_features: bool = True
     """Train on the features the selector keeps (the report is logged either way)."""
     model: ModelSettings = field(default_factory=ModelSettings)
-    fairness: FairnessConfig = field(default_factory=FairnessConfig)
+    fairness: FairnessSettings = field(default_factory=FairnessSettings)
     mlflow: MlflowSettings = field(default_factory=MlflowSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
 
