@@ -36,21 +36,18 @@ class TrainingResult:
 def run_training(cfg: DictConfig) -> TrainingResult:
     """The whole job; returns the run id and metrics."""
     stage = timed_stage(logger)
-    tracking_uri = resolve_tracking_uri(cfg.mlflow.tracking_uri, Path.cwd())
     settings = to_settings(cfg)      # checked before any data are read
+    tracking_uri = resolve_tracking_uri(settings.mlflow.tracking_uri, Path.cwd())
     result = train_pd_model(settings, stage)
 
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(cfg.mlflow.experiment_name)
+    mlflow.set_experiment(settings.mlflow.experiment_name)
     # A job of a multirun sweep (`-m`) is a child of the sweep's parent run.
-    logged = log_pd_run(
-        result, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
-        registered_model_name=cfg.mlflow.registered_model_name, register=cfg.mlflow.register,
-        log_feature_matrix=bool(cfg.mlflow.log_feature_matrix), parent_run_id=parent_run_id(),
-    )
+    logged = log_pd_run(result, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+                        settings.mlflow, parent_run_id=parent_run_id())
     stage("MLflow run %s logged%s", logged.run_id,
-          f"; registered {cfg.mlflow.registered_model_name} version {logged.registered_version}"
-          if logged.registered_version else "")
+          f"; registered {settings.mlflow.registered_model_name} version "
+          f"{logged.registered_version}" if logged.registered_version else "")
     return TrainingResult(logged.run_id, result.metrics, tracking_uri, logged.registered_version,
                           result.test_split)
 

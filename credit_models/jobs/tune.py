@@ -55,29 +55,26 @@ class TuningResult:
 def run_tuning(cfg: DictConfig) -> TuningResult:
     """The whole job; returns the parent run, the best trial and the refitted best model."""
     started, stage = time.perf_counter(), timed_stage(logger)
-    tracking_uri = resolve_tracking_uri(cfg.mlflow.tracking_uri, Path.cwd())
+    settings = to_settings(cfg)      # everything is checked before any data are read
+    study_settings = StudySettings.from_settings(settings)
+    tracking_uri = resolve_tracking_uri(settings.mlflow.tracking_uri, Path.cwd())
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    # Everything is checked before any data are read: a bad setting fails in a second.
-    settings = to_settings(cfg)
-    study_settings = StudySettings.from_config(resolved["tuning"], settings)
     prepared = prepare_pd_training(settings, stage)
 
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(cfg.mlflow.experiment_name)
-    with tuning_parent_run(f"tune-{settings.model.name}", pd_run_tags(settings.model, prepared.data),
-                           study_settings.metric, resolved) as parent:
+    mlflow.set_experiment(settings.mlflow.experiment_name)
+    tags = pd_run_tags(settings.model, prepared.data)
+    with tuning_parent_run(f"tune-{settings.model.name}", tags, study_settings.metric,
+                           resolved) as parent:
         study = tune_pd_model(prepared, settings, study_settings, track_trial=parent.trial,
                               stage=stage)
         parent.log_study(study, study_settings.metric, study_settings.sampler_seed)
-        logged = parent.log_best(
-            study, best_config(resolved, study.model_params),
-            registered_model_name=cfg.mlflow.registered_model_name,
-            register=cfg.mlflow.register, log_feature_matrix=bool(cfg.mlflow.log_feature_matrix),
-        )
+        logged = parent.log_best(study, best_config(resolved, study.model_params),
+                                 settings.mlflow)
     stage("MLflow parent run %s logged; the refitted best is its child run %s%s", parent.run_id,
           logged.run_id,
-          f"; registered {cfg.mlflow.registered_model_name} version {logged.registered_version}"
-          if logged.registered_version else "")
+          f"; registered {settings.mlflow.registered_model_name} version "
+          f"{logged.registered_version}" if logged.registered_version else "")
     return TuningResult(
         parent_run_id=parent.run_id, best_trial_run_id=study.best_trial_run_id,
         best_run_id=logged.run_id, best_trial=study.best_trial, best_params=study.best_params,

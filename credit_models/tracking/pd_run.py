@@ -59,6 +59,7 @@ from credit_models.tracking.pd_pyfunc import (
 from credit_models.tracking.run_lifecycle import register_finished_model
 from credit_models.tracking.training_rows import log_training_rows
 from credit_models.workflows.pd_training import GlobalExplanations, PdTrainingResult
+from credit_models.workflows.settings import MlflowSettings
 from credit_models.workflows.training_data import TrainingData
 
 logger = logging.getLogger(__name__)
@@ -88,16 +89,15 @@ def pd_run_tags(model: ModelSettings, data: TrainingData) -> dict[str, str]:
 def log_pd_run(
     result: PdTrainingResult,
     resolved: dict[str, Any],
+    settings: MlflowSettings,
     *,
-    registered_model_name: str,
-    register: bool = True,
-    log_feature_matrix: bool = False,
     run_name: str | None = None,
     nested: bool = False,
     parent_run_id: str | None = None,
 ) -> LoggedRun:
     """One MLflow run with every artifact of ``result``; ``resolved`` is the run's plain resolved
-    config (logged as params and files). Returns the run id and the registered version."""
+    config (logged as params and files); ``settings`` say whether to log the training rows and
+    register the model, and under which name. Returns the run id and the registered version."""
     data, table, evaluated, model = result.data, result.table, result.evaluated, result.model
     split, is_bad = table.split, table.is_bad
     test_split = result.test_split
@@ -133,7 +133,7 @@ def log_pd_run(
                         max_psi=selection.max_psi, max_iv=selection.max_iv),
             "plots/feature_selection_iv_psi.png",
         )
-        log_training_rows(data, resolved, log_feature_matrix, scratch_dir)
+        log_training_rows(data, resolved, settings.log_feature_matrix, scratch_dir)
         log_explanations(result.explanations)
         family = result.model_settings.family
         if family is ModelFamily.scorecard:
@@ -166,7 +166,8 @@ def log_pd_run(
             pip_requirements=pip_requirements(),
         )
     # The run has ended FINISHED with every artifact: only now does it get a version.
-    version = register_finished_model(model_info, registered_model_name) if register else None
+    version = (register_finished_model(model_info, settings.registered_model_name)
+               if settings.register else None)
     return LoggedRun(run.info.run_id, version)
 
 

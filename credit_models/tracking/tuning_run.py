@@ -18,6 +18,7 @@ from credit_models.reporting.tuning_plots import study_plots
 from credit_models.tracking.artifacts import log_figure
 from credit_models.tracking.mlflow_tracking import flatten_params
 from credit_models.tracking.pd_run import LoggedRun, config_yaml, log_pd_run
+from credit_models.workflows.settings import MlflowSettings
 from credit_models.workflows.tuning import StudyResult, TrialRecord
 
 
@@ -68,15 +69,12 @@ class TuningParentRun:
             log_figure(figure, path, dpi=110, tight=True)
             plt.close(figure)
 
-    def log_best(self, result: StudyResult, resolved: dict[str, Any], *,
-                 registered_model_name: str, register: bool, log_feature_matrix: bool
-                 ) -> LoggedRun:
+    def log_best(self, result: StudyResult, resolved: dict[str, Any],
+                 settings: MlflowSettings) -> LoggedRun:
         """The refitted best model as the child run ``best``, logged like a training run of
         ``resolved`` (the train job's config with the best ``model.params``), so the compare
         view lines it up with training runs."""
-        logged = log_pd_run(result.refitted, resolved, run_name="best", nested=True,
-                            registered_model_name=registered_model_name, register=register,
-                            log_feature_matrix=log_feature_matrix)
+        logged = log_pd_run(result.refitted, resolved, settings, run_name="best", nested=True)
         MlflowClient().set_tag(logged.run_id, "tuning", "best")
         mlflow.set_tags({"best_run_id": logged.run_id,
                          **({"registered_version": logged.registered_version}

@@ -35,7 +35,7 @@ from credit_models.workflows.pd_training import (
     fit_and_evaluate,
     fit_metrics,
 )
-from credit_models.workflows.settings import TrainSettings
+from credit_models.workflows.settings import TrainSettings, TuneSettings
 from credit_models.workflows.training_data import Stage
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ DIMENSION_FIELDS = frozenset(("type", "low", "high", "log", "choices"))
 """The fields of one ``tuning.space`` entry (the schema's ``SearchDimension``)."""
 CROSS_VALIDATION = "cv"
 """Prefix of the cross-validation metrics (``cv/auc_mean``), a valid tuning target."""
-DIRECTIONS = ("maximize", "minimize")
 
 
 class TuningError(RuntimeError):
@@ -180,21 +179,17 @@ class StudySettings:
     space: dict[str, Dimension]
 
     @classmethod
-    def from_config(cls, tuning: Mapping[str, Any], training: TrainSettings
-                    ) -> StudySettings:
-        """``tuning`` is the plain ``tuning`` group (enums as their values)."""
-        space = search_space(tuning["space"], training.model.estimator_params)
-        if tuning["n_trials"] < 1:
-            raise ConfigError(f"tuning.n_trials must be at least 1; got {tuning['n_trials']}")
-        direction = str(tuning["direction"])
-        if direction not in DIRECTIONS:
-            raise ConfigError(f"tuning.direction must be one of {list(DIRECTIONS)}; "
-                              f"got {direction!r}")
-        check_tuning_metric(tuning["metric"], direction, training.splitter)
-        return cls(n_trials=int(tuning["n_trials"]), metric=str(tuning["metric"]),
-                   direction=direction, sampler_seed=int(tuning["sampler_seed"]),
-                   timeout_s=tuning["timeout_s"], baseline_trial=bool(tuning["baseline_trial"]),
-                   space=space)
+    def from_settings(cls, settings: TuneSettings) -> StudySettings:
+        """The study of the tune job's ``tuning`` settings, checked against its model and split."""
+        tuning = settings.tuning
+        space = search_space(tuning.space, settings.model.estimator_params)
+        if tuning.n_trials < 1:
+            raise ConfigError(f"tuning.n_trials must be at least 1; got {tuning.n_trials}")
+        direction = tuning.direction.value
+        check_tuning_metric(tuning.metric, direction, settings.splitter)
+        return cls(n_trials=tuning.n_trials, metric=tuning.metric, direction=direction,
+                   sampler_seed=tuning.sampler_seed, timeout_s=tuning.timeout_s,
+                   baseline_trial=tuning.baseline_trial, space=space)
 
 
 class TrialRecord(Protocol):
