@@ -14,10 +14,12 @@ Splits are shown in the order dev, valid, calibration, oot, test, then any other
 ``"unused"`` (grouped out of every period, e.g. a gap between development and calibration) are
 dropped before anything is computed and only counted in the header.
 
-The page has no external dependency: the CSS is inline and the plots are embedded as base64 PNG,
-so it can be attached to an e-mail, logged as a run artifact or archived as it is. The module takes
-plain DataFrames, Series and dicts (:class:`ValidationInputs`) and knows nothing of the experiment
-tracker or the config system.
+The page has no external dependency: the CSS is inline and the plots are embedded as base64 PNG
+(:mod:`credit_models.reporting.html`, the toolkit every report is written with), so it can be
+attached to an e-mail, logged as a run artifact or archived as it is. The segment, fairness and
+scorecard sections are modules of their own (``segments_section``, ``fairness_section``,
+``scorecard_section``). The module takes plain DataFrames, Series and dicts
+(:class:`ValidationInputs`) and knows nothing of the experiment tracker or the config system.
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ from credit_models.evaluation.metrics import (
     stability_status,
     stability_table,
 )
-from credit_models.features.spec import TENURE
 from credit_models.reporting import html as page
 from credit_models.reporting.fairness_section import FAIRNESS_HEADING, fairness_section_body
 from credit_models.reporting.plots import (
@@ -57,23 +58,16 @@ from credit_models.reporting.plots import (
     roc_by_model,
     roc_by_split,
     score_distributions,
-    segment_bars,
     top_features_bar,
 )
 from credit_models.reporting.scorecard_section import SCORECARD_COLUMNS, scorecard_section_body
+from credit_models.reporting.segments_section import segments_section_body
 from credit_models.split.names import SPLIT_ORDER
 from credit_models.split.names import UNUSED as UNUSED_SPLIT
 
 DEFAULT_PD_BAND_EDGES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
 """PD bands of the score-band table when none are given: finer where most customers are."""
 REQUIRED_COLUMNS = ("is_bad", "probability", "split", "as_of")
-NEW_CUSTOMER_DAYS = 180
-"""A customer whose credit line is younger than this at the snapshot is a new customer."""
-THIN_FILE_FEATURE = "orders__order__count__365d"
-THIN_FILE_MAX_ORDERS = 3
-"""A customer with at most this many orders in the 365 days before the snapshot is thin-file."""
-UNKNOWN = "unknown"
-
 SECTIONS = {
     "glance": "At a glance",
     "summary": "Headline metrics by split",
@@ -243,43 +237,6 @@ def _check_probability(name: str, values: ArrayLike, used: np.ndarray) -> None:
             f"{UNUSED_SPLIT!r} split; got {int(outside.sum())} value(s) outside or missing, "
             f"e.g. {probability[outside][:3].tolist()}"
         )
-
-
-def standard_segments(
-    features: pd.DataFrame, *, tenure_feature: str = TENURE,
-    new_customer_days: int = NEW_CUSTOMER_DAYS, activity_feature: str = THIN_FILE_FEATURE,
-    thin_file_max_orders: int = THIN_FILE_MAX_ORDERS,
-) -> dict[str, pd.Series]:
-    """The segments every validation reports separately, from the feature matrix:
-
-    - ``new customers``: credit line younger than ``new_customer_days`` at the snapshot
-      (``tenure_feature``, in days);
-    - ``thin file``: at most ``thin_file_max_orders`` orders in the year before the snapshot
-      (``activity_feature``).
-
-    A segment whose feature is absent is left out; a missing value is labelled ``"unknown"``.
-    """
-    segments: dict[str, pd.Series] = {}
-    if tenure_feature in features:
-        tenure = features[tenure_feature].reset_index(drop=True).astype(float)
-        segments["new customers"] = _two_way(
-            tenure < new_customer_days, tenure.isna(),
-            f"new (< {new_customer_days} days)", f"established (≥ {new_customer_days} days)",
-        )
-    if activity_feature in features:
-        orders = features[activity_feature].reset_index(drop=True).astype(float)
-        segments["thin file"] = _two_way(
-            orders <= thin_file_max_orders, orders.isna(),
-            f"thin (≤ {thin_file_max_orders} orders/yr)",
-            f"thick (> {thin_file_max_orders} orders/yr)",
-        )
-    return segments
-
-
-def _two_way(condition: pd.Series, unknown: pd.Series, yes: str, no: str) -> pd.Series:
-    labels = pd.Series(np.where(condition, yes, no), dtype="str")
-    labels[unknown.to_numpy()] = UNKNOWN
-    return labels
 
 
 def _status_badge(value: Any) -> str:
@@ -884,63 +841,10 @@ def _monthly(data: _Prepared, table: pd.DataFrame) -> str:
     )
 
 
-_SEGMENT_COLUMNS = (
-    page.Column("segment", "Segment", numeric=False),
-    page.Column("group", "Value", numeric=False),
-    page.Column("rows", "Rows", page.count),
-    page.Column("share", "Share", page.percent(1)),
-    page.Column("bads", "Bads", page.count),
-    page.Column("bad_rate", "Bad rate", page.percent(2)),
-    page.Column("mean_probability", "Mean PD", page.percent(2)),
-    page.Column("auc", "AUC", page.number(3)),
-    page.Column("ks", "KS", page.number(3)),
-    page.Column("ece", "ECE", page.number(4)),
-)
-
-
 def _segments(data: _Prepared) -> str:
-    inputs = data.inputs
-    standard = standard_segments(data.features) if data.features is not None else {}
-    segments = {**standard, **data.segments}
-    notes = []
-    if "new customers" not in standard:
-        notes.append(f"new customers need the feature {TENURE}")
-    if "thin file" not in standard:
-        notes.append(f"thin-file customers need the feature {THIN_FILE_FEATURE}")
-    if not segments:
-        return _section(
-            "segments",
-            page.note("No segment could be formed: " + "; ".join(notes) + "."),
-        )
-    test = data.scored[data.test]
-    tables = []
-    for name, labels in segments.items():
-        values = labels.reset_index(drop=True)[data.test]
-        values = values.astype(object).where(values.notna(), UNKNOWN).astype(str)
-        table = metrics_by_group(test["is_bad"], test["probability"], values, inputs.bins)
-        table.insert(0, "segment", name)
-        table["share"] = table["rows"] / len(test)
-        tables.append(table)
-    combined = pd.concat(tables, ignore_index=True)
-    parts = [
-        page.how(
-            f"{data.split_name} metrics for each segment value. Models tend to misjudge "
-            "thin-file and new customers: compare their AUC with the rest and their mean PD "
-            "with their bad rate. A segment with only goods or only bads has no AUC or KS (–)."
-        ),
-        page.table(combined, _SEGMENT_COLUMNS),
-        page.single(
-            page.figure(
-                segment_bars(combined, title=f"Performance by segment ({data.split_name})"),
-                "Performance by segment",
-                "Left: AUC per segment value (the dotted line is a random score). Right: observed "
-                "bad rate against mean predicted PD; a calibrated model gives bars of equal length.",
-            ),
-        ),
-    ]
-    if notes:
-        parts.append(page.note("Not shown: " + "; ".join(notes) + "."))
-    return _section("segments", *parts)
+    return _section("segments", segments_section_body(
+        data.scored[data.test], data.test, data.features, data.segments, data.inputs.bins,
+        data.split_name))
 
 
 def _fairness(data: _Prepared, review: FairnessReview) -> str:

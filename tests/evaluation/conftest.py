@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from credit_models.features.spec import TENURE
-from credit_models.reporting.validation_report import THIN_FILE_FEATURE
+from credit_models.reporting.segments_section import THIN_FILE_FEATURE
 
 
 def synthetic_scored_sample(

@@ -23,14 +23,13 @@ from credit_models.evaluation.metrics import (
 )
 from credit_models.features.spec import TENURE
 from credit_models.reporting import plots
+from credit_models.reporting.segments_section import UNKNOWN, standard_segments
 from credit_models.reporting.validation_report import (
     OPTIONAL_SECTIONS,
     PAGE_ORDER,
     SECTIONS,
-    UNKNOWN,
     ValidationInputs,
     build_validation_report,
-    standard_segments,
 )
 from tests.evaluation.test_fairness import check_fairness_section, sample_fairness_review
 
