@@ -11,25 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig
 
-from credit_models.errors import ConfigError
+from credit_models.workflows.structured import built
 
 
 def to_settings(cfg: DictConfig) -> Any:
-    """The job's settings object (the class its schema names), every section checked.
-
-    OmegaConf's type errors and the sections' own :class:`ConfigError` both become one
-    :class:`ConfigError` naming the full key."""
-    try:
-        return OmegaConf.to_object(cfg)
-    except ConfigError:
-        raise
-    except OmegaConfBaseException as error:
-        cause = error.__cause__ or getattr(error, "__context__", None)
-        if isinstance(cause, ConfigError):
-            raise ConfigError(str(cause)) from None
-        key = getattr(error, "full_key", None)
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ConfigError(f"{key}: {message}" if key else message) from None
+    """The job's settings object (the class its schema names), every section checked; a broken
+    value is one :class:`ConfigError` naming the full key (exit 2)."""
+    return built(cfg)

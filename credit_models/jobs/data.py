@@ -13,6 +13,7 @@ import sys
 from omegaconf import DictConfig
 
 from credit_models.config.schema import DataAction, register_configs
+from credit_models.config.settings import to_settings
 from credit_models.data.io import unknown_table_files
 from credit_models.workflows.dataset import load_dataset, materialise
 from credit_models.jobs.runner import USAGE_EXIT_CODE, job_entry
@@ -25,10 +26,11 @@ ACTIONS = [action.value for action in DataAction]
 def run_data_job(cfg: DictConfig) -> int:
     """Returns the process exit code: 0 when the data set is valid."""
     action = DataAction(cfg.action)
+    data = to_settings(cfg.data)
     if action in (DataAction.generate, DataAction.convert):
-        path = materialise(cfg.data, show_progress=cfg.show_progress)
+        path = materialise(data, show_progress=cfg.show_progress)
         print(f"data set written to {path}")
-    dataset = load_dataset(cfg.data, strict=False)
+    dataset = load_dataset(data, strict=False)
     for name in unknown_table_files(dataset.path):
         print(f"ignored: {name} is not a table of the contract")
     print(dataset.report.describe())

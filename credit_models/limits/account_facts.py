@@ -9,9 +9,7 @@ set with other feature names maps its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,25 +21,24 @@ DAYS_PER_MONTH = 365.25 / 12
 
 @dataclass(frozen=True)
 class AccountFeatures:
-    current_limit: str
+    """``limits.account``: which feature of the default feature spec carries each account fact
+    the policy needs (a data set with other features names its own)."""
+
+    current_limit: str = "limit_changes__new_limit__last"
     """Limit in force at the snapshot; missing = no line yet."""
-    balance: str
+    balance: str = "statements__amount_due__last"
     """Outstanding balance (the latest statement's); missing = none."""
-    days_since_delinquency: str
+    days_since_delinquency: str = "due_outcomes_missed__bill__days_since_last"
     """Days since the last missed due date; missing = never."""
-    days_past_due_now: str
+    days_past_due_now: str = "delinquency__days_past_due__current"
     """Days past due at the snapshot; > 0 = delinquent now."""
-    days_since_raise: str
+    days_since_raise: str = "limit_changes_raise__change__days_since_last"
     """Days since the last permanent raise; missing = never."""
 
-    @classmethod
-    def from_config(cls, raw: Mapping[str, Any]) -> AccountFeatures:
-        unknown = sorted(set(raw) - set(cls.__dataclass_fields__))
-        missing = sorted(set(cls.__dataclass_fields__) - set(raw))
-        if unknown or missing:
-            raise ConfigError(f"limits.account needs exactly {sorted(cls.__dataclass_fields__)};"
-                              f" missing {missing}, unknown {unknown}")
-        return cls(**{key: str(value) for key, value in raw.items()})
+    def __post_init__(self) -> None:
+        for fact, name in asdict(self).items():
+            if not isinstance(name, str) or not name.strip():
+                raise ConfigError(f"limits.account.{fact} must name a feature; got {name!r}")
 
     @property
     def names(self) -> list[str]:

@@ -46,15 +46,16 @@ RESERVED_PARAMS = frozenset({
 })
 """Set by the model itself (or through its own arguments), never through ``params``."""
 
-SETTINGS_KEYS = ("quantiles", "params", "early_stopping_rounds", "log_target")
-
-
 @dataclass(frozen=True)
 class CapacitySettings:
-    quantiles: tuple[float, ...] = (0.5, 0.9)
-    """Strictly increasing levels in (0, 1); columns ``capacity_q50``, ``capacity_q90``, …"""
-    params: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_PARAMS))
-    """XGBoost (scikit-learn API) parameters; ``from_config`` lays them over ``DEFAULT_PARAMS``."""
+    """``conf/capacity/*.yaml``, checked when built."""
+
+    name: str = "xgb_quantile"
+    quantiles: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    """Strictly increasing levels in (0, 1); columns ``capacity_q50``, ``capacity_q90``, …
+    (held as a tuple once built)."""
+    params: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PARAMS))
+    """XGBoost (scikit-learn API) parameters; the YAML's are merged over ``DEFAULT_PARAMS``."""
     early_stopping_rounds: int = 30
     log_target: bool = True
     """Fit on ``log1p(target)`` and back-transform the quantiles with ``expm1``."""
@@ -81,25 +82,6 @@ class CapacitySettings:
         if int(self.early_stopping_rounds) < 1:
             raise ConfigError(f"capacity.early_stopping_rounds must be >= 1; got "
                               f"{self.early_stopping_rounds}")
-
-    @classmethod
-    def from_config(cls, mapping: Mapping[str, Any]) -> CapacitySettings:
-        """Settings from a config mapping (e.g. an OmegaConf node as a dict); ``params`` are laid
-        over ``DEFAULT_PARAMS``; unknown keys are rejected."""
-        unknown = sorted(set(mapping) - set(SETTINGS_KEYS))
-        if unknown:
-            raise ConfigError(f"capacity settings: unknown key(s) {unknown}; expected "
-                              f"{list(SETTINGS_KEYS)}")
-        quantiles = mapping.get("quantiles", cls.quantiles)
-        if isinstance(quantiles, (str, bytes)) or not hasattr(quantiles, "__iter__"):
-            raise ConfigError(f"capacity.quantiles must be a list of levels; got {quantiles!r}")
-        return cls(
-            quantiles=tuple(quantiles),
-            params={**DEFAULT_PARAMS, **dict(mapping.get("params") or {})},
-            early_stopping_rounds=int(mapping.get("early_stopping_rounds",
-                                                  cls.early_stopping_rounds)),
-            log_target=bool(mapping.get("log_target", cls.log_target)),
-        )
 
 
 def _check_target(y: pd.Series, what: str) -> None:

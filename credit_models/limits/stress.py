@@ -8,9 +8,8 @@ one-year PD stretched from the label window at constant hazard.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,26 +27,28 @@ from credit_models.limits.target_limits import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Scenario:
-    name: str
-    pd_multiplier: float
-    spend_multiplier: float
-    lgd_add: float
+    """One macro scenario: PD multiplied, spend multiplied, LGD raised. (Not frozen: OmegaConf
+    would make each new entry of ``StressSettings.scenarios`` read-only before filling it.)"""
+
+    pd_multiplier: float = 1.0
+    spend_multiplier: float = 1.0
+    lgd_add: float = 0.0
 
 
 @dataclass(frozen=True)
 class StressSettings:
-    scenarios: tuple[Scenario, ...]
-    asset_correlation: float
-    confidence: float
+    """``conf/stress/*.yaml``: the scenarios (name → :class:`Scenario`) and the IRB capital
+    formula's asset correlation and confidence. Checked when built."""
 
-    @classmethod
-    def from_config(cls, raw: Mapping[str, Any]) -> StressSettings:
-        scenarios = []
-        for name, values in raw["scenarios"].items():
-            scenario = Scenario(str(name), float(values["pd_multiplier"]),
-                                float(values["spend_multiplier"]), float(values["lgd_add"]))
+    asset_correlation: float = 0.04
+    confidence: float = 0.999
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    """At least one, for a stress test (:meth:`require_scenarios`)."""
+
+    def __post_init__(self) -> None:
+        for name, scenario in self.scenarios.items():
             if scenario.pd_multiplier <= 0 or scenario.spend_multiplier <= 0:
                 raise ConfigError(f"stress.scenarios.{name}: pd_multiplier and spend_multiplier "
                                   f"must be > 0; got {scenario.pd_multiplier:g}, "
@@ -55,16 +56,15 @@ class StressSettings:
             if not -1.0 < scenario.lgd_add < 1.0:
                 raise ConfigError(f"stress.scenarios.{name}.lgd_add must be in (-1, 1); got "
                                   f"{scenario.lgd_add:g}")
-            scenarios.append(scenario)
-        if not scenarios:
-            raise ConfigError("stress.scenarios needs at least one scenario")
-        settings = cls(tuple(scenarios), float(raw["asset_correlation"]),
-                       float(raw["confidence"]))
-        if not 0 < settings.asset_correlation < 1 or not 0.5 < settings.confidence < 1:
+        if not 0 < self.asset_correlation < 1 or not 0.5 < self.confidence < 1:
             raise ConfigError("stress.asset_correlation must be in (0, 1) and stress.confidence "
-                              f"in (0.5, 1); got {settings.asset_correlation:g}, "
-                              f"{settings.confidence:g}")
-        return settings
+                              f"in (0.5, 1); got {self.asset_correlation:g}, "
+                              f"{self.confidence:g}")
+
+    def require_scenarios(self) -> None:
+        """A stress test needs a scenario (the schema's default has none, the YAML gives them)."""
+        if not self.scenarios:
+            raise ConfigError("stress.scenarios needs at least one scenario")
 
 
 def capital_requirement(one_year_pd: np.ndarray, lgd: np.ndarray, correlation: float,
@@ -84,7 +84,8 @@ def stress_test(portfolio: pd.DataFrame, granted_limit: pd.Series, policy: Limit
     the expected loss after them."""
     quantiles = [quantile_column(level) for level in levels]
     rows = []
-    for scenario in settings.scenarios:
+    settings.require_scenarios()
+    for name, scenario in settings.scenarios.items():
         stressed = portfolio.copy()
         stressed["pd"] = np.minimum(portfolio["pd"] * scenario.pd_multiplier, 1.0)
         stressed[quantiles] = portfolio[quantiles] * scenario.spend_multiplier
@@ -97,7 +98,7 @@ def stress_test(portfolio: pd.DataFrame, granted_limit: pd.Series, policy: Limit
         after = _exposure(stressed, reviewed["new_limit"], policy, levels, pd_horizon_months, lgd,
                           settings)
         rows.append({
-            "scenario": scenario.name, "pd_multiplier": scenario.pd_multiplier,
+            "scenario": name, "pd_multiplier": scenario.pd_multiplier,
             "spend_multiplier": scenario.spend_multiplier, "lgd": lgd,
             "mean_pd": float(stressed["pd"].mean()), **held,
             "cuts": int(cut.sum()), "cut_share": float(cut.mean()),

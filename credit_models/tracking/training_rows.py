@@ -21,9 +21,10 @@ from typing import Any
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
-from omegaconf import OmegaConf
 
 from credit_models.data.fingerprint import table_digest
+from credit_models.workflows.settings import TrainingDataSettings
+from credit_models.workflows.structured import settings_from
 from credit_models.workflows.training_data import TrainingData, assemble_training_data
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ def rebuild_matrix(reference: dict[str, Any], where: str) -> pd.DataFrame:
         # A run logged before the engine group existed rebuilds without the cache.
         build = {"engine": {"chunk_customers": 10_000, "feature_cache_dir": None},
                  **reference["build"]}
-        data = assemble_training_data(OmegaConf.create(build))
+        data = assemble_training_data(settings_from(TrainingDataSettings, build))
     except Exception as error:
         raise TrainingRowsError(
             f"{where}: rebuilding its training rows from {data_path} failed ({error}); "

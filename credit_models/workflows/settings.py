@@ -34,7 +34,10 @@ from credit_models.errors import ConfigError
 from credit_models.features.selection_config import SelectionConfig
 from credit_models.features.sensitive import FairnessSettings
 from credit_models.labels.default_label import DefaultDefinition
+from credit_models.limits.account_facts import AccountFeatures
+from credit_models.limits.capacity_model import CapacitySettings
 from credit_models.limits.policy import TargetMethod
+from credit_models.limits.stress import StressSettings
 from credit_models.models.settings import CalibrationMethod, ModelSettings
 from credit_models.split.factory import SplitSettings, Splitter
 from credit_models.split.names import CALIBRATION
@@ -178,17 +181,6 @@ class TrainSettings(TrainingDataSettings):
 
 
 @dataclass
-class CapacityModelConfig:
-    """See credit_models/limits/capacity_model.py (CapacitySettings)."""
-
-    name: str = "xgb_quantile"
-    quantiles: list[float] = field(default_factory=lambda: [0.5, 0.9])
-    params: dict[str, Any] = field(default_factory=dict)
-    early_stopping_rounds: int = 30
-    log_target: bool = True
-
-
-@dataclass
 class TierConfig:
     basis: str = "capacity_q90"
     pd_bands: dict[str, list[float]] = field(default_factory=dict)
@@ -260,33 +252,8 @@ class PolicyConfig:
 
 
 @dataclass
-class StressScenarioConfig:
-    pd_multiplier: float = 1.0
-    spend_multiplier: float = 1.0
-    lgd_add: float = 0.0
-
-
-@dataclass
-class StressConfig:
-    asset_correlation: float = 0.04
-    confidence: float = 0.999
-    scenarios: dict[str, StressScenarioConfig] = field(default_factory=dict)
-
-
-@dataclass
-class AccountFeaturesConfig:
-    """Which feature carries each account fact (credit_models/limits/account_facts.py)."""
-
-    current_limit: str = "limit_changes__new_limit__last"
-    balance: str = "statements__amount_due__last"
-    days_since_delinquency: str = "due_outcomes_missed__bill__days_since_last"
-    days_past_due_now: str = "delinquency__days_past_due__current"
-    days_since_raise: str = "limit_changes_raise__change__days_since_last"
-
-
-@dataclass
 class LimitsSettingsConfig:
-    account: AccountFeaturesConfig = field(default_factory=AccountFeaturesConfig)
+    account: AccountFeatures = field(default_factory=AccountFeatures)
     as_of: str | None = None
     """The portfolio's snapshot; null = the earliest snapshot of the evaluation split."""
     capacity_as_of: list[str] = field(default_factory=list)
@@ -317,11 +284,15 @@ class LimitsSettings(TrainSettings):
     """``credit-models-limits``: the PD model's settings, and the capacity model, limit policy,
     stress scenarios, portfolio and backtest."""
 
-    capacity: CapacityModelConfig = field(default_factory=CapacityModelConfig)
+    capacity: CapacitySettings = field(default_factory=CapacitySettings)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
-    stress: StressConfig = field(default_factory=StressConfig)
+    stress: StressSettings = field(default_factory=StressSettings)
     limits: LimitsSettingsConfig = field(default_factory=LimitsSettingsConfig)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.stress.require_scenarios()
 
 
 class TuningDirection(str, Enum):

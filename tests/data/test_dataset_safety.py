@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from omegaconf import DictConfig, OmegaConf
 
 from credit_models.data.folders import MARKER_NAME, read_marker
 from credit_models.data.io import (
@@ -23,6 +22,8 @@ from credit_models.data.io import (
 from credit_models.data.simulator import SimulatorConfig, generate_to_folder
 from credit_models.errors import ConfigError, OutputFolderError
 from credit_models.workflows.dataset import load_dataset, materialise
+from credit_models.workflows.settings import DataSettings
+from credit_models.workflows.structured import settings_from
 
 TINY = {"n_customers": 50, "chunk_size": 500, "months": 24}
 
@@ -47,9 +48,10 @@ def users_data_set(folder: Path) -> Path:
     return folder
 
 
-def simulated_data(path: Path, **simulator) -> DictConfig:
-    return OmegaConf.create({"source": "simulator", "path": str(path), "extraction_date": None,
-                             "simulator": {**TINY, **simulator}})
+def simulated_data(path: Path, **simulator) -> DataSettings:
+    return settings_from(DataSettings, {"source": "simulator", "path": str(path),
+                                        "extraction_date": None,
+                                        "simulator": {**TINY, **simulator}})
 
 
 @pytest.fixture(scope="module")
@@ -212,8 +214,8 @@ def test_a_data_path_typo_never_overwrites_a_users_folder(tmp_path):
 
 def test_conversion_into_a_users_folder_stops_before_reading_the_source(tmp_path):
     folder = users_data_set(tmp_path / "my_portfolio")
-    data = OmegaConf.create({"source": "uci_taiwan", "path": str(folder),
-                             "source_file": str(tmp_path / "not_read.csv")})
+    data = settings_from(DataSettings, {"source": "uci_taiwan", "path": str(folder),
+                                        "source_file": str(tmp_path / "not_read.csv")})
     with pytest.raises(OutputFolderError, match="notes.txt"):
         materialise(data, show_progress=False)
 
@@ -227,15 +229,16 @@ def test_the_same_simulator_settings_reuse_the_data_set(generated, tmp_path):
 
 
 @pytest.mark.parametrize("path, problem", [
-    ("???", "data.path is not set"),
+    (None, "data.path is not set"),
     ("missing", r"data.path .*missing does not exist"),
     ("customers.parquet", r"is a file, not a folder.*put it in a folder"),
 ])
 def test_reading_a_data_path_that_is_no_data_set_folder_is_a_config_error(tmp_path, path,
                                                                           problem):
     (tmp_path / "customers.parquet").write_bytes(b"PAR1")
-    value = path if path == "???" else str(tmp_path / path)
-    data = OmegaConf.create({"source": "parquet", "path": value, "extraction_date": None})
+    value = path if path is None else str(tmp_path / path)
+    data = settings_from(DataSettings, {"source": "parquet", "path": value,
+                                        "extraction_date": None})
     with pytest.raises(ConfigError, match=problem):
         materialise(data, show_progress=False)
     with pytest.raises(ConfigError, match=problem):

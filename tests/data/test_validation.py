@@ -208,16 +208,17 @@ def test_event_tables_may_be_empty_only_beside_labels_with_rows():
 
 
 def test_loading_a_data_set_applies_the_configured_ceilings(tmp_path):
-    from omegaconf import OmegaConf
+    from dataclasses import replace
 
     from credit_models.data.io import DatasetManifest, write_tables
     from credit_models.workflows.dataset import load_dataset
+    from credit_models.workflows.settings import DataSettings
 
     tables = tiny_tables()
     tables["orders"].loc[0, "amount"] = 2e9                      # e.g. an amount in cents
     write_tables(tables, tmp_path / "set", DatasetManifest(EXTRACTION_DATE.isoformat(), "test"))
-    data = OmegaConf.create({"path": str(tmp_path / "set"), "extraction_date": None})
+    data = DataSettings(path=str(tmp_path / "set"))
     with pytest.raises(DataContractError, match=r"\[orders.amount\] must be within ±1e\+09"):
         load_dataset(data)
-    data.plausibility = {"amount_ceiling": 1e10, "ceilings": {}}
+    data = replace(data, plausibility=PlausibilityConfig(amount_ceiling=1e10, ceilings={}))
     assert load_dataset(data).report.ok

@@ -25,6 +25,7 @@ from hydra.core.global_hydra import GlobalHydra
 from mlflow import MlflowClient
 
 from credit_models.config.schema import register_configs
+from credit_models.config.settings import to_settings
 from credit_models.paths import config_dir
 from credit_models.workflows.dataset import materialise
 from credit_models.jobs.promote import run_promotion
@@ -61,7 +62,7 @@ def portfolio(tmp_path_factory: pytest.TempPathFactory) -> Path:
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
             cfg = compose(config_name="data_job",
                           overrides=["action=generate", *SMALL_PORTFOLIO, f"data.path={path}"])
-        materialise(cfg.data, show_progress=False)
+        materialise(to_settings(cfg.data), show_progress=False)
     finally:
         GlobalHydra.instance().clear()
     return path

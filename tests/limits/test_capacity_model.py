@@ -14,6 +14,7 @@ from credit_models.limits.capacity_model import (
     CapacityModel,
     CapacitySettings,
 )
+from credit_models.workflows.structured import settings_from
 
 SIGMA = 0.5
 FAST = {"n_estimators": 150, "learning_rate": 0.1, "max_depth": 3, "min_child_weight": 5.0,
@@ -120,16 +121,16 @@ def test_missing_or_negative_targets_are_rejected_with_their_rows(bad):
     ({"quantiles": [0.5, 0.501]}, "whole percent"),
     ({"params": {"objective": "reg:squarederror"}}, "objective"),
     ({"early_stopping_rounds": 0}, "early_stopping_rounds"),
-    ({"quantile": [0.5]}, "unknown"),
+    ({"quantile": [0.5]}, "quantile is not a setting of CapacitySettings; did you mean quantiles"),
 ])
 def test_bad_settings_are_rejected(mapping, message):
     with pytest.raises(ConfigError, match=message):
-        CapacitySettings.from_config(mapping)
+        settings_from(CapacitySettings, mapping)
 
 
 def test_settings_from_config_lay_params_over_the_defaults():
-    settings = CapacitySettings.from_config({"quantiles": [0.5, 0.75, 0.95],
-                                             "params": {"max_depth": 6}, "log_target": False})
+    settings = settings_from(CapacitySettings, {"quantiles": [0.5, 0.75, 0.95],
+                                                "params": {"max_depth": 6}, "log_target": False})
     assert settings.quantiles == (0.5, 0.75, 0.95)
     assert settings.params["max_depth"] == 6
     assert settings.params["learning_rate"] == 0.05

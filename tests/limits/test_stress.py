@@ -9,6 +9,7 @@ import pytest
 from credit_models.errors import ConfigError
 from credit_models.limits.decisions import decide_limits, load_policy
 from credit_models.limits.stress import StressSettings, capital_requirement, stress_test
+from credit_models.workflows.structured import settings_from
 from tests.limits.conftest import LEVELS, random_portfolio
 
 SCENARIOS = {
@@ -32,7 +33,7 @@ def test_a_severe_scenario_costs_more_and_cuts_more(raw_policy):
     portfolio = random_portfolio(600, seed=6)
     as_of = pd.Timestamp("2024-10-01", tz="UTC")
     granted = decide_limits(portfolio, policy, LEVELS, as_of, 6).customers["new_limit"]
-    table = stress_test(portfolio, granted, policy, StressSettings.from_config(SCENARIOS), LEVELS,
+    table = stress_test(portfolio, granted, policy, settings_from(StressSettings, SCENARIOS), LEVELS,
                         as_of, 6)
     baseline, severe = table.loc["baseline"], table.loc["severe"]
     assert severe["expected_loss"] > 2 * baseline["expected_loss"]
@@ -45,4 +46,4 @@ def test_bad_scenario_is_refused():
     raw = {**SCENARIOS, "scenarios": {"crash": {"pd_multiplier": -1, "spend_multiplier": 1,
                                                  "lgd_add": 0}}}
     with pytest.raises(ConfigError, match="stress.scenarios.crash"):
-        StressSettings.from_config(raw)
+        settings_from(StressSettings, raw)

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from credit_models.config.schema import register_configs
 from credit_models.data.io import read_manifest, read_tables, write_tables
 from credit_models.paths import config_dir
+from credit_models.config.settings import to_settings
 from credit_models.workflows.training_data import TrainingData, assemble_training_data
 from credit_models.tracking.input_example import signature_rows, synthetic_input_example
 from credit_models.tracking.pd_pyfunc import public_inputs
@@ -91,7 +92,7 @@ def small_data(tmp_path_factory) -> Iterator[SmallData]:
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(experiment_id=mlflow.create_experiment(
         "privacy", artifact_location=(folder / "artifacts").as_uri()))
-    yield SmallData(config, assemble_training_data(config), tracking_uri, folder)
+    yield SmallData(config, assemble_training_data(to_settings(config)), tracking_uri, folder)
 
 
 def logged_rows_run(small: SmallData, *, log_matrix: bool,
