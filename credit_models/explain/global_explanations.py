@@ -96,8 +96,16 @@ def beeswarm_plot(
 
         explanation = shap.Explanation(values=shown.to_numpy(), data=numbers.to_numpy(),
                                        feature_names=list(values.columns))
-        shap.plots.beeswarm(explanation, max_display=max_display, ax=axes, show=False,
-                            plot_size=None, color_bar_label="feature value (categories by code)")
+        # shap shuffles the drawing order with numpy's global generator: seeded here, the figure
+        # depends on ``seed`` alone, not on what drew random numbers before it.
+        state = np.random.get_state()
+        np.random.seed(seed)
+        try:
+            shap.plots.beeswarm(explanation, max_display=max_display, ax=axes, show=False,
+                                plot_size=None,
+                                color_bar_label="feature value (categories by code)")
+        finally:
+            np.random.set_state(state)
     except Exception as error:  # noqa: BLE001 - any shap failure falls back to our own drawing
         logger.warning("shap's beeswarm failed (%s); drawing a plain scatter instead", error)
         figure.clear()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -55,6 +57,24 @@ def test_beeswarm_draws_on_a_figure_of_its_own(matrix, xgb_model):
     assert figure.axes and "SHAP" in figure.axes[0].get_xlabel()
     assert plt.get_fignums() == before                  # nothing left open in pyplot
 
+
+
+def test_beeswarm_is_the_same_figure_whatever_numpy_drew_before(interacting):
+    values, inputs = interacting
+
+    def drawn(global_seed: int) -> bytes:
+        np.random.seed(global_seed)
+        figure = beeswarm_plot(values, inputs, max_display=4, max_points=500)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+    assert drawn(1) == drawn(2)
+    np.random.seed(3)
+    expected = np.random.random()
+    np.random.seed(3)
+    beeswarm_plot(values, inputs, max_display=4, max_points=500)
+    assert np.random.random() == expected           # numpy's global generator left as it was
 
 def test_beeswarm_falls_back_to_a_plain_scatter_when_shap_fails(matrix, xgb_model, monkeypatch):
     import shap
