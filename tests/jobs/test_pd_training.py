@@ -114,3 +114,41 @@ def test_features_missing_everywhere_in_development_are_refused():
     with pytest.raises(TrainingDataError, match="every one of the 2 model features is missing"):
         check_features_present(inputs, pd.Series(["dev", "dev", "oot"]))
     check_features_present(inputs.assign(b=[1.0, np.nan, np.nan]), pd.Series(["dev"] * 3))
+
+
+@pytest.mark.slow
+def test_the_workflows_train_tune_and_report_without_a_tracking_server(compose_config, tmp_path):
+    """A study with its trials recorded nowhere, and the validation report of its refitted best,
+    need no MLflow run and write no store."""
+    import mlflow
+
+    from credit_models.config.settings import to_settings
+    from credit_models.reporting.pd_report import pd_validation_report
+    from credit_models.workflows.pd_training import prepare_pd_training
+    from credit_models.workflows.tuning import StudySettings, tune_pd_model
+
+    config = compose_config("tune", [
+        *small_train_overrides(tmp_path, tmp_path / "portfolio"), "model.params.n_estimators=60",
+        "tuning.n_trials=2", "selection.max_n_prebins=5",
+    ])
+    settings = to_settings(config)
+    study_settings = StudySettings.from_settings(settings)
+    prepared = prepare_pd_training(settings)
+    study = tune_pd_model(prepared, settings, study_settings)
+
+    assert list(study.trials["number"]) == [0, 1] and study.trials_complete == 2
+    assert study.best_trial_run_id is None and set(study.trials["run_id"].isna()) == {True}
+    assert study.best_value == study.trials["value"].max()
+    assert study.baseline_value == study.trials["value"].iloc[0]
+    refitted = study.refitted
+    assert refitted.model_settings.params["max_depth"] == study.model_params["max_depth"]
+    assert refitted.metrics["valid/auc"] == pytest.approx(study.best_value)
+    assert "oot/oracle_auc" in refitted.metrics
+    assert list(refitted.explanations.drift.columns[:3]) == [
+        "feature", "mean_abs_shap_dev", "mean_abs_shap_oot"]
+    assert refitted.explanations.importance.index[0] in refitted.table.inputs.columns
+
+    report = pd_validation_report(refitted, "pd_xgb")
+    assert "pd_xgb (xgboost)" in report and "oracle_auc" in report
+    assert mlflow.active_run() is None
+    assert not (tmp_path / "mlflow.db").exists()
