@@ -122,14 +122,14 @@ def score_once(tracking_uri: str, source: Path, output: Path, batch_rows: int) -
     """Runs in the child process: load the model, score, report."""
     import mlflow
 
-    from credit_models.jobs.score import score_parquet
     from credit_models.tracking.model_loading import load_pd_model
+    from credit_models.workflows.scoring import score_parquet
 
     mlflow.set_tracking_uri(tracking_uri)
-    model, resolved = load_pd_model(f"models:/{MODEL_NAME}/1")
+    model = load_pd_model(f"models:/{MODEL_NAME}/1")
     loaded_rss = _current_rss_mib()
     started = time.perf_counter()
-    result = score_parquet(model, resolved, source, output, batch_rows=batch_rows)
+    result = score_parquet(model, source, output, batch_rows=batch_rows)
     seconds = time.perf_counter() - started
     return {"batch_rows": batch_rows, "rows": result.rows, "seconds": round(seconds, 2),
             "rows_per_second": round(result.rows / seconds),

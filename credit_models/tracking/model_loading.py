@@ -1,4 +1,5 @@
-"""Load a registered PD model by URI, with errors that say what exists when the URI is wrong.
+"""The one way score, monitor, explain and compare get a PD model from the store, with errors
+that say what exists when the URI is wrong.
 
 Accepted URIs: ``models:/<name>@<alias>`` (``models:/pd_xgb@champion``), ``models:/<name>/<version>``
 (``models:/pd_xgb/3``), ``models:/<name>/latest``, ``runs:/<run id>/<path>`` (``runs:/…/model``),
@@ -10,27 +11,32 @@ are resolved by :func:`credit_models.tracking.registry.resolve`; an alias or ``l
 its version number and that version is loaded, so everything a job records (the version, the
 training run) describes the model that actually scored, even if the alias moves meanwhile.
 
-Resolution and loading use the tracking URI set with :func:`mlflow.set_tracking_uri` (the jobs set
-it from their config).
+:func:`load_pd_model` (a URI) and :func:`load_version` (a registered version) give a
+:class:`LoadedModel`, the pyfunc with its signature; :func:`download_model` gives the logged files
+for a reader that rebuilds the model (the explanations). Resolution and loading use the tracking
+URI set with :func:`mlflow.set_tracking_uri` (the jobs set it from their config).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PyFuncModel
 
 from credit_models.errors import ConfigError
+from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
+from credit_models.tracking.pd_pyfunc import OUTPUT_COLUMNS
 from credit_models.tracking.registry import ModelReference, RegistryError, resolve
 from credit_models.tracking.registry import model_uri as registry_model_uri
+from credit_models.workflows.scoring import ModelInputRefused
 
 _REGISTERED = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<suffix>[^/]+))$")
 _LOGGED_MODEL = re.compile(r"^models:/(?P<model_id>m-[0-9a-f]+)$")
@@ -160,62 +166,96 @@ def resolve_model_uri(uri: str, client: MlflowClient | None = None) -> ResolvedM
                       f"{ACCEPTED_FORMS}")
 
 
-def load_pd_model(uri: str, client: MlflowClient | None = None) -> tuple[PyFuncModel, ResolvedModel]:
-    """The pyfunc behind ``uri`` (its pinned version) and what the URI resolved to."""
-    resolved = resolve_model_uri(uri, client)
-    return mlflow.pyfunc.load_model(resolved.load_uri), resolved
+@dataclass(frozen=True)
+class LoadedModel:
+    """A PD model from the store, pinned to what its URI resolved to: the one object score,
+    monitor and compare hand to the workflows (:class:`~credit_models.workflows.scoring.ScoringModel`).
+    ``predict`` turns MLflow's refusal of an input into
+    :class:`~credit_models.workflows.scoring.ModelInputRefused`."""
+
+    pyfunc: PyFuncModel
+    resolved: ResolvedModel
+    input_types: Mapping[str, str] | None
+    """Column → MLflow type name (``double``, ``string`` …) in signature order; None when the
+    model has no signature naming its columns."""
+    output_columns: tuple[str, ...] = OUTPUT_COLUMNS
+
+    @property
+    def uri(self) -> str:
+        return self.resolved.uri
+
+    @property
+    def version(self) -> str | None:
+        return self.resolved.version
+
+    @property
+    def features(self) -> list[str]:
+        """The input columns of the signature (empty when it has none)."""
+        return [] if self.input_types is None else list(self.input_types)
+
+    def predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        try:
+            return self.pyfunc.predict(inputs)
+        except MlflowException as error:
+            if error.error_code != "INVALID_PARAMETER_VALUE":
+                raise
+            raise ModelInputRefused(error.message) from None
 
 
-def _input_schema(model: PyFuncModel) -> Any:
+def _input_types(model: PyFuncModel) -> dict[str, str] | None:
     schema = model.metadata.get_input_schema()
     if schema is None or not schema.has_input_names():
-        raise ModelLoadingError(
-            "the model has no input signature naming its columns; log it with signature=… "
-            "(credit_models.tracking.pd_run does)"
-        )
-    return schema
-
-
-def required_input_columns(model: PyFuncModel) -> list[str]:
-    """The feature columns the model reads, in signature order."""
-    return list(_input_schema(model).input_names())
-
-
-def input_column_types(model: PyFuncModel) -> dict[str, str]:
-    """Column name → MLflow type name (``double``, ``string``, …) from the signature."""
-    schema = _input_schema(model)
+        return None
     return {spec.name: str(getattr(spec.type, "name", spec.type)) for spec in schema.inputs}
 
 
-_NUMERIC = {"double": "float64", "float": "float32", "long": "int64", "integer": "int32"}
+def connect(tracking_uri: str) -> MlflowClient:
+    """Point MLflow at the store (a relative sqlite path from the working directory; the
+    registry and ``models:/`` URIs follow it) and return a client of it."""
+    uri = resolve_tracking_uri(tracking_uri, Path.cwd())
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def conform_inputs(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
-    """The columns of ``types`` from ``frame``, in that order, as the signature expects them:
-    numbers as floats (integers widen, missing stays NaN), strings as Python strings or None
-    (categories become their labels). A value that cannot be converted is an error naming the
-    column."""
-    missing = [name for name in types if name not in frame.columns]
-    if missing:
-        raise ValueError(f"input lacks {len(missing)} model feature(s): {_listed(missing)}")
-    columns: dict[str, Any] = {}
-    for name, kind in types.items():
-        values = frame[name]
-        try:
-            if kind in ("double", "float"):
-                columns[name] = pd.to_numeric(values, errors="raise").astype(_NUMERIC[kind])
-            elif kind == "string":
-                if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype != object:
-                    known = values.notna().to_numpy()
-                    text = np.full(len(values), None, dtype=object)
-                    text[known] = values[known].astype("str").to_numpy(dtype=object)
-                    columns[name] = pd.Series(text, index=frame.index, name=name)
-                else:
-                    columns[name] = values
-            else:
-                columns[name] = values
-        except (TypeError, ValueError) as error:
-            raise ValueError(
-                f"column {name!r} cannot be read as the model's {kind} input: {error}"
-            ) from None
-    return pd.DataFrame(columns, index=frame.index)
+def load_resolved(resolved: ResolvedModel, *, require_signature: bool = True) -> LoadedModel:
+    """The pyfunc of an already resolved URI; a model without a signature is refused unless the
+    caller can feed it whole frames (``require_signature=False``)."""
+    pyfunc = mlflow.pyfunc.load_model(resolved.load_uri)
+    types = _input_types(pyfunc)
+    if types is None and require_signature:
+        raise ModelLoadingError(
+            f"{resolved.label}: the model has no input signature naming its columns; log it "
+            "with signature=… (credit_models.tracking.pd_run does)"
+        )
+    return LoadedModel(pyfunc, resolved, types)
+
+
+def load_pd_model(uri: str, client: MlflowClient | None = None) -> LoadedModel:
+    """The pyfunc behind ``uri``, loaded from its pinned version."""
+    return load_resolved(resolve_model_uri(uri, client))
+
+
+def load_version(version: ModelVersion) -> LoadedModel:
+    """A registered version's pyfunc (the comparison's contenders; a signature is optional)."""
+    resolved = ResolvedModel(registry_model_uri(version), registry_model_uri(version),
+                             name=version.name, version=str(version.version),
+                             run_id=version.run_id)
+    return load_resolved(resolved, require_signature=False)
+
+
+def download_model(uri: str, destination: Path) -> tuple[Path, ResolvedModel]:
+    """The model's files (as logged) under ``destination``, for readers that rebuild the model
+    themselves (the explanations), and what ``uri`` resolved to, its training run included."""
+    try:
+        resolved = resolve_model_uri(uri)
+        folder = mlflow.artifacts.download_artifacts(artifact_uri=resolved.load_uri,
+                                                     dst_path=str(destination))
+        if resolved.run_id is None:
+            resolved = replace(resolved,
+                               run_id=mlflow.models.get_model_info(resolved.load_uri).run_id)
+    except (ModelLoadingError, MlflowException) as error:
+        raise ModelLoadingError(
+            f"cannot load model {uri} from {mlflow.get_tracking_uri()}: "
+            f"{getattr(error, 'message', error)}"
+        ) from error
+    return Path(folder), resolved

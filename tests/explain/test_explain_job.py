@@ -16,8 +16,9 @@ from hydra.core.global_hydra import GlobalHydra
 from credit_models.config.schema import register_configs
 from credit_models.errors import ConfigError
 from credit_models.explain.reason_codes import ReasonDictionary
+from credit_models.jobs.explain import run_explain
 from credit_models.paths import config_dir
-from credit_models.jobs.explain import ExplainInputError, report_lines, run_explain
+from credit_models.workflows.explanation import ExplainInputError, report_lines
 from tests.explain.conftest import FEATURES, LoggedModel, fit_model, log_model
 
 AS_OF = "2025-01-01"
@@ -94,7 +95,7 @@ def test_a_batch_explains_every_customer_at_the_date_into_a_csv(store, tmp_path)
     written = pd.read_csv(output)
     assert "text_zh" in written and "text_en" not in written
     assert written.groupby("customer_id")["rank"].max().max() <= 2
-    assert result.model.uri == f"runs:/{logged.run_id}/model"
+    assert result.model_uri == f"runs:/{logged.run_id}/model"
 
 
 def test_scorecard_reasons_come_from_points_lost(store):

@@ -27,16 +27,16 @@ from mlflow.models import infer_signature
 from scipy.stats import ks_2samp
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from credit_models.config.schema import GateConfig
 from credit_models.evaluation.metrics import (
     expected_calibration_error,
     population_stability_index,
 )
+from credit_models.jobs import compare as compare_job
+from credit_models.jobs import promote as promote_job
+from credit_models.jobs.compare import run_comparison
+from credit_models.jobs.promote import promote, run_promotion
 from credit_models.models.pd_model import ModelSettings, PdModel
 from credit_models.models.xgb_pd import model_inputs
-from credit_models.jobs import compare as compare_job, promote as promote_job
-from credit_models.jobs.compare import ComparisonError, run_comparison
-from credit_models.jobs.promote import evaluate_gate, promote, run_promotion
 from credit_models.tracking.pd_pyfunc import (
     OUTPUT_COLUMNS,
     ProbabilityOfDefaultModel,
@@ -45,6 +45,8 @@ from credit_models.tracking.pd_pyfunc import (
     write_model_files,
 )
 from credit_models.tracking.registry import aliases
+from credit_models.workflows.comparison import ComparisonError
+from credit_models.workflows.promotion import GateSettings, evaluate_gate
 from tests.registry_store import (
     MODEL_REGISTRY_WRITES,
     UNPOOLED,
@@ -268,17 +270,17 @@ def gate_input(**values: tuple[float, float]) -> pd.DataFrame:
 def test_gate_rules_compare_each_value_with_its_threshold():
     table = gate_input(auc=(0.80, 0.80), ece=(0.010, 0.015), psi_score=(0.02, 0.1),
                        ks=(0.50, 0.49))
-    rules = {rule.rule: rule for rule in evaluate_gate(table, GateConfig(), "dpd30", "dpd30")}
+    rules = {rule.rule: rule for rule in evaluate_gate(table, GateSettings(), "dpd30", "dpd30")}
     assert [rule.passed for rule in rules.values()] == [True] * 5      # every limit is inclusive
     assert rules["auc_gain"].value == 0.0
     assert rules["ks_drop"].value == pytest.approx(0.01)
 
     worse = gate_input(auc=(0.80, 0.79), ece=(0.010, 0.0151), psi_score=(0.02, np.nan),
                        ks=(0.50, 0.48))
-    failed = [rule.rule for rule in evaluate_gate(worse, GateConfig(), "dpd30", "dpd60")
+    failed = [rule.rule for rule in evaluate_gate(worse, GateSettings(), "dpd30", "dpd60")
               if not rule.passed]
     assert failed == ["auc_gain", "ece_increase", "challenger_psi", "ks_drop", "same_label"]
-    lenient = GateConfig(min_auc_gain=-0.02, max_ece_increase=0.01, max_psi=10,
+    lenient = GateSettings(min_auc_gain=-0.02, max_ece_increase=0.01, max_psi=10,
                          max_ks_drop=0.05, require_same_label=False)
     failed = [rule.rule for rule in evaluate_gate(worse, lenient, "dpd30", None) if not rule.passed]
     assert failed == ["challenger_psi"]          # a metric that could not be computed fails

@@ -18,15 +18,13 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from credit_models.evaluation.metrics import ranking_metrics
+from credit_models.jobs.monitor import ALERT_EXIT_CODE, run_monitoring
+from credit_models.jobs.score import run_scoring
 from credit_models.models.pd_model import ModelSettings, PdModel
 from credit_models.models.xgb_pd import model_inputs
-from credit_models.jobs import score as score_job
-from credit_models.jobs.monitor import ALERT_EXIT_CODE, run_monitoring
-from credit_models.jobs.score import ScoringInputError, run_scoring, score_parquet
 from credit_models.tracking.model_loading import (
     ModelLoadingError,
     load_pd_model,
-    required_input_columns,
     resolve_model_uri,
 )
 from credit_models.tracking.pd_pyfunc import (
@@ -36,6 +34,8 @@ from credit_models.tracking.pd_pyfunc import (
     public_inputs,
     write_model_files,
 )
+from credit_models.workflows import scoring
+from credit_models.workflows.scoring import ScoringInputError, score_parquet
 
 MODEL_NAME = "pd_tiny"
 FEATURES = ["utilisation", "missed_payments", "tenure_days", "noise_amount", "channel"]
@@ -127,11 +127,12 @@ def write_in_pieces(frame: pd.DataFrame, folder: Path) -> Path:
 
 
 def test_alias_resolves_to_its_version_and_signature_lists_the_features(loaded, registry):
-    model, resolved = loaded
+    model = loaded
+    resolved = model.resolved
     assert (resolved.name, resolved.version, resolved.alias) == (MODEL_NAME, "1", "champion")
     assert resolved.load_uri == f"models:/{MODEL_NAME}/1"
     assert resolved.run_id == registry["run_id"]
-    assert required_input_columns(model) == FEATURES
+    assert model.features == FEATURES
     assert resolve_model_uri(f"runs:/{registry['run_id']}/model").run_id == registry["run_id"]
     assert resolve_model_uri(f"{MODEL_NAME}/1").load_uri == f"models:/{MODEL_NAME}/1"
     assert resolve_model_uri(f"models:/{MODEL_NAME}/latest").version == "1"
@@ -160,12 +161,13 @@ def test_a_uri_naming_nothing_says_what_exists(registry, uri, expected):
 
 
 def test_batched_scoring_equals_scoring_the_whole_frame(loaded, tmp_path):
-    model, resolved = loaded
+    model = loaded
+    resolved = model.resolved
     frame = feature_rows(523, seed=5).sample(frac=1.0, random_state=3).reset_index(drop=True)
     source = write_in_pieces(frame, tmp_path / "batch")
     output = tmp_path / "out" / "scores.parquet"
 
-    result = score_parquet(model, resolved, source, output, batch_rows=70)
+    result = score_parquet(model, source, output, batch_rows=70)
 
     scored = pd.read_parquet(output)
     expected = model.predict(public_inputs(model_inputs(frame, FEATURES)))
@@ -182,42 +184,42 @@ def test_batched_scoring_equals_scoring_the_whole_frame(loaded, tmp_path):
 
 
 def test_integers_and_plain_strings_are_read_as_the_signature_types(loaded, tmp_path):
-    model, resolved = loaded
+    model = loaded
     frame = feature_rows(90, seed=8)
     source = tmp_path / "batch.parquet"
     frame.assign(missed_payments=frame["missed_payments"].astype("int64"),
                  channel=frame["channel"].astype(object)).to_parquet(source)
-    score_parquet(model, resolved, source, tmp_path / "scores.parquet", batch_rows=40)
+    score_parquet(model, source, tmp_path / "scores.parquet", batch_rows=40)
     expected = model.predict(public_inputs(model_inputs(frame, FEATURES)))
     np.testing.assert_array_equal(pd.read_parquet(tmp_path / "scores.parquet")["score"],
                                   expected["score"])
 
     frame.assign(utilisation="high").to_parquet(source)
     with pytest.raises(ScoringInputError, match="'utilisation'"):
-        score_parquet(model, resolved, source, tmp_path / "again.parquet", batch_rows=40)
+        score_parquet(model, source, tmp_path / "again.parquet", batch_rows=40)
     assert not (tmp_path / "again.parquet").exists()
 
 
 def test_missing_features_are_named_before_anything_is_written(loaded, tmp_path):
-    model, resolved = loaded
+    model = loaded
     source = tmp_path / "batch.parquet"
     feature_rows(50, seed=5).drop(columns=["tenure_days", "channel"]).to_parquet(source)
     output = tmp_path / "out" / "scores.parquet"
     with pytest.raises(ScoringInputError) as raised:
-        score_parquet(model, resolved, source, output, batch_rows=20)
+        score_parquet(model, source, output, batch_rows=20)
     assert "'tenure_days'" in str(raised.value) and "'channel'" in str(raised.value)
     assert not output.exists() and not any(output.parent.glob("*"))
 
 
 def test_a_batch_the_model_refuses_is_a_data_error_naming_its_rows(loaded, tmp_path):
-    model, resolved = loaded
+    model = loaded
     rows = feature_rows(120, seed=5)
     rows.loc[[70, 75], "missed_payments"] = -1e9        # outside the training contract
     source = tmp_path / "batch.parquet"
     rows.to_parquet(source, index=False)
     output = tmp_path / "scores.parquet"
     with pytest.raises(ScoringInputError) as raised:
-        score_parquet(model, resolved, source, output, batch_rows=50)
+        score_parquet(model, source, output, batch_rows=50)
     message = str(raised.value)
     assert "rows 50 to 99" in message and "missed_payments" in message
     assert not output.exists()
@@ -225,12 +227,12 @@ def test_a_batch_the_model_refuses_is_a_data_error_naming_its_rows(loaded, tmp_p
 
 def test_a_failure_midway_leaves_no_output_and_keeps_the_previous_one(
         loaded, tmp_path, monkeypatch):
-    model, resolved = loaded
+    model = loaded
     source = write_in_pieces(feature_rows(300, seed=5), tmp_path / "batch")
     output = tmp_path / "scores.parquet"
     output.write_bytes(b"previous scores")
     calls = []
-    real = score_job.score_batch
+    real = scoring.score_batch
 
     def failing(*args, **kwargs):
         calls.append(1)
@@ -238,9 +240,9 @@ def test_a_failure_midway_leaves_no_output_and_keeps_the_previous_one(
             raise RuntimeError("scoring service fell over")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(score_job, "score_batch", failing)
+    monkeypatch.setattr(scoring, "score_batch", failing)
     with pytest.raises(RuntimeError, match="fell over"):
-        score_parquet(model, resolved, source, output, batch_rows=50)
+        score_parquet(model, source, output, batch_rows=50)
     assert len(calls) == 3
     assert output.read_bytes() == b"previous scores"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["batch", "scores.parquet"]

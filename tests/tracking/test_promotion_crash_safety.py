@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from credit_models.jobs.promote import promotion_changes
+from credit_models.tracking.promotion_run import promotion_changes
 from credit_models.tracking.registry import (
     INTENT_TAG_PREFIX,
     LAST_CHANGE_TAG,

@@ -1,0 +1,170 @@
+"""A promotion: compare, evaluate the gate, and move the aliases in one all-or-nothing registry
+change (:func:`credit_models.tracking.registry.apply_registry_changes`), recorded by a promotion
+run (tag ``run_kind=promotion``) that holds the gate table and the comparison.
+
+Checks come first, so a failed gate, an error or an interruption leaves the registry as it was; a
+promotion killed at any point (SIGKILL included) is finished by the next promote, compare or alias
+move of the model: rolled back to the aliases and tags it recorded before its first write, or
+completed when it had made every change; the promotion run's ``decision`` tag and the model's
+``last_registry_change`` tag say which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+
+from credit_models.errors import ConfigError
+from credit_models.paths import PACKAGE_DIR
+from credit_models.tracking.comparison_run import (
+    compare_versions,
+    find_champion,
+    log_comparison,
+    no_champion,
+)
+from credit_models.tracking.mlflow_tracking import code_version, flatten_params
+from credit_models.tracking.registry import (
+    PREVIOUS_CHAMPION,
+    ModelReference,
+    RegistryChanges,
+    aliases,
+    apply_registry_changes,
+    describe_version,
+    recover_unfinished_changes,
+    require_finished_run,
+    resolve,
+)
+from credit_models.workflows.comparison import Comparison
+from credit_models.workflows.promotion import (
+    LABEL_TAG,
+    GateRule,
+    PromoteSettings,
+    check_force,
+    evaluate_gate,
+    gate_json,
+    gate_table,
+    promotion_reason,
+)
+
+
+@dataclass(frozen=True)
+class PromotionResult:
+    decision: str
+    """``promoted``, ``rejected`` (gate failed) or ``unchanged`` (already the champion)."""
+    exit_code: int
+    message: str
+    champion: ModelVersion | None
+    """The champion before the promotion."""
+    challenger: ModelVersion
+    rules: list[GateRule]
+    comparison: Comparison | None
+    run_id: str | None
+
+
+def promotion_changes(
+    name: str, challenger: ModelVersion, champion: ModelVersion | None,
+    challenger_reference: ModelReference, champion_alias: str, tags: dict[str, str],
+    current_aliases: dict[str, str], run_id: str | None = None,
+) -> RegistryChanges:
+    """The alias moves and version tags of one promotion, and the state they expect to find."""
+    moves: dict[str, str | None] = {champion_alias: str(challenger.version)}
+    if champion is not None:
+        moves[PREVIOUS_CHAMPION] = str(champion.version)
+    if (challenger_reference.alias is not None and challenger_reference.alias != champion_alias
+            and current_aliases.get(challenger_reference.alias) == str(challenger.version)):
+        moves[challenger_reference.alias] = None     # no longer a challenger: it is the champion
+    return RegistryChanges(
+        name, aliases=moves, version_tags={str(challenger.version): tags},
+        expected_aliases={champion_alias: None if champion is None else str(champion.version)},
+        run_id=run_id, decision="promoted",
+    )
+
+
+def run_promotion(client: MlflowClient, settings: PromoteSettings) -> PromotionResult:
+    """Compare, evaluate the gate, and promote when it passes (or when forced); the settings are
+    the promotion run's parameters."""
+    name = settings.model_name
+    champion_reference = ModelReference.of(name, settings.champion)
+    if champion_reference.alias is None:
+        raise ConfigError(f"champion must be an alias (the one that moves); got "
+                          f"{settings.champion!r}")
+    champion_alias = champion_reference.alias
+    recover_unfinished_changes(client, name)    # a promotion killed half-way is undone first
+    challenger_reference = ModelReference.of(name, settings.challenger)
+    challenger = resolve(client, challenger_reference)
+    champion = find_champion(client, name, champion_alias)
+    for version in (challenger, champion):
+        if version is not None:
+            require_finished_run(client, version)
+
+    if champion is not None and champion.version == challenger.version:
+        message = f"{describe_version(challenger)} is already the champion; nothing changed"
+        return PromotionResult("unchanged", 0, message, champion, challenger, [], None, None)
+    if champion is None and not settings.force:
+        raise no_champion(client, name, champion_alias, str(challenger.version))
+
+    comparison, rules = None, []
+    if champion is not None:
+        comparison = compare_versions(client, champion, challenger, settings)
+        rules = evaluate_gate(comparison.table, settings.gate,
+                              comparison.champion.run_tags.get(LABEL_TAG),
+                              comparison.challenger.run_tags.get(LABEL_TAG))
+    failed = [rule for rule in rules if not rule.passed]
+    promote = check_force(failed, settings.force, settings.force_reason)
+    reason = promotion_reason(None if champion is None else str(champion.version), failed,
+                              settings.force, settings.force_reason)
+
+    mlflow.set_experiment(settings.mlflow.experiment_name)
+    run_name = (f"promote {name} v{challenger.version}"
+                + (f" over v{champion.version}" if champion is not None else ""))
+    with mlflow.start_run(run_name=run_name) as run:
+        mlflow.set_tags({
+            "run_kind": "promotion", "model_name": name,
+            "challenger_version": str(challenger.version),
+            "champion_version": "" if champion is None else str(champion.version),
+            "gate_passed": str(not failed and champion is not None).lower(),
+            "forced": str(settings.force and (failed != [] or champion is None)).lower(),
+            "decision": "pending" if promote else "rejected",
+            "promotion_reason": reason[:5000],
+            **code_version(PACKAGE_DIR),
+        })
+        mlflow.log_params(flatten_params(asdict(settings)))
+        if rules:
+            table = gate_table(rules)
+            mlflow.log_text(table.to_csv(), "gate/gate_results.csv")
+            mlflow.log_metric("gate/passed", float(not failed))
+            mlflow.log_metric("gate/failed_rules", float(len(failed)))
+        if comparison is not None:
+            log_comparison(comparison, settings.bins, extra_sections=[(
+                "Promotion gate", "Every rule must pass for the challenger to become champion.",
+                gate_table(rules).to_html(na_rep=""),
+            )])
+        if not promote:
+            message = "gate failed; no alias moved:\n" + "\n".join(
+                "  " + rule.describe() for rule in failed)
+            return PromotionResult("rejected", 1, message, champion, challenger, rules,
+                                   comparison, run.info.run_id)
+        tags = {
+            "promotion_reason": reason[:5000],
+            "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "gate_results": gate_json(rules),
+            "promotion_run_id": run.info.run_id,
+            "promoted_over_version": "" if champion is None else str(champion.version),
+        }
+        changes = promotion_changes(name, challenger, champion, challenger_reference,
+                                    champion_alias, tags, aliases(client, name),
+                                    run_id=run.info.run_id)
+        try:
+            apply_registry_changes(client, changes)     # also sets decision=promoted on the run
+        except BaseException:
+            mlflow.set_tag("decision", "failed")
+            raise
+    message = (f"{describe_version(challenger)} is now {champion_alias}"
+               + (f"; version {champion.version} is {PREVIOUS_CHAMPION}" if champion else "")
+               + f" ({reason})")
+    return PromotionResult("promoted", 0, message, champion, challenger, rules, comparison,
+                           run.info.run_id)
