@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from credit_models.errors import ConfigError, TrainingDataError
+from credit_models.features.binning import feature_frame
 from credit_models.limits.capacity_metrics import median_level, quantile_column
 from credit_models.models.xgb_pd import model_inputs
 
@@ -84,8 +86,15 @@ class CapacitySettings:
                               f"{self.early_stopping_rounds}")
 
 
-def _check_target(y: pd.Series, what: str) -> None:
-    values = pd.Series(y)
+def _numbers_unless_frame(X: Any) -> Any:
+    """A DataFrame as it is (its categories are the model's); anything else as numbers."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    return check_array(X, dtype="float64", ensure_all_finite="allow-nan", ensure_min_samples=0)
+
+
+def _check_target(y: pd.Series | np.ndarray, what: str) -> None:
+    values = y if isinstance(y, pd.Series) else pd.Series(column_or_1d(y, warn=True))
     bad = values.isna() | (values < 0)
     if bad.any():
         examples = values[bad].head(5)
@@ -96,12 +105,15 @@ def _check_target(y: pd.Series, what: str) -> None:
         )
 
 
-class CapacityModel(BaseEstimator, RegressorMixin):
-    """Multi-quantile XGBoost regression of the capacity target.
+class CapacityModel(RegressorMixin, BaseEstimator):
+    """Multi-quantile XGBoost regression of the capacity target (a scikit-learn regressor whose
+    ``predict`` is the median; ``score`` is R² of the median, as for any regressor).
 
-    Fitted attributes: ``booster_`` (cut at early stopping's best iteration), ``feature_names_``,
-    ``feature_dtypes_`` (``float64`` or the training categories of each feature),
-    ``quantiles_``, ``best_iteration_``, ``log_target_``, ``n_features_in_``.
+    Fitted attributes: ``booster_`` (cut at early stopping's best iteration), ``feature_names_``
+    (the columns it reads: a DataFrame's, or ``x0, x1, …`` for an array), ``feature_dtypes_``
+    (``float64`` or the training categories of each feature), ``quantiles_``,
+    ``best_iteration_``, ``log_target_``, ``n_features_in_`` and ``feature_names_in_`` (when
+    fitted on a DataFrame).
     """
 
     def __init__(self, settings: CapacitySettings | None = None, random_state: int = 0,
@@ -113,10 +125,13 @@ class CapacityModel(BaseEstimator, RegressorMixin):
     def fit(self, X: pd.DataFrame, y: pd.Series,
             eval_set: tuple[pd.DataFrame, pd.Series] | None = None) -> CapacityModel:
         settings = self.settings if self.settings is not None else CapacitySettings()
+        X = feature_frame(self, _numbers_unless_frame(X), reset=True)
+        if y is None:
+            raise ValueError("the capacity model requires y to be passed, but the target y is "
+                             "None")
+        y = y if isinstance(y, pd.Series) else pd.Series(column_or_1d(y, warn=True))
         if len(X) != len(y):
             raise TrainingDataError(f"capacity model: {len(X)} feature rows but {len(y)} targets")
-        if len(X) == 0:
-            raise TrainingDataError("capacity model: no training rows")
         _check_target(y, "training")
         feature_names = [str(name) for name in X.columns]
         inputs = model_inputs(X, feature_names)
@@ -126,7 +141,7 @@ class CapacityModel(BaseEstimator, RegressorMixin):
         if eval_set is not None:
             eval_X, eval_y = eval_set
             _check_target(eval_y, "evaluation")
-            eval_inputs = _typed(eval_X, feature_names, dtypes)
+            eval_inputs = _typed(self._frame(eval_X), feature_names, dtypes)
             fit_kwargs["eval_set"] = [(eval_inputs, self._transform(eval_y, settings))]
             early_stopping = settings.early_stopping_rounds
         regressor = xgb.XGBRegressor(
@@ -150,18 +165,25 @@ class CapacityModel(BaseEstimator, RegressorMixin):
         self.feature_dtypes_ = dtypes
         self.quantiles_ = tuple(settings.quantiles)
         self.log_target_ = bool(settings.log_target)
-        self.n_features_in_ = len(feature_names)
         return self
+
+    def _frame(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+        """A DataFrame as given (:func:`_typed` names the features it lacks); an array as the
+        fitted columns, by position."""
+        if isinstance(X, pd.DataFrame):
+            return X
+        return feature_frame(self, _numbers_unless_frame(X), reset=False)
 
     @staticmethod
     def _transform(y: pd.Series, settings: CapacitySettings) -> np.ndarray:
-        values = np.asarray(y, dtype="float64")
+        values = np.asarray(y, dtype="float64").reshape(-1)     # a column vector as 1-D
         return np.log1p(values) if settings.log_target else values
 
     def predict_quantiles(self, X: pd.DataFrame) -> pd.DataFrame:
         """One column per quantile (``capacity_q50``, ``capacity_q90``, …) on the target's scale,
         at least 0 and non-decreasing across the levels; indexed like ``X``."""
         check_is_fitted(self, "booster_")
+        X = self._frame(X)
         inputs = _typed(X, self.feature_names_, self.feature_dtypes_)
         raw = self.booster_.predict(xgb.DMatrix(inputs, enable_categorical=True,
                                                 nthread=self.n_jobs))
@@ -215,7 +237,16 @@ class CapacityModel(BaseEstimator, RegressorMixin):
         model.best_iteration_ = int(metadata["best_iteration"])
         model.log_target_ = bool(metadata["log_target"])
         model.n_features_in_ = len(model.feature_names_)
+        model.feature_names_in_ = np.asarray(model.feature_names_, dtype=object)
         return model
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.target_tags.required = True
+        tags.target_tags.positive_only = True      # demand: spend is never negative
+        return tags
 
 
 def _feature_dtypes(inputs: pd.DataFrame) -> dict[str, Any]:

@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.special import expit, logit
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from credit_models.errors import ConfigError, TrainingDataError
 from credit_models.evaluation.metrics import binary_labels
@@ -51,8 +52,11 @@ PLATT_C = 1e6
 parameters fitted on thousands of rows need no shrinkage)."""
 
 
-class ProbabilityCalibrator(BaseEstimator):
+class ProbabilityCalibrator(TransformerMixin, BaseEstimator):
     """Recalibrate predicted probabilities of default on a held-out calibration period.
+
+    A scikit-learn transformer of one input, the raw probability (a 1-D array or a single
+    column, as :class:`~sklearn.isotonic.IsotonicRegression` takes it), into the calibrated one.
 
     Parameters
     ----------
@@ -71,6 +75,8 @@ class ProbabilityCalibrator(BaseEstimator):
         Platt only: calibrated = sigmoid(slope_ · logit(p) + intercept_).
     n_rows_, n_bads_:
         Size of the calibration sample (``None`` for a calibrator rebuilt from a dict without them).
+    n_features_in_:
+        1: the raw probability.
 
     Examples
     --------
@@ -90,16 +96,16 @@ class ProbabilityCalibrator(BaseEstimator):
         self.min_probability = min_probability
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, probability: ArrayLike, is_bad: ArrayLike) -> ProbabilityCalibrator:
-        """Fit the calibration map from raw ``probability`` to the observed ``is_bad`` (bool or
-        0/1) of the calibration period; both 1-D, one value per row."""
+    def fit(self, X: ArrayLike, y: ArrayLike) -> ProbabilityCalibrator:
+        """Fit the calibration map from the raw probability ``X`` to the observed bad flag ``y``
+        (bool or 0/1) of the calibration period; one value per row."""
         _check_method(self.method)
         if not PROBABILITY_FLOOR <= self.min_probability < 0.5:
             raise ConfigError(
                 f"min_probability must be in [{PROBABILITY_FLOOR}, 0.5); got {self.min_probability!r}"
             )
-        raw = _probability_array(probability, "probability", error=TrainingDataError)
-        labels = _label_array(is_bad, len(raw))
+        raw = _probability_array(X, "probability", error=TrainingDataError)
+        labels = _label_array(y, len(raw))
         if len(raw) == 0:
             raise TrainingDataError(
                 "the calibration sample is empty: calibration needs rows of a held-out period "
@@ -114,6 +120,7 @@ class ProbabilityCalibrator(BaseEstimator):
         self.method_ = self.method
         self.floor_ = float(self.min_probability)
         self.n_rows_, self.n_bads_ = len(labels), bads
+        self.n_features_in_ = 1
         if self.method == ISOTONIC:
             isotonic = IsotonicRegression(
                 y_min=self.floor_, y_max=PROBABILITY_CEILING, increasing=True,
@@ -135,19 +142,16 @@ class ProbabilityCalibrator(BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ applying
-    def transform(self, probability: ArrayLike) -> np.ndarray:
-        """Calibrated probabilities, one per raw probability, clipped to [floor, 1 − 1e-6]."""
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """Calibrated probabilities (1-D), one per raw probability, clipped to
+        [floor, 1 − 1e-6]."""
         check_is_fitted(self, "method_")
-        raw = _probability_array(probability, "probability", error=ValueError)
+        raw = _probability_array(X, "probability", error=ValueError)
         if self.method_ == ISOTONIC:
             calibrated = np.interp(raw, self.thresholds_x_, self.thresholds_y_)
         else:
             calibrated = expit(self.slope_ * _log_odds(raw) + self.intercept_)
         return np.clip(calibrated, self.floor_, PROBABILITY_CEILING)
-
-    def predict(self, probability: ArrayLike) -> np.ndarray:
-        """The same as :meth:`transform`: the calibrated probability of default."""
-        return self.transform(probability)
 
     # ------------------------------------------------------------------ serving
     def to_dict(self) -> dict[str, Any]:
@@ -173,7 +177,8 @@ class ProbabilityCalibrator(BaseEstimator):
             raise ValueError(f"a calibrator dict needs a 'method' key; got {state!r:.200}")
         method = state["method"]
         _check_method(method)
-        calibrator = cls(method=method)
+        calibrator = cls(method=method,
+                         min_probability=float(state.get("min_probability", PROBABILITY_FLOOR)))
         if method == ISOTONIC:
             x = _state_array(state, "x")
             y = _state_array(state, "y")
@@ -197,11 +202,22 @@ class ProbabilityCalibrator(BaseEstimator):
             calibrator.slope_ = float(state["slope"])
             calibrator.intercept_ = float(state["intercept"])
         calibrator.method_ = method
-        calibrator.floor_ = float(state.get("min_probability", PROBABILITY_FLOOR))
-        calibrator.min_probability = calibrator.floor_
+        calibrator.floor_ = calibrator.min_probability
+        calibrator.n_features_in_ = 1
         calibrator.n_rows_ = int(state["n_rows"]) if "n_rows" in state else None
         calibrator.n_bads_ = int(state["n_bads"]) if "n_bads" in state else None
         return calibrator
+
+
+    def __sklearn_tags__(self) -> Tags:
+        """One input, a probability: 1-D, as :class:`~sklearn.isotonic.IsotonicRegression`
+        declares it (scikit-learn's generic checks, which fit on several features of any sign,
+        then skip it)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = True
+        return tags
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,9 +233,13 @@ def _check_method(method: Any) -> None:
 def _probability_array(
     probability: ArrayLike, name: str, *, error: type[ValueError]
 ) -> np.ndarray:
-    values = np.asarray(probability, dtype=float)
+    values = check_array(probability, ensure_2d=False, dtype="float64", ensure_all_finite=False,
+                         ensure_min_samples=0, ensure_min_features=0, input_name="X")
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
     if values.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one value per row); got shape {values.shape}")
+        raise ValueError(f"{name} must be 1-D (one value per row) or a single column; got "
+                         f"shape {values.shape}")
     missing = np.isnan(values)
     if missing.any():
         raise error(
@@ -236,6 +256,8 @@ def _probability_array(
 
 
 def _label_array(is_bad: ArrayLike, rows: int) -> np.ndarray:
+    if is_bad is None:
+        raise ValueError("the calibrator requires y to be passed, but the target y is None")
     values = pd.Series(np.asarray(is_bad))
     if values.ndim != 1 or len(values) != rows:
         raise ValueError(

@@ -51,11 +51,11 @@ from credit_models.features.binning import (
     CATEGORICAL,
     UNKNOWN_CATEGORY,
     WoeBinner,
-    binary_target,
     feature_frame,
     supervised_by_binary_target,
 )
 from credit_models.features.binning_state import binner_from_dict, binner_to_dict, plain
+from credit_models.models.target import bad_flags
 
 SELECTIONS = ("l1", "stepwise", "none")
 BASE_POINTS = "(base points)"
@@ -241,19 +241,14 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
         (``y``: bad = 1 or True)."""
         self._check_parameters()
         score_points = ScorePoints(self.pdo, self.base_score, self.base_odds)
-        if np.ndim(X) == 2 and 0 in np.shape(X):
-            raise TrainingDataError(
-                f"cannot fit a scorecard on empty input: X has shape {np.shape(X)}"
-            )
-        labels = pd.Series(np.asarray(y)).dropna().unique()
-        if len(labels) < 2:
-            raise TrainingDataError(
-                f"cannot fit a scorecard on one class: y holds only {labels.tolist()} "
-                f"(both goods and bads are needed)"
-            )
+        shape = X.shape if hasattr(X, "shape") else np.shape(np.asarray(X))
+        if len(shape) == 2 and 0 in shape:
+            what = "sample" if shape[0] == 0 else "feature"
+            raise TrainingDataError(f"cannot fit a scorecard on empty input: 0 {what}(s) "
+                                    f"(shape={tuple(shape)}) while a minimum of 1 is required.")
+        classes, target = bad_flags(y, shape[0])
         frame = feature_frame(self, X, reset=True)
-        target = binary_target(y, len(frame))
-        self.classes_ = np.unique(np.asarray(y))
+        self.classes_ = classes
         self.binner_ = WoeBinner(
             monotonic_trend=self.monotonic_trend, max_n_prebins=self.max_n_prebins,
             min_prebin_size=self.min_prebin_size, max_n_bins=self.max_n_bins,
@@ -494,7 +489,8 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """``classes_[1]`` (bad) where the PD exceeds 0.5; scikit-learn's convention, rarely the
         right cut-off in credit, where a cut-off is set on the score."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        is_bad = self.decision_function(X) > 0
+        return self.classes_[is_bad.astype(int)]
 
     def points_by_feature(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """Points per row (index of ``X``) and selected feature; plus ``base_points_`` they make

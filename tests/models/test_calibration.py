@@ -119,7 +119,9 @@ def test_isotonic_matches_scikit_learn(calibration_period: tuple, test_period: t
     ).fit(raw, is_bad.astype(float))
     new = np.r_[test_period[0], 0.0, 1e-9, 0.5, 0.999, 1.0]
     np.testing.assert_array_equal(isotonic.transform(new), reference.transform(new))
-    np.testing.assert_array_equal(isotonic.predict(new), isotonic.transform(new))
+    # a single column, as scikit-learn passes features, is the same input
+    np.testing.assert_array_equal(isotonic.transform(new.reshape(-1, 1)),
+                                  isotonic.transform(new))
 
 
 def test_output_is_clipped(fitted: ProbabilityCalibrator) -> None:
@@ -190,6 +192,7 @@ def test_scikit_learn_conventions() -> None:
     ([0.1, 0.2], [0, 1, 1], ValueError, r"one value per probability \(2\); got 3"),
     ([0.1, 0.2], [0, 2], ValueError, "boolean or 0/1"),
     ([[0.1, 0.2]], [0, 1], ValueError, "must be 1-D"),
+    ([[0.1, 0.2], [0.3, 0.4]], [0, 1], ValueError, r"or a single column; got shape \(2, 2\)"),
 ])
 def test_fit_errors(probability: list, is_bad: list, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
