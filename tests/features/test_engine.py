@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +21,22 @@ AS_OF = utc("2024-03-22")
 DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "conf" / "features" / "default.yaml"
 
 
+@cache
 def _default_spec():
+    """Parsed once for the module: the spec is frozen, so no test can change it for another."""
     return parse_feature_spec(OmegaConf.to_container(OmegaConf.load(DEFAULT_SPEC)))
 
 
 def _features(tables, spec=None, as_of=AS_OF):
     snapshots = pd.DataFrame({"customer_id": [1, 2], "as_of": [as_of, as_of]})
     return build_features(spec or _default_spec(), tables, snapshots).frame.set_index("customer_id")
+
+
+@cache
+def _tiny_features() -> pd.DataFrame:
+    """The default features of the unchanged tiny portfolio, built once for the property test's
+    many examples (each compares a changed portfolio with it; a copy, so none can alter it)."""
+    return _features(tiny_tables())
 
 
 def test_default_spec_by_hand():
@@ -231,7 +241,7 @@ def test_events_at_or_after_as_of_never_change_a_feature(table, row, seconds_aft
         else:
             tables[table] = pd.concat([frame.drop(index=row % len(frame)), event],
                                       ignore_index=True)
-    pd.testing.assert_frame_equal(_features(tiny_tables()), _features(tables))
+    pd.testing.assert_frame_equal(_tiny_features().copy(), _features(tables))
 
 
 def test_results_do_not_depend_on_the_chunk_size():
