@@ -190,9 +190,7 @@ def model_contributions(
     ``method``: ``auto`` (the fastest exact method of the family), ``pred_contribs`` or ``shap``
     (XGBoost only)."""
     method = _method(method)
-    estimator = getattr(model, "estimator", model)
-    features = getattr(model, "features", None)
-    frame = inputs if features is None else inputs[features]
+    estimator, frame = _estimator_and_inputs(model, inputs)
     if isinstance(estimator, WoeScorecard):
         if method not in (ContributionMethod.auto,):
             raise ValueError(
@@ -217,9 +215,7 @@ def model_margin(
 ) -> np.ndarray:
     """Log-odds of bad of the model's raw (uncalibrated) probability, computed by the model
     itself: what the contributions add up to."""
-    estimator = getattr(model, "estimator", model)
-    features = getattr(model, "features", None)
-    frame = inputs if features is None else inputs[features]
+    estimator, frame = _estimator_and_inputs(model, inputs)
     if isinstance(estimator, WoeScorecard):
         return np.asarray(estimator.decision_function(frame), dtype="float64")
     booster = _booster(estimator)
@@ -228,6 +224,14 @@ def model_margin(
                         iteration_range=tree_range(booster)),
         dtype="float64",
     )
+
+
+def _estimator_and_inputs(model: Any, inputs: pd.DataFrame) -> tuple[Any, pd.DataFrame]:
+    """The estimator explained (a :class:`PdModel`'s own) and the columns it reads."""
+    estimator = getattr(model, "estimator_", model)
+    if estimator is model:
+        return model, inputs
+    return estimator, inputs[list(model.feature_names_in_)]
 
 
 def _method(method: ContributionMethod | str) -> ContributionMethod:

@@ -26,7 +26,8 @@ from credit_models.explain.reason_codes import (
     wide_reason_codes,
 )
 from credit_models.features.sensitive import SensitiveAttributes
-from credit_models.models.pd_model import ModelFamily, PdModel
+from credit_models.models.pd_model import PdModel
+from credit_models.models.settings import ModelFamily
 
 
 @dataclass(frozen=True)
@@ -64,19 +65,19 @@ def explain_rows(
     """PD, score and the top ``top_k`` reasons of every row of ``inputs`` (model features in the
     model's types; extra columns are ignored). ``sensitive``: attributes never given as reasons
     (None: ``conf/fairness/default.yaml``)."""
-    frame = inputs[model.features]
+    frame = inputs[list(model.feature_names_in_)]
     contributions = model_contributions(model, frame, method=method, n_threads=n_threads)
-    raw = model.raw_probability(frame)
-    probability = model.probability(frame)
+    raw = model.predict_raw_proba(frame)[:, 1]
+    probability = model.predict_proba(frame)[:, 1]
     scores = pd.DataFrame({
         "probability_of_default": np.asarray(probability, dtype="float64"),
         "raw_probability": np.asarray(raw, dtype="float64"),
         "margin": contributions.margin().to_numpy(),
-        "score": np.asarray(model.score(probability), dtype="float64"),
+        "score": np.asarray(model.points(probability), dtype="float64"),
     }, index=inputs.index)
     options = {"top_k": top_k, "language": language, "descriptions": descriptions,
                "reference": reference, "sensitive": sensitive}
-    if model.family is ModelFamily.scorecard:
+    if model.family == ModelFamily.scorecard:
         reasons = scorecard_reason_codes(model, frame, dictionary, **options)
     else:
         reasons = reason_codes(contributions, frame, dictionary, **options)

@@ -112,7 +112,7 @@ def policy_inputs(features: pd.DataFrame, feature_names: Sequence[str], pd_model
     decides from."""
     inputs = model_inputs(features, list(feature_names))
     return pd.concat([
-        pd.DataFrame({"pd": pd_model.probability(inputs[pd_model.features])}, index=inputs.index),
+        pd.DataFrame({"pd": pd_model.predict_proba(inputs)[:, 1]}, index=inputs.index),
         capacity.predict_quantiles(inputs),
         account_facts(features, account),
     ], axis=1)

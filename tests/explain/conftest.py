@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit_models.models.pd_model import ModelSettings, PdModel, fit_pd_model
+from credit_models.models.pd_model import PdModel
+from credit_models.models.settings import ModelSettings
 
 MONTHS = pd.date_range("2024-09-01", periods=5, freq="MS", tz="UTC")
 SPLITS = ("dev", "dev", "valid", "calibration", "oot")
@@ -61,7 +62,7 @@ def feature_matrix(customers: int = 400, seed: int = 11) -> pd.DataFrame:
 def fit_model(matrix: pd.DataFrame, family: str, calibration: str = "isotonic") -> PdModel:
     params = ({"n_estimators": 300, "max_depth": 3, "learning_rate": 0.1, "n_jobs": 1}
               if family == "xgboost" else {"selection": "none", "max_features": 6, "n_jobs": 1})
-    settings = ModelSettings.from_config({
+    settings = ModelSettings(**{
         "name": f"pd_{family}", "family": family, "params": params, "early_stopping_rounds": 20,
         "monotone_constraints": ({"cures__days_late__*": 1, "delinquency__*": 1}
                                  if family == "xgboost" else {}),
@@ -69,11 +70,10 @@ def fit_model(matrix: pd.DataFrame, family: str, calibration: str = "isotonic") 
     })
     inputs = matrix[list(FEATURES)]
     split, is_bad = matrix["split"], matrix["is_bad"]
-    model = fit_pd_model(settings, inputs[split == "dev"], is_bad[split == "dev"],
-                         inputs[split == "valid"], is_bad[split == "valid"], seed=7)
-    if calibration != "none":
-        model.calibrate(inputs[split == "calibration"], is_bad[split == "calibration"])
-    return model
+    return PdModel.from_settings(settings, random_state=7).fit(
+        inputs[split == "dev"], is_bad[split == "dev"],
+        eval_set=(inputs[split == "valid"], is_bad[split == "valid"]),
+        calibration_set=(inputs[split == "calibration"], is_bad[split == "calibration"]))
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +121,7 @@ def log_model(folder: Path, model: PdModel, matrix: pd.DataFrame, name: str) -> 
     mlflow.set_experiment(experiment_id=experiment)
     scratch = folder / "scratch"
     scratch.mkdir()
-    inputs = matrix[model.features]
+    inputs = matrix[list(model.feature_names_in_)]
     with mlflow.start_run() as run:
         files = write_model_files(model, feature_contract(inputs, DESCRIPTIONS), scratch)
         matrix_path = scratch / "feature_matrix.parquet"

@@ -10,7 +10,8 @@ import pytest
 
 from credit_models.features.selection import FeatureSelector
 from credit_models.features.sensitive import SENSITIVE_REASON, SensitiveAttributes
-from credit_models.models.pd_model import ModelSettings, fit_pd_model
+from credit_models.models.pd_model import PdModel
+from credit_models.models.settings import ModelSettings
 from credit_models.workflows.pd_training import modelling_table
 
 AGE = "customer__age__value"
@@ -58,11 +59,12 @@ def test_excluded_sensitive_attributes_are_no_model_input(select_features):
     assert not report.loc[[AGE, MARRIAGE], "kept"].any()
     assert report.loc[AGE, "iv"] > 0.05                    # strong: only the exclusion dropped it
     split = table.split
-    settings = ModelSettings.from_config({"name": "pd", "family": "xgboost", "params": {
+    settings = ModelSettings(**{"name": "pd", "family": "xgboost", "params": {
         "n_estimators": 20, "max_depth": 2, "n_jobs": 1}, "calibration": "none"})
-    model = fit_pd_model(settings, table.inputs[split == "dev"], table.is_bad[split == "dev"],
-                         table.inputs[split == "valid"], table.is_bad[split == "valid"], seed=1)
-    assert not SensitiveAttributes.default().features(model.features)
+    model = PdModel.from_settings(settings, random_state=1).fit(
+        table.inputs[split == "dev"], table.is_bad[split == "dev"],
+        eval_set=(table.inputs[split == "valid"], table.is_bad[split == "valid"]))
+    assert not SensitiveAttributes.default().features(list(model.feature_names_in_))
 
 
 def test_sensitive_attributes_stay_model_inputs_unless_excluded():

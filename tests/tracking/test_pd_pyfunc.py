@@ -15,7 +15,8 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from credit_models.models.pd_model import ModelSettings, fit_pd_model
+from credit_models.models.pd_model import PdModel
+from credit_models.models.settings import ModelSettings
 from credit_models.tracking.model_code import PD_MODEL_CODE
 from credit_models.tracking.pd_pyfunc import (
     OUTPUT_COLUMNS,
@@ -45,19 +46,19 @@ def served_from(files: dict[str, str]) -> ProbabilityOfDefaultModel:
 
 def test_exported_model_serves_exactly_the_validated_probabilities(tmp_path):
     frame, is_bad = portfolio()
-    settings = ModelSettings.from_config({
+    settings = ModelSettings(**{
         "params": {"n_estimators": 400, "learning_rate": 0.3, "n_jobs": 1},
         "early_stopping_rounds": 10,
     })
-    model = fit_pd_model(settings, frame[:2500], is_bad[:2500], frame[2500:3000],
-                         is_bad[2500:3000], seed=1)
-    assert model.estimator.best_iteration + 1 < model.estimator.get_booster().num_boosted_rounds()
-    model.calibrate(frame[3000:3500], is_bad[3000:3500])
+    model = PdModel.from_settings(settings, random_state=1).fit(
+        frame[:2500], is_bad[:2500], eval_set=(frame[2500:3000], is_bad[2500:3000]),
+        calibration_set=(frame[3000:3500], is_bad[3000:3500]))
+    assert model.best_iteration_ + 1 < model.estimator_.get_booster().num_boosted_rounds()
     served = served_from(write_model_files(model, feature_contract(frame, {}), tmp_path))
     scored = served.predict(None, public_inputs(frame[3500:]))
-    expected = model.probability(frame[3500:])
+    expected = model.predict_proba(frame[3500:])[:, 1]
     assert np.abs(scored["probability_of_default"].to_numpy() - expected).max() == 0.0
-    assert scored["score"].to_numpy() == pytest.approx(model.score(expected))
+    assert scored["score"].to_numpy() == pytest.approx(model.points(expected))
     with pytest.raises(MlflowException, match=r"lack 1 model feature\(s\): \['city'\]") as raised:
         served.predict(None, public_inputs(frame[3500:]).drop(columns="city"))
     assert raised.value.get_http_status_code() == 400
@@ -67,12 +68,12 @@ def test_exported_model_serves_exactly_the_validated_probabilities(tmp_path):
 def scorecard_export(tmp_path_factory):
     """A scorecard PD model saved as the train job logs it (models-from-code pyfunc)."""
     frame, is_bad = portfolio(3000, seed=2)
-    settings = ModelSettings.from_config({
+    settings = ModelSettings(**{
         "family": "scorecard", "params": {"selection": "none", "n_jobs": 1},
         "calibration": "platt"})
-    model = fit_pd_model(settings, frame[:2000], is_bad[:2000], frame[2000:2500],
-                         is_bad[2000:2500], seed=1)
-    model.calibrate(frame[2000:2500], is_bad[2000:2500])
+    model = PdModel.from_settings(settings, random_state=1).fit(
+        frame[:2000], is_bad[:2000], eval_set=(frame[2000:2500], is_bad[2000:2500]),
+        calibration_set=(frame[2000:2500], is_bad[2000:2500]))
     folder = tmp_path_factory.mktemp("scorecard")
     (folder / "files").mkdir()
     files = write_model_files(model, feature_contract(frame[:2500], {}), folder / "files")
@@ -96,7 +97,7 @@ def test_scorecard_is_saved_as_json_and_loads_without_unpickling(scorecard_expor
         monkeypatch.setattr(module, "load", refuse)
         monkeypatch.setattr(module, "loads", refuse)
     scored = mlflow.pyfunc.load_model(str(path)).predict(rows)
-    expected = model.probability(typed_inputs(served_from(files).contract_, rows))
+    expected = model.predict_proba(typed_inputs(served_from(files).contract_, rows))[:, 1]
     np.testing.assert_array_equal(scored["probability_of_default"].to_numpy(), expected)
 
 
