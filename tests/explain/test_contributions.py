@@ -57,31 +57,32 @@ def test_xgboost_contributions_add_up_to_the_raw_probability_of_every_row(matrix
     contributions = model_contributions(xgb_model, inputs, method=method)
     assert list(contributions.values.columns) == list(FEATURES)
     assert contributions.values.index.equals(inputs.index)
-    margin = _log_odds(xgb_model.raw_probability(inputs))       # uncalibrated, best iteration
+    margin = _log_odds(xgb_model.predict_raw_proba(inputs)[:, 1])   # uncalibrated, best iteration
     assert np.abs(contributions.margin().to_numpy() - margin).max() <= 1e-4
     assert np.abs(contributions.margin().to_numpy() - model_margin(xgb_model, inputs)).max() <= 1e-4
 
 
 def test_contributions_use_the_trees_up_to_the_best_iteration(matrix, xgb_model):
-    booster = xgb_model.estimator.get_booster()
-    assert booster.num_boosted_rounds() > xgb_model.estimator.best_iteration + 1   # stopped early
+    booster = xgb_model.estimator_.get_booster()
+    assert booster.num_boosted_rounds() > xgb_model.best_iteration_ + 1   # stopped early
     inputs = matrix[list(FEATURES)]
     every_tree = booster.predict(xgb.DMatrix(inputs, enable_categorical=True), output_margin=True)
     contributions = xgboost_contributions(booster, inputs)
     assert np.abs(contributions.margin().to_numpy() - every_tree).max() > 1e-3
-    assert np.allclose(contributions.margin(), _log_odds(xgb_model.raw_probability(inputs)),
+    assert np.allclose(contributions.margin(),
+                       _log_odds(xgb_model.predict_raw_proba(inputs)[:, 1]),
                        atol=1e-4)
 
 
 def test_scorecard_contributions_are_coefficient_times_woe_and_add_up_exactly(matrix,
                                                                             scorecard_model):
     inputs = matrix[list(FEATURES)]
-    card = scorecard_model.estimator
+    card = scorecard_model.estimator_
     contributions = model_contributions(scorecard_model, inputs)
     assert contributions.method == "scorecard"
     assert list(contributions.values.columns) == list(card.features_)
     assert contributions.base_value == pytest.approx(card.intercept_)
-    margin = _log_odds(scorecard_model.raw_probability(inputs))
+    margin = _log_odds(scorecard_model.predict_raw_proba(inputs)[:, 1])
     assert np.abs(contributions.margin().to_numpy() - margin).max() <= 1e-4
     # Points turned back into log-odds: points = −factor · coef · WoE.
     points = card.points_by_feature(inputs)
@@ -92,9 +93,9 @@ def test_scorecard_contributions_are_coefficient_times_woe_and_add_up_exactly(ma
 
 def test_shap_tree_explainer_agrees_with_pred_contribs_on_categorical_monotone_model(matrix,
                                                                                    xgb_model):
-    booster = xgb_model.estimator.get_booster()
+    booster = xgb_model.estimator_.get_booster()
     assert "c" in booster.feature_types                                   # a categorical split
-    assert xgb_model.monotone                                             # monotone constraints
+    assert xgb_model.monotone_                                            # monotone constraints
     inputs = matrix[list(FEATURES)]
     by_shap = tree_shap_contributions(booster, inputs)
     by_xgboost = xgboost_contributions(booster, inputs)
@@ -139,7 +140,7 @@ def test_exported_model_explains_exactly_as_the_in_memory_model(matrix, xgb_mode
     after = model_contributions(exported.model, reloaded)
     assert np.array_equal(before.values.to_numpy(), after.values.to_numpy())
     assert before.base_value == after.base_value
-    assert np.array_equal(model.probability(inputs), exported.model.probability(reloaded))
+    assert np.array_equal(model.predict_proba(inputs), exported.model.predict_proba(reloaded))
 
 
 def test_unknown_method_and_model_are_refused(matrix, xgb_model):

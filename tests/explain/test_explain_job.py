@@ -66,7 +66,7 @@ def test_explains_named_customers_with_the_pd_of_the_trained_model(store, tmp_pa
     assert [key[0] for key in scores.index] == [17, 3, 42]                # in the order asked
     rows = logged.matrix[logged.matrix["as_of"] == pd.Timestamp(AS_OF, tz="UTC")].set_index(
         "customer_id").loc[[17, 3, 42], list(FEATURES)]
-    expected = logged.model.probability(rows)
+    expected = logged.model.predict_proba(rows)[:, 1]
     assert np.array_equal(scores["probability_of_default"].to_numpy(), expected)
     reasons = result.explanations.reasons
     assert set(reasons["customer_id"]) <= {17, 3, 42}
@@ -105,7 +105,7 @@ def test_scorecard_reasons_come_from_points_lost(store):
     result = run_explain(config)
     reasons = result.explanations.reasons
     assert (reasons["unit"] == "points lost").all()
-    card = logged.model.estimator
+    card = logged.model.estimator_
     assert set(reasons["feature"]) <= set(card.features_)
 
 

@@ -35,7 +35,8 @@ from credit_models.jobs import compare as compare_job
 from credit_models.jobs import promote as promote_job
 from credit_models.jobs.compare import run_comparison
 from credit_models.jobs.promote import promote, run_promotion
-from credit_models.models.pd_model import ModelSettings, PdModel
+from credit_models.models.calibration import ProbabilityCalibrator
+from credit_models.models.pd_model import PdModel
 from credit_models.models.xgb_pd import model_inputs
 from credit_models.tracking.pd_pyfunc import (
     OUTPUT_COLUMNS,
@@ -94,13 +95,15 @@ def fit_model(matrix: pd.DataFrame, features: list[str], max_depth: int) -> PdMo
                                   n_jobs=1, tree_method="hist", enable_categorical=True,
                                   random_state=7)
     estimator.fit(inputs[split == "dev"], is_bad[split == "dev"])
-    model = PdModel(ModelSettings(), estimator, features)
-    return model.calibrate(inputs[split == "calibration"], is_bad[split == "calibration"])
+    calibration = split == "calibration"
+    calibrator = ProbabilityCalibrator().fit(estimator.predict_proba(inputs[calibration])[:, 1],
+                                             is_bad[calibration].to_numpy(dtype=bool))
+    return PdModel.from_fitted(estimator, features, calibrator=calibrator)
 
 
 def log_version(model: PdModel, matrix: pd.DataFrame, label: str, folder: Path) -> str:
     """One training run as credit-models-train logs it (the parts the registry jobs read)."""
-    inputs = model_inputs(matrix, model.features)
+    inputs = model_inputs(matrix, list(model.feature_names_in_))
     with mlflow.start_run() as run, tempfile.TemporaryDirectory(dir=folder) as scratch:
         mlflow.set_tags({"model_family": "pd", "model_kind": "xgboost", "label": label,
                          "data_source": "synthetic", "test_split": "oot"})
@@ -193,9 +196,10 @@ def test_comparison_scores_the_same_rows_with_both_versions(
     is_bad = oot["is_bad"].to_numpy(dtype=bool)
     for role, version in (("champion", "1"), ("challenger", "2")):
         model = template.models[version]
-        probability = model.probability(model_inputs(oot, model.features))
+        features = list(model.feature_names_in_)
+        probability = model.predict_proba(model_inputs(oot, features))[:, 1]
         np.testing.assert_allclose(result.comparison.probability[role], probability, rtol=1e-12)
-        reference = model.probability(model_inputs(dev, model.features))
+        reference = model.predict_proba(model_inputs(dev, features))[:, 1]
         expected = {
             "rows": len(oot), "bads": is_bad.sum(),
             "auc": roc_auc_score(is_bad, probability),

@@ -20,7 +20,7 @@ from mlflow.models import infer_signature
 from credit_models.evaluation.metrics import ranking_metrics
 from credit_models.jobs.monitor import ALERT_EXIT_CODE, run_monitoring
 from credit_models.jobs.score import run_scoring
-from credit_models.models.pd_model import ModelSettings, PdModel
+from credit_models.models.pd_model import PdModel
 from credit_models.models.xgb_pd import model_inputs
 from credit_models.tracking.model_loading import (
     ModelLoadingError,
@@ -84,10 +84,9 @@ def registry(tmp_path_factory) -> dict:
                                   tree_method="hist", random_state=0)
     dev = (matrix["split"] == "dev").to_numpy()
     estimator.fit(inputs[dev], matrix.loc[dev, "is_bad"].astype(np.int8))
-    model = PdModel(ModelSettings.from_config({"name": MODEL_NAME, "calibration": "none"}),
-                    estimator, FEATURES)
+    model = PdModel.from_fitted(estimator, FEATURES)
     oot_auc = ranking_metrics(matrix.loc[~dev, "is_bad"],
-                              model.probability(inputs[~dev]))["auc"]
+                              model.predict_proba(inputs[~dev])[:, 1])["auc"]
     example = public_inputs(inputs.head(5))
     signature = infer_signature(
         example, pd.DataFrame({name: np.zeros(len(example)) for name in OUTPUT_COLUMNS}))
