@@ -172,9 +172,10 @@ def write_decision_model(
             OmegaConf.load(config_dir() / "reasons" / "default.yaml"), resolve=True)
     ReasonDictionary.from_config(reasons_raw)
     features = [entry["name"] for entry in contract]
-    if features != list(pd_model.features):
+    if features != list(pd_model.feature_names_in_):
         raise ValueError(f"the PD contract lists {features[:10]}, the model's features are "
-                         f"{list(pd_model.features)[:10]}: give the contract of this model")
+                         f"{list(pd_model.feature_names_in_)[:10]}: give the contract of this "
+                         f"model")
 
     pd_folder = folder / PD_FOLDER
     pd_folder.mkdir(exist_ok=True)

@@ -56,7 +56,7 @@ def log_limit_run(cfg: DictConfig, run: LimitRun) -> LoggedRun:
         scratch_dir = Path(scratch)
         mlflow.set_tags({
             "model_family": "credit_limit",
-            "model_kind": f"{run.pd_model.model.family.value}+{cfg.capacity.name}",
+            "model_kind": f"{run.pd_model.model.family}+{cfg.capacity.name}",
             "model_name": cfg.mlflow.registered_model_name,
             "policy": cfg.policy.name,
             "policy_method": str(resolved["policy"]["method"]),
@@ -151,14 +151,15 @@ def _report(cfg: DictConfig, run: LimitRun, images: dict[str, bytes]) -> str:
 def _log_decision_model(cfg: DictConfig, run: LimitRun, scratch: Path) -> ModelInfo:
     pd_model = run.pd_model.model
     table = run.table
-    contract = feature_contract(table.inputs[pd_model.features], run.data.features.descriptions)
+    features = list(pd_model.feature_names_in_)
+    contract = feature_contract(table.inputs[features], run.data.features.descriptions)
     extra = feature_contract(table.all_inputs, run.data.features.descriptions)
     artifacts = write_decision_model(
         scratch / "decision_model", pd_model, contract, run.capacity.model,
         OmegaConf.to_container(cfg.policy, resolve=True, enum_to_str=True),
         OmegaConf.to_container(cfg.limits.account, resolve=True),
         run.capacity.model.quantiles_, int(cfg.labels.performance_months), None,
-        reference_values(table.inputs[table.split == DEVELOPMENT][pd_model.features]),
+        reference_values(table.inputs[table.split == DEVELOPMENT][features]),
         int(cfg.limits.top_reasons), language=cfg.limits.language, extra_contract=extra,
         shadow_price=run.decisions.shadow_price,
         sensitive=SensitiveAttributes.from_config(cfg.fairness),

@@ -74,16 +74,16 @@ def read_scorecard(path: str | Path) -> WoeScorecard:
 
 def write_model_files(model: PdModel, contract: list[dict[str, Any]], folder: Path) -> dict[str, str]:
     """The pyfunc's artifacts for a fitted model, written into ``folder``; name → path."""
-    if model.family is ModelFamily.xgboost:
+    if model.family == ModelFamily.xgboost:
         estimator_path = folder / BOOSTER_FILE
-        validated_trees(model.estimator).save_model(estimator_path)
+        validated_trees(model.estimator_).save_model(estimator_path)
     else:
         estimator_path = folder / SCORECARD_FILE
-        estimator_path.write_text(json.dumps(model.estimator.to_dict(), allow_nan=False))
+        estimator_path.write_text(json.dumps(model.estimator_.to_dict(), allow_nan=False))
     scoring = {
-        "family": model.family.value,
-        "calibration": None if model.calibrator is None else model.calibrator.to_dict(),
-        "score": dict(model.settings.score),
+        "family": ModelFamily(model.family).value,
+        "calibration": None if model.calibrator_ is None else model.calibrator_.to_dict(),
+        "score": {"pdo": model.pdo, "base_score": model.base_score, "base_odds": model.base_odds},
     }
     (folder / SCORING_FILE).write_text(json.dumps(scoring, indent=2))
     (folder / FEATURE_CONTRACT_FILE).write_text(json.dumps(contract, indent=2, ensure_ascii=False))
