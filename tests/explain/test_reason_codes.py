@@ -207,7 +207,7 @@ def test_default_dictionary_maps_every_feature_of_the_default_spec():
 
 def test_scorecard_reasons_are_the_features_with_the_most_points_lost(matrix, scorecard_model):
     inputs = matrix[list(FEATURES)].head(300)
-    card = scorecard_model.estimator
+    card = scorecard_model.estimator_
     lost = card.points_lost(inputs)
     long = scorecard_reason_codes(scorecard_model, inputs, ReasonDictionary.default(), top_k=2,
                                   descriptions=DESCRIPTIONS)
@@ -299,24 +299,24 @@ def age_weighted(matrix):
 
 
 def _fit_with_age(frame, family):
-    from credit_models.models.pd_model import ModelSettings, fit_pd_model
+    from credit_models.models.pd_model import ModelSettings, PdModel
     params = ({"n_estimators": 60, "max_depth": 3, "learning_rate": 0.2, "n_jobs": 1}
               if family == "xgboost" else {"selection": "none", "max_features": 8, "n_jobs": 1})
     settings = ModelSettings.from_config({"name": "pd_age", "family": family, "params": params,
                                           "early_stopping_rounds": 20, "calibration": "none"})
     inputs = frame[[*FEATURES, AGE]]
     dev, valid = frame["split"] == "dev", frame["split"] == "valid"
-    return fit_pd_model(settings, inputs[dev], frame["is_bad"][dev], inputs[valid],
-                        frame["is_bad"][valid], seed=7)
+    return PdModel.from_settings(settings, random_state=7).fit(
+        inputs[dev], frame["is_bad"][dev], eval_set=(inputs[valid], frame["is_bad"][valid]))
 
 
 @pytest.mark.parametrize("family", ["xgboost", "scorecard"])
 def test_no_customer_is_told_their_age_even_where_age_weighs_most(age_weighted, family):
     from credit_models.explain.local_explanations import explain_rows
     model = _fit_with_age(age_weighted, family)
-    assert AGE in model.features
+    assert AGE in model.feature_names_in_
     rows = age_weighted[age_weighted["split"] == "oot"].head(600)
-    inputs = rows[list(model.features)]
+    inputs = rows[list(model.feature_names_in_)]
     explained = explain_rows(model, inputs, ReasonDictionary.default(), top_k=3,
                              descriptions=DESCRIPTIONS)
     reasons = explained.reasons
@@ -325,7 +325,7 @@ def test_no_customer_is_told_their_age_even_where_age_weighs_most(age_weighted, 
     # The property is not vacuous: age is the strongest push for many of these customers, and
     # for each of them reason 1 is the strongest non-sensitive push.
     pushes = (explained.contributions.values if family == "xgboost"
-              else model.estimator.points_lost(inputs))
+              else model.estimator_.points_lost(inputs))
     age_first = pushes.idxmax(axis=1).eq(AGE) & pushes[AGE].gt(0)
     assert age_first.sum() >= 20
     first = reasons[reasons["rank"] == 1].set_index("row_id")["feature"]

@@ -79,7 +79,7 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
     assert not {"limits/decisions.parquet", "limits/decisions_sample.csv"} & artifacts
     model = mlflow.pyfunc.load_model(f"models:/credit_limit/{logged.registered_version}")
     assert {spec.name for spec in model.metadata.get_input_schema().inputs} >= set(
-        run.pd_model.model.features)
+        run.pd_model.model.feature_names_in_)
     assert len(model.input_example) == 1
     scored = model.predict(model.input_example)
     assert {"probability_of_default", "score", "new_limit", "limit_action", "limit_reason",

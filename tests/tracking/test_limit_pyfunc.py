@@ -18,7 +18,7 @@ from credit_models.config.schema import AccountFeaturesConfig
 from credit_models.explain.exported_model import load_model_folder
 from credit_models.explain.reason_codes import reference_values
 from credit_models.limits.capacity_model import CapacityModel, CapacitySettings
-from credit_models.models.pd_model import ModelSettings, fit_pd_model
+from credit_models.models.pd_model import ModelSettings, PdModel
 from credit_models.paths import config_dir
 from credit_models.tracking.limit_pyfunc import (
     ARTIFACT,
@@ -74,9 +74,9 @@ def served(tmp_path_factory):
         "name": "pd_xgboost", "family": "xgboost", "early_stopping_rounds": 5,
         "params": {"n_estimators": 40, "max_depth": 3, "learning_rate": 0.3, "n_jobs": 1},
     })
-    pd_model = fit_pd_model(settings, pd_inputs[:1000], is_bad[:1000], pd_inputs[1000:1300],
-                            is_bad[1000:1300], seed=7)
-    pd_model.calibrate(pd_inputs[1000:1300], is_bad[1000:1300])
+    pd_model = PdModel.from_settings(settings, random_state=7).fit(
+        pd_inputs[:1000], is_bad[:1000], eval_set=(pd_inputs[1000:1300], is_bad[1000:1300]),
+        calibration_set=(pd_inputs[1000:1300], is_bad[1000:1300]))
     capacity = CapacityModel(CapacitySettings(
         quantiles=LEVELS, params={"n_estimators": 20, "max_depth": 3, "learning_rate": 0.3}))
     capacity.fit(frame[CAPACITY_FEATURES][:1000], demand[:1000])
@@ -114,7 +114,7 @@ def test_decision_has_every_column_and_the_exported_pd(served):
     assert len(out) == len(scoring) and out.index.equals(scoring.index)
 
     exported = load_model_folder(f"{folder}/pd")
-    probability = exported.model.probability(exported.inputs(scoring))
+    probability = exported.model.predict_proba(exported.inputs(scoring))[:, 1]
     assert np.abs(out["probability_of_default"].to_numpy() - probability).max() == 0.0
     assert (out["new_limit"] >= 0).all() and out["new_limit"].notna().all()
     assert out["limit_reason"].map(bool).all() and out["binding_rule_text"].map(bool).all()
