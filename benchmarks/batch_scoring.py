@@ -82,7 +82,7 @@ def prepare_model(folder: Path) -> str:
     import xgboost as xgb
     from mlflow.models import infer_signature
 
-    from credit_models.models.pd_model import ModelSettings, PdModel
+    from credit_models.models.pd_model import PdModel
     from credit_models.models.xgb_pd import model_inputs
     from credit_models.tracking.pd_pyfunc import (
         OUTPUT_COLUMNS,
@@ -102,8 +102,7 @@ def prepare_model(folder: Path) -> str:
     estimator = xgb.XGBClassifier(n_estimators=150, max_depth=4, learning_rate=0.05,
                                   enable_categorical=True, tree_method="hist", n_jobs=1)
     estimator.fit(inputs, is_bad.astype(np.int8))
-    model = PdModel(ModelSettings.from_config({"name": MODEL_NAME, "calibration": "none"}),
-                    estimator, features)
+    model = PdModel.from_fitted(estimator, features)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment("benchmark")
     example = public_inputs(inputs.head(5))
