@@ -178,6 +178,10 @@ class TrainSettings(TrainingDataSettings):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_calibration_split(self.model, self.splitter.periods)
+        try:
+            self.selection.build()      # every selection parameter checked now, not at fit
+        except ValueError as error:     # the selector's own message starts with the parameter
+            raise ConfigError(f"selection.{error}") from None
 
 
 @dataclass

@@ -101,6 +101,13 @@ def test_a_calibrated_model_without_a_calibration_split_exits_2(compose_config, 
     assert "model.calibration=isotonic needs a calibration split" in one_error_line(capsys)
 
 
+def test_a_broken_selection_setting_exits_2_naming_its_key(compose_config, tmp_path, capsys,
+                                                            no_data_read):
+    cfg = compose_config("train", no_data(tmp_path, "selection.max_missing_rate=1.5"))
+    assert train_job.main.run(cfg)[0] == 2
+    assert "selection.max_missing_rate must be in [0, 1]; got 1.5" in one_error_line(capsys)
+
+
 # ---- composing: the settings classes are the schema, and YAML and overrides merge into them ---
 
 
