@@ -9,12 +9,24 @@ API (for jobs, tracking and tests):
   line (exit 2) before any data are read.
 * Sections are the stages' own settings classes: ``settings.model`` is
   :class:`credit_models.models.settings.ModelSettings` (``model.params`` names and types checked
-  against the estimator), ``settings.labels`` :class:`~credit_models.labels.default_label.
-  DefaultDefinition`, ``settings.split`` :class:`~credit_models.split.factory.SplitSettings`,
-  ``settings.selection`` :class:`~credit_models.features.selection_config.SelectionConfig`.
+  against the estimator; ``estimator_params`` = the params over the family's defaults),
+  ``settings.labels`` :class:`~credit_models.labels.default_label.DefaultDefinition` (with
+  ``labels.capacity``, the capacity target), ``settings.split``
+  :class:`~credit_models.split.factory.SplitSettings`, ``settings.selection``
+  :class:`~credit_models.features.selection_config.SelectionConfig`, ``settings.fairness``
+  :class:`~credit_models.features.sensitive.FairnessSettings` (``.sensitive`` gives the
+  :class:`~credit_models.features.sensitive.SensitiveAttributes`); for the limits job
+  ``settings.capacity`` :class:`~credit_models.limits.capacity_model.CapacitySettings`,
+  ``settings.stress`` :class:`~credit_models.limits.stress.StressSettings` and
+  ``settings.limits.account`` :class:`~credit_models.limits.account_facts.AccountFeatures`.
+  ``settings.policy`` and ``settings.tuning`` are still plain mirrors, parsed further by
+  :func:`~credit_models.limits.decisions.load_policy` and the tuning workflow.
 * ``settings.splitter`` is the configured splitter, built (and checked against the model's
   calibration) once, when the settings are.
-* Workflows take these settings, never a DictConfig: ``assemble_training_data(settings, stage)``.
+* Workflows take these settings, never a DictConfig: ``assemble_training_data(settings, stage)``
+  reads the :class:`TrainingDataSettings` part (what a run logs to rebuild its rows).
+* Outside a job, :func:`credit_models.workflows.structured.settings_from` builds any settings
+  class from a plain mapping through the same checks (a logged build, a test).
 * The Hydra schema registered by :mod:`credit_models.config.schema` *is* these classes: there is
   no mirror to keep in step.
 
