@@ -115,7 +115,7 @@ def test_shaps_own_tree_walker_agrees_on_a_numeric_monotone_model(matrix):
     native = xgboost_contributions(model, inputs)
     assert np.abs(independent.values - native.values).to_numpy().max() <= 1e-4
     with pytest.raises(ValueError, match="categorical"):
-        independent_tree_shap(fit_model(matrix.head(1000), "xgboost", "none").estimator,
+        independent_tree_shap(fit_model(matrix.head(1000), "xgboost", "none").estimator_,
                               matrix[list(FEATURES)].head(10))
 
 
