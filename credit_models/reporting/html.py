@@ -138,7 +138,7 @@ def scrolling(html: str) -> str:
     return f'<div class="scroll">{html}</div>'
 
 
-def meta_table(rows: Iterable[tuple[str, str | Sequence[str]]]) -> str:
+def meta_table(rows: Iterable[tuple[str, str | list[str]]]) -> str:
     """The key → value table of a page header; a list value shows one line per item."""
     lines = "".join(
         f"<tr><th>{escape(key)}</th><td>"
@@ -169,7 +169,7 @@ def image(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{encoded}" alt="{escape(alt)}">'
 
 
-def figure(figure: Figure, alt: str, how_to_read: str, *, dpi: int = 100) -> str:
+def figure(figure: Figure, alt: str, how_to_read: str, *, dpi: float = 100) -> str:
     """A figure with its caption, the line that says how to read it."""
     return (
         f"<figure>{image(figure_png(figure, dpi=dpi), alt)}"
@@ -234,7 +234,7 @@ def contents(entries: Iterable[tuple[str, str]]) -> str:
     return f"<nav><h2>Contents</h2><ol>{items}</ol></nav>"
 
 
-def page_header(title: str, subtitle: str, rows: Iterable[tuple[str, str | Sequence[str]]]
+def page_header(title: str, subtitle: str, rows: Iterable[tuple[str, str | list[str]]]
                 ) -> str:
     """The page's title, subtitle and :func:`meta_table` (who, what, when); an empty subtitle
     or no rows leave theirs out."""
