@@ -21,17 +21,18 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.types.schema import ColSpec, Schema
-from omegaconf import OmegaConf
 
 from credit_models.errors import ContractViolation, DataContractError
 from credit_models.explain.exported_model import load_model_folder
@@ -99,15 +100,16 @@ def _json_number(value: Any) -> float | None:
 
 
 def _plain(raw: Mapping[str, Any] | None) -> Any:
-    """A config (mapping or OmegaConf node) as plain JSON-able containers."""
+    """A plain config mapping (enums by value, tuples as lists) as JSON-able containers: what
+    ``decision.json`` stores and the served model parses again."""
     if raw is None:
         return None
-    if OmegaConf.is_config(raw):
-        return OmegaConf.to_container(raw, resolve=True, enum_to_str=True)
     return json.loads(json.dumps(raw, default=_json_default))
 
 
 def _json_default(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, Mapping):
@@ -165,11 +167,11 @@ def write_decision_model(
         raise ValueError(f"top_reasons must be an integer >= 1; got {top_reasons!r}")
     policy_raw = _plain(policy_config)
     load_policy(policy_raw, levels)
-    mapping = AccountFeatures.from_config(dict(account))
+    mapping = AccountFeatures(**dict(account))
     reasons_raw = _plain(reasons_config)
     if reasons_raw is None:
-        reasons_raw = OmegaConf.to_container(
-            OmegaConf.load(config_dir() / "reasons" / "default.yaml"), resolve=True)
+        reasons_raw = yaml.safe_load(
+            (config_dir() / "reasons" / "default.yaml").read_text(encoding="utf-8"))
     ReasonDictionary.from_config(reasons_raw)
     features = [entry["name"] for entry in contract]
     if features != list(pd_model.feature_names_in_):
@@ -226,7 +228,7 @@ class CreditDecisionModel(mlflow.pyfunc.PythonModel):
         self.capacity_ = CapacityModel.load(folder / CAPACITY_FOLDER)
         self.levels_ = tuple(float(level) for level in decision["levels"])
         self.policy_ = load_policy(decision["policy"], self.levels_)
-        self.account_ = AccountFeatures.from_config(decision["account"])
+        self.account_ = AccountFeatures(**decision["account"])
         self.dictionary_ = ReasonDictionary.from_config(decision["reasons"])
         # Files written before the setting existed hide the default sensitive attributes.
         self.sensitive_ = (SensitiveAttributes.from_config(decision["sensitive"])

@@ -1,35 +1,38 @@
 """The limit run in MLflow: config, metrics, the decision table, the backtest and stress reports
 (HTML + PNG), and PD + capacity + policy registered as one credit-decision model.
 
-The version is created only after the run has ended FINISHED with every artifact, so a failure
-or a kill before it leaves no model version behind.
+It logs a finished :class:`~credit_models.workflows.limits.LimitRun` and the plain resolved config
+(a dict: what the run stores as params and writes into the served model's files); it computes
+nothing of the result itself. The version is created only after the run has ended FINISHED with
+every artifact, so a failure or a kill before it leaves no model version behind.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import mlflow
+import yaml
 from matplotlib.figure import Figure
 from mlflow.models.model import ModelInfo
-from omegaconf import DictConfig, OmegaConf
 
 from credit_models.explain.reason_codes import reference_values
-from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.limits.backtest_metrics import frontier_figure
+from credit_models.limits.stress import stress_figure
+from credit_models.paths import PACKAGE_DIR
+from credit_models.reporting.html import figure_png
 from credit_models.reporting.limits_report import (
     fairness_section,
-    figure_png,
     image_section,
     limit_report,
     limits_by_band_figure,
     table_section,
 )
-from credit_models.limits.stress import stress_figure
-from credit_models.paths import PACKAGE_DIR
 from credit_models.split.names import DEVELOPMENT
+from credit_models.tracking.artifacts import log_figure
 from credit_models.tracking.input_example import signature_rows
 from credit_models.tracking.limit_pyfunc import (
     CreditDecisionModel,
@@ -41,39 +44,44 @@ from credit_models.tracking.model_code import DECISION_MODEL_CODE, pip_requireme
 from credit_models.tracking.pd_pyfunc import feature_contract
 from credit_models.tracking.pd_run import LoggedRun
 from credit_models.tracking.run_lifecycle import register_finished_model
-
-if TYPE_CHECKING:
-    from credit_models.jobs.limits import LimitRun
+from credit_models.workflows.limits import LimitRun
+from credit_models.workflows.settings import MlflowSettings
 
 DECISION_SAMPLE_ROWS = 200
 FAIRNESS_ARTIFACT = "fairness/limit_fairness.csv"
 """Approval and recommended limit by sensitive group (one row per group)."""
 
-def log_limit_run(cfg: DictConfig, run: LimitRun) -> LoggedRun:
-    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+
+def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSettings
+                  ) -> LoggedRun:
+    """Log ``run`` as one MLflow run in the active experiment and, with ``settings.register``,
+    register its credit-decision model as ``settings.registered_model_name``. ``config``: the
+    job's resolved config as plain containers. The customer-level decision table is logged only
+    with ``settings.log_decisions`` (a run stores no customer rows unless asked)."""
+    policy = config["policy"]
     decisions = run.decisions.table(run.reasons)
     with mlflow.start_run() as active, tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
         mlflow.set_tags({
             "model_family": "credit_limit",
-            "model_kind": f"{run.pd_model.model.family}+{cfg.capacity.name}",
-            "model_name": cfg.mlflow.registered_model_name,
-            "policy": cfg.policy.name,
-            "policy_method": str(resolved["policy"]["method"]),
+            "model_kind": f"{run.pd_model.model.family}+{config['capacity']['name']}",
+            "model_name": settings.registered_model_name,
+            "policy": policy["name"],
+            "policy_method": str(policy["method"]),
             "label": run.data.label_name,
             "data_source": run.data.dataset.manifest.source,
             "as_of": str(run.portfolio.attrs["as_of"].date()),
             **code_version(PACKAGE_DIR),
         })
-        mlflow.log_params(flatten_params(resolved))
+        mlflow.log_params(flatten_params(config))
         mlflow.log_metrics(run.metrics)
         mlflow.log_dict(dict(sorted(run.metrics.items())), "metrics/metrics.json")
-        mlflow.log_text(OmegaConf.to_yaml(cfg), "config/resolved_config.yaml")
-        mlflow.log_text(OmegaConf.to_yaml(cfg.policy), "policy/policy.yaml")
+        mlflow.log_text(_yaml(config), "config/resolved_config.yaml")
+        mlflow.log_text(_yaml(policy), "policy/policy.yaml")
         mlflow.log_dict(run.data.fingerprint, "data/fingerprint.json")
         mlflow.log_text(run.capacity.by_segment.to_csv(), "capacity/metrics_by_segment.csv")
         mlflow.log_text(run.by_band.to_csv(), "limits/limits_by_pd_band.csv")
-        if cfg.mlflow.log_decisions:     # customer-level rows: only on request
+        if settings.log_decisions:     # customer-level rows: only on request
             decisions_path = scratch_dir / "decisions.parquet"
             decisions.to_parquet(decisions_path)
             mlflow.log_artifact(str(decisions_path), "limits")
@@ -96,21 +104,27 @@ def log_limit_run(cfg: DictConfig, run: LimitRun) -> LoggedRun:
                                                   "current_held": "current limits held",
                                                   "policy": "policy"})
         images = {path: _log_figure(figure, path) for path, figure in figures.items()}
-        mlflow.log_text(_report(cfg, run, images), "reports/limit_report.html")
+        mlflow.log_text(_report(policy, run, images), "reports/limit_report.html")
 
-        model_info = _log_decision_model(cfg, run, scratch_dir)
+        model_info = _log_decision_model(config, run, scratch_dir)
     # The run has ended FINISHED with every artifact: only now does it get a version.
-    version = (register_finished_model(model_info, cfg.mlflow.registered_model_name)
-               if cfg.mlflow.register else None)
+    version = (register_finished_model(model_info, settings.registered_model_name)
+               if settings.register else None)
     return LoggedRun(active.info.run_id, version)
 
 
+def _yaml(config: Mapping[str, Any]) -> str:
+    """A config as YAML, keys in the config's own order."""
+    return yaml.dump(dict(config), default_flow_style=False, allow_unicode=True, sort_keys=False)
+
+
 def _log_figure(figure: Figure, path: str) -> bytes:
-    mlflow.log_figure(figure, path)
-    return figure_png(figure)
+    """Log the figure; return it as the report embeds it (wider, cropped)."""
+    log_figure(figure, path)
+    return figure_png(figure, dpi=110, tight=True)
 
 
-def _report(cfg: DictConfig, run: LimitRun, images: dict[str, bytes]) -> str:
+def _report(policy: Mapping[str, Any], run: LimitRun, images: dict[str, bytes]) -> str:
     as_of = run.portfolio.attrs["as_of"].date()
     sections = [
         ("Limits by PD band", image_section(images["limits/limits_by_pd_band.png"],
@@ -141,28 +155,27 @@ def _report(cfg: DictConfig, run: LimitRun, images: dict[str, bytes]) -> str:
     ]
     details = {
         "snapshot": str(as_of), "customers": f"{len(run.portfolio):,}",
-        "policy": f"{cfg.policy.name} ({OmegaConf.to_container(cfg.policy, enum_to_str=True)['method']})",
+        "policy": f"{policy['name']} ({policy['method']})",
         "label": run.data.label_text,
         "data": f"{run.data.dataset.manifest.source} ({run.data.dataset.path})",
     }
-    return limit_report(f"Credit-limit policy — {cfg.policy.name}, {as_of}", details, sections)
+    return limit_report(f"Credit-limit policy — {policy['name']}, {as_of}", details, sections)
 
 
-def _log_decision_model(cfg: DictConfig, run: LimitRun, scratch: Path) -> ModelInfo:
+def _log_decision_model(config: Mapping[str, Any], run: LimitRun, scratch: Path) -> ModelInfo:
     pd_model = run.pd_model.model
     table = run.table
     features = list(pd_model.feature_names_in_)
     contract = feature_contract(table.inputs[features], run.data.features.descriptions)
     extra = feature_contract(table.all_inputs, run.data.features.descriptions)
+    limits = config["limits"]
     artifacts = write_decision_model(
-        scratch / "decision_model", pd_model, contract, run.capacity.model,
-        OmegaConf.to_container(cfg.policy, resolve=True, enum_to_str=True),
-        OmegaConf.to_container(cfg.limits.account, resolve=True),
-        run.capacity.model.quantiles_, int(cfg.labels.performance_months), None,
+        scratch / "decision_model", pd_model, contract, run.capacity.model, config["policy"],
+        limits["account"], run.capacity.model.quantiles_,
+        int(config["labels"]["performance_months"]), None,
         reference_values(table.inputs[table.split == DEVELOPMENT][features]),
-        int(cfg.limits.top_reasons), language=cfg.limits.language, extra_contract=extra,
-        shadow_price=run.decisions.shadow_price,
-        sensitive=SensitiveAttributes.from_config(cfg.fairness),
+        int(limits["top_reasons"]), language=limits["language"], extra_contract=extra,
+        shadow_price=run.decisions.shadow_price, sensitive=run.sensitive,
     )
     model = CreditDecisionModel().load_folder(artifacts["decision_model"])
     contract_names = [entry["name"] for entry in model.contract_]

@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from omegaconf import OmegaConf
 
+from credit_models.config.settings import to_settings
 from credit_models.errors import ConfigError
-from credit_models.features.sensitive import SensitiveAttributes
-from credit_models.workflows.limit_backtest import CURRENT_HELD, beats
-from credit_models.jobs.limits import LimitSettings, run_limits
 from credit_models.tracking.limit_run import log_limit_run
+from credit_models.workflows.limit_backtest import CURRENT_HELD, beats
+from credit_models.workflows.limits import check_limits, run_limits
 from tests.jobs.conftest import small_train_overrides
 
 PORTFOLIO = ["data.simulator.n_customers=3000", "data.simulator.chunk_size=3000"]
@@ -33,7 +34,8 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
 ):
     data_dir = tmp_path_factory.mktemp("limits") / "portfolio"
     config = compose_config("limits", limits_overrides(tmp_path, data_dir))
-    run = run_limits(config)
+    settings = to_settings(config)
+    run = run_limits(settings)
 
     # The quality bar: lower expected loss at an equal or lower declined-order rate than the
     # limits the simulator had granted at the snapshot. (On the default 20,000-customer portfolio
@@ -46,7 +48,7 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
     assert run.decisions.customers["review_reason_text"].notna().all()
     assert run.reasons.filter(like="_code").notna().any().any()
     # No customer is told a sensitive attribute (age, …) as a reason for the decision.
-    sensitive = SensitiveAttributes.from_config(config.fairness)
+    sensitive = settings.fairness.sensitive
     told = pd.unique(run.reasons.filter(regex=r"^reason_\d+_feature$").stack().dropna())
     assert len(told) > 0 and not sensitive.features(told), told
     stress = run.stress
@@ -54,7 +56,8 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     mlflow.set_experiment("limits")
-    logged = log_limit_run(config, run)
+    logged = log_limit_run(run, OmegaConf.to_container(config, resolve=True, enum_to_str=True),
+                           settings.mlflow)
     client = MlflowClient()
     artifacts = {item.path for folder in ("backtest", "reports", "stress", "limits", "fairness")
                  for item in client.list_artifacts(logged.run_id, folder)}
@@ -98,10 +101,10 @@ def test_bad_policy_config_is_refused_before_any_data_are_read(compose_config, o
                                                                 message):
     config = compose_config("limits", [override, "data.path=/nonexistent"])
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        LimitSettings.from_config(config)
+        check_limits(to_settings(config))
 
 
 def test_limit_config_options_compose(compose_config):
     for override in ("policy.method=tiers", "capacity.quantiles=[0.5,0.75,0.9]"):
-        settings = LimitSettings.from_config(compose_config("limits", [override]))
-        assert settings.policy.floor <= settings.policy.ceiling
+        policy = check_limits(to_settings(compose_config("limits", [override])))
+        assert policy.floor <= policy.ceiling

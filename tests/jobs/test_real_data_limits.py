@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from credit_models.jobs.limits import LimitSettings, run_limits
+from credit_models.config.settings import to_settings
+from credit_models.workflows.limits import check_limits, run_limits
 
 ROOT = Path(__file__).resolve().parents[2]
 UCI_FILE = ROOT.parent / "shared" / "data" / "uci_taiwan_credit_card" / "UCI_Credit_Card.csv.gz"
@@ -36,8 +37,9 @@ def test_uci_taiwan_limits_preset_gives_sensible_limits_by_risk(compose_config, 
         "++model.params.n_jobs=1",
         "capacity.params.n_estimators=200",
     ])
-    settings = LimitSettings.from_config(config)
-    run = run_limits(config)
+    settings = to_settings(config)
+    policy = check_limits(settings)
+    run = run_limits(settings)
 
     # The capacity model's 90th percentile covers about 90 % of the July–September peaks of
     # customers it never saw.
@@ -59,14 +61,14 @@ def test_uci_taiwan_limits_preset_gives_sensible_limits_by_risk(compose_config, 
     promotion_texts = run.decisions.promotions["promotion_reason_text"]
     assert promotion_texts.notna().all() and (promotion_texts.str.len() > 0).all()
     assert customers.loc[customers["new_limit"] > 0, "new_limit"].between(
-        settings.policy.floor, settings.policy.ceiling).all()
+        policy.floor, policy.ceiling).all()
 
     # By PD band, best to worst: every band holds customers with their granted limit beside the
     # recommendation, and the recommended limits fall as the risk rises.
-    order = [band.name for band in settings.policy.tiers.pd_bands]
+    order = [band.name for band in policy.tiers.pd_bands]
     by_band = run.by_band.reindex(order)
     assert by_band["customers"].notna().all() and (by_band["customers"] > 0).all(), by_band
-    assert (by_band["current_limit_mean"] >= settings.policy.floor).all(), by_band
+    assert (by_band["current_limit_mean"] >= policy.floor).all(), by_band
     for column in ("target_limit_mean", "new_limit_mean"):
         steps = np.diff(by_band[column].to_numpy())
         assert (steps < 0).all(), by_band[column]

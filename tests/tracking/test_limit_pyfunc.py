@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 
 import mlflow.pyfunc
 import numpy as np
@@ -14,11 +15,12 @@ import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import scoring_server
 
-from credit_models.config.schema import AccountFeaturesConfig
 from credit_models.explain.exported_model import load_model_folder
 from credit_models.explain.reason_codes import reference_values
+from credit_models.limits.account_facts import AccountFeatures
 from credit_models.limits.capacity_model import CapacityModel, CapacitySettings
-from credit_models.models.pd_model import ModelSettings, PdModel
+from credit_models.models.pd_model import PdModel
+from credit_models.models.settings import ModelSettings
 from credit_models.paths import config_dir
 from credit_models.tracking.limit_pyfunc import (
     ARTIFACT,
@@ -30,8 +32,7 @@ from credit_models.tracking.model_code import DECISION_MODEL_CODE
 from credit_models.tracking.pd_pyfunc import feature_contract, public_inputs
 from tests.explain.conftest import CITY_TIER, DESCRIPTIONS, FEATURES, ORDERS, PROMOTION
 
-ACCOUNT = {key: getattr(AccountFeaturesConfig(), key)
-           for key in AccountFeaturesConfig.__dataclass_fields__}
+ACCOUNT = asdict(AccountFeatures())
 NEW_CHARGES = "statements__new_charges__mean__90d"
 CAPACITY_FEATURES = [ORDERS, PROMOTION, CITY_TIER, NEW_CHARGES]
 LEVELS = (0.5, 0.9)
@@ -70,7 +71,7 @@ def synthetic(rows: int, seed: int) -> tuple[pd.DataFrame, pd.Series, pd.Series]
 def served(tmp_path_factory):
     frame, is_bad, demand = synthetic(1600, seed=3)
     pd_inputs = frame[list(FEATURES)]
-    settings = ModelSettings.from_config({
+    settings = ModelSettings(**{
         "name": "pd_xgboost", "family": "xgboost", "early_stopping_rounds": 5,
         "params": {"n_estimators": 40, "max_depth": 3, "learning_rate": 0.3, "n_jobs": 1},
     })
