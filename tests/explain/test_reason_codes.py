@@ -176,6 +176,24 @@ def test_the_same_code_may_be_shared_with_the_same_texts():
     assert set(dictionary.codes()) == {"R01"}
 
 
+def test_the_jobs_config_node_reads_as_the_plain_yaml_it_came_from():
+    """The explain job hands over its composed ``reasons`` node (enum members for directions);
+    the stage reads it as the mapping it is, with no config library of its own."""
+    from omegaconf import OmegaConf
+
+    from credit_models.explain.reason_codes import Direction
+
+    path = config_dir() / "reasons" / "default.yaml"
+    plain = yaml.safe_load(path.read_text(encoding="utf-8"))
+    node = OmegaConf.create(plain)
+    for entry in node.entries:
+        entry.direction = Direction(entry.get("direction") or "any")
+    assert ReasonDictionary.from_config(node) == ReasonDictionary.from_file(path)
+    assert ReasonDictionary.from_file(path) == ReasonDictionary.default()
+    with pytest.raises(ConfigError, match="direction must be one of"):
+        ReasonDictionary.from_config(OmegaConf.create({"entries": [{**USE, "direction": "up"}]}))
+
+
 def _default_spec_features() -> list[str]:
     raw = yaml.safe_load((config_dir() / "features" / "default.yaml").read_text())
     spec = parse_feature_spec(raw)
@@ -299,10 +317,11 @@ def age_weighted(matrix):
 
 
 def _fit_with_age(frame, family):
-    from credit_models.models.pd_model import ModelSettings, PdModel
+    from credit_models.models.pd_model import PdModel
+    from credit_models.models.settings import ModelSettings
     params = ({"n_estimators": 60, "max_depth": 3, "learning_rate": 0.2, "n_jobs": 1}
               if family == "xgboost" else {"selection": "none", "max_features": 8, "n_jobs": 1})
-    settings = ModelSettings.from_config({"name": "pd_age", "family": family, "params": params,
+    settings = ModelSettings(**{"name": "pd_age", "family": family, "params": params,
                                           "early_stopping_rounds": 20, "calibration": "none"})
     inputs = frame[[*FEATURES, AGE]]
     dev, valid = frame["split"] == "dev", frame["split"] == "valid"
