@@ -321,8 +321,8 @@ def _fit_with_age(frame, family):
     from credit_models.models.settings import ModelSettings
     params = ({"n_estimators": 60, "max_depth": 3, "learning_rate": 0.2, "n_jobs": 1}
               if family == "xgboost" else {"selection": "none", "max_features": 8, "n_jobs": 1})
-    settings = ModelSettings(**{"name": "pd_age", "family": family, "params": params,
-                                          "early_stopping_rounds": 20, "calibration": "none"})
+    settings = ModelSettings(name="pd_age", family=family, params=params,
+                             early_stopping_rounds=20, calibration="none")
     inputs = frame[[*FEATURES, AGE]]
     dev, valid = frame["split"] == "dev", frame["split"] == "valid"
     return PdModel.from_settings(settings, random_state=7).fit(
