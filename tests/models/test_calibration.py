@@ -20,8 +20,8 @@ from credit_models.evaluation.metrics import calibration_metrics, expected_calib
 from credit_models.models import calibration
 from credit_models.models.calibration import (
     METHODS,
-    PROBABILITY_CEILING,
     PD_FLOOR,
+    PROBABILITY_CEILING,
     PROBABILITY_FLOOR,
     ProbabilityCalibrator,
 )
