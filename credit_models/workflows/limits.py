@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from enum import Enum
-from typing import Any
 
 import pandas as pd
 
@@ -92,20 +90,6 @@ class LimitRun:
         return self.backtest.comparison.loc[[CURRENT, CURRENT_HELD, POLICY], BACKTEST_SHOWN]
 
 
-def plain_policy(settings: LimitsSettings) -> dict[str, Any]:
-    """The ``policy`` group as plain containers (enums by value): what the policy is parsed from
-    and what the served model stores."""
-    return _plain(dataclasses.asdict(settings.policy))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value.value if isinstance(value, Enum) else value
-
-
 def check_limits(settings: LimitsSettings) -> LimitPolicy:
     """What the settings classes leave to this path, checked before any data are read: the
     policy's rules (bands tiling, floor <= ceiling, a text per reason code, the capacity levels it
@@ -113,7 +97,7 @@ def check_limits(settings: LimitsSettings) -> LimitPolicy:
     if settings.limits.language not in LANGUAGES:
         raise ConfigError(f"limits.language must be one of {list(LANGUAGES)}; got "
                           f"{settings.limits.language!r}")
-    return load_policy(plain_policy(settings), settings.capacity.quantiles)
+    return load_policy(dataclasses.asdict(settings.policy), settings.capacity.quantiles)
 
 
 def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun:
