@@ -20,9 +20,8 @@ from credit_models.data.contract import TABLES
 from credit_models.data.io import read_manifest, read_tables, write_tables
 from credit_models.data.validation import check_tables
 from credit_models.labels.delinquency import bill_cure_times, days_past_due_at
+from tests.conftest import SHARED_DATA
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-UCI_FILE = SHARED_DATA / "uci_taiwan_credit_card" / "UCI_Credit_Card.csv.gz"
 GERMAN_FILE = SHARED_DATA / "german_credit" / "germancredit.csv"
 
 STATUS_DATES = [pd.Timestamp(f"2005-{month:02d}-15", tz="UTC") for month in range(4, 10)]
@@ -322,16 +321,12 @@ def test_empty_table_has_the_contract_columns_and_dtypes():
 # The real files
 
 
-@pytest.fixture(scope="module")
-def uci_real():
-    if not UCI_FILE.is_file():
-        pytest.skip(f"{UCI_FILE} is absent")
-    return convert_uci_taiwan(UCI_FILE), pd.read_csv(UCI_FILE)
+# ``uci_taiwan`` (tests/conftest.py): the real file converted once per session, with its rows.
 
 
 @pytest.mark.real_data
-def test_uci_real_file_passes_the_contract_with_the_documented_counts(uci_real):
-    adapted, source = uci_real
+def test_uci_taiwan_file_passes_the_contract_with_the_documented_counts(uci_taiwan):
+    adapted, source = uci_taiwan
     tables = adapted.tables
     check_tables(tables, adapted.manifest.extraction_timestamp)
     assert len(tables["customers"]) == 30_000
@@ -353,8 +348,8 @@ def test_uci_real_file_passes_the_contract_with_the_documented_counts(uci_real):
 
 
 @pytest.mark.real_data
-def test_uci_real_file_reproduces_the_repayment_status(uci_real):
-    adapted, source = uci_real
+def test_uci_taiwan_file_reproduces_the_repayment_status(uci_taiwan):
+    adapted, source = uci_taiwan
     agree = status_agreement(adapted.tables, source.sort_values("ID").reset_index(drop=True))
     share = agree.mean()
     assert share >= 0.95, f"only {share:.2%} of customer-months reproduced"
@@ -362,8 +357,8 @@ def test_uci_real_file_reproduces_the_repayment_status(uci_real):
 
 
 @pytest.mark.real_data
-def test_uci_real_file_labels_carry_the_source_bad_rate(uci_real):
-    adapted, _ = uci_real
+def test_uci_taiwan_file_labels_carry_the_source_bad_rate(uci_taiwan):
+    adapted, _ = uci_taiwan
     labels = adapted.tables["labels"]
     assert len(labels) == 30_000
     assert round(100 * labels["is_bad"].mean(), 2) == 22.12

@@ -11,20 +11,16 @@ from omegaconf import OmegaConf
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from credit_models.data.adapters import convert_uci_taiwan
 from credit_models.features.engine import build_features
 from credit_models.features.spec import parse_feature_spec
 from credit_models.models.xgb_pd import model_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
-UCI_FILE = ROOT.parent / "shared" / "data" / "uci_taiwan_credit_card" / "UCI_Credit_Card.csv.gz"
 
 
 @pytest.mark.real_data
-def test_uci_events_produce_predictive_features_through_the_default_spec():
-    if not UCI_FILE.is_file():
-        pytest.skip("the UCI Taiwan file is not beside the checkout")
-    adapted = convert_uci_taiwan(UCI_FILE)
+def test_uci_events_produce_predictive_features_through_the_default_spec(uci_taiwan):
+    adapted, _ = uci_taiwan            # converted once per session (tests/conftest.py)
     labels = adapted.tables["labels"]
     spec = parse_feature_spec(
         OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "features" / "default.yaml"))

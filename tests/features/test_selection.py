@@ -16,9 +16,8 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from credit_models.data.simulator import SimulatorConfig, simulate_portfolio
+from credit_models.data.io import read_manifest, read_tables
 from credit_models.evaluation.metrics import psi_from_counts
-from credit_models.reporting.selection_plots import drop_rule, iv_psi_plot
 from credit_models.features.binning import MONOTONIC_TRENDS, WoeBinner
 from credit_models.features.engine import build_features
 from credit_models.features.selection import REPORT_COLUMNS, FeatureSelector
@@ -30,6 +29,7 @@ from credit_models.features.snapshots import (
 )
 from credit_models.features.spec import parse_feature_spec
 from credit_models.labels.default_label import LABELLED, DefaultDefinition, label_default
+from credit_models.reporting.selection_plots import drop_rule, iv_psi_plot
 from credit_models.split.out_of_time import OutOfTimeSplit
 from tests.features.test_binning import DOCUMENTED_DEVIATIONS
 
@@ -280,17 +280,18 @@ def test_iv_psi_plot_draws_every_feature(fitted):
 
 # ------------------------------------------------------------------ simulated portfolio
 @pytest.fixture(scope="module")
-def portfolio_selection():
-    config = SimulatorConfig(n_customers=1500)
-    tables = simulate_portfolio(config).tables
+def portfolio_selection(small_portfolio):
+    """The selector fitted on the session's small simulated portfolio (1,500 customers)."""
+    tables = read_tables(small_portfolio)
+    extraction_date = read_manifest(small_portfolio).extraction_timestamp
     definition = DefaultDefinition()
     first, last = default_snapshot_range(
-        tables["customers"]["signed_up_at"].min(), config.extraction_date,
+        tables["customers"]["signed_up_at"].min(), extraction_date,
         min_history_months=6, performance_months=definition.performance_months,
     )
     snapshots = customer_snapshots(tables["customers"], month_starts(first, last))
     labels = label_default(snapshots, tables["bills"], tables["repayments"], definition,
-                           config.extraction_date)
+                           extraction_date)
     labelled = labels[labels["status"] == LABELLED].reset_index(drop=True)
     spec = parse_feature_spec(OmegaConf.to_container(OmegaConf.load(CONF / "features" /
                                                                     "default.yaml")))
@@ -298,12 +299,14 @@ def portfolio_selection():
     split = OutOfTimeSplit(group_customers=False).assign(labelled)
     features = matrix.frame[matrix.feature_names]
     development, oot = (split == "dev").to_numpy(), (split == "oot").to_numpy()
-    started = time.perf_counter()
+    # CPU time of this process (the solver's threads included), not wall time: the bound is on
+    # the selection's own work, whatever else the machine runs meanwhile.
+    started = time.process_time()
     selector = FeatureSelector().fit(
         features[development], labelled.loc[development, "is_bad"].astype(bool),
         comparison=features[oot], descriptions=matrix.descriptions,
     )
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     return selector, features[development], matrix, elapsed
 
 
@@ -324,4 +327,4 @@ def test_on_a_simulated_portfolio_a_sensible_subset_is_kept(portfolio_selection)
     assert any(name.startswith(("due_outcomes", "delinquency", "repayments")) for name in strongest)
     rho = selector.correlation_.loc[kept, kept].abs().to_numpy()
     assert (rho[~np.eye(len(kept), dtype=bool)] <= 0.9).all()
-    assert elapsed < 60, f"selection took {elapsed:.1f}s"
+    assert elapsed < 60, f"selection took {elapsed:.1f}s of CPU"

@@ -12,11 +12,7 @@ from omegaconf import DictConfig
 from credit_models.config.schema import register_configs
 from credit_models.jobs.train import TrainingResult, run_training
 from credit_models.paths import config_dir
-
-SMALL_PORTFOLIO = [
-    "data.simulator.n_customers=1500",
-    "data.simulator.chunk_size=1500",
-]
+from tests.conftest import SMALL_PORTFOLIO, compose_once
 
 
 @pytest.fixture
@@ -53,22 +49,11 @@ class TrainedRun:
     folder: Path
 
 
-def compose_once(name: str, overrides: list[str]) -> DictConfig:
-    """A job's config composed outside the function-scoped ``compose_config`` fixture."""
-    register_configs()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            return compose(config_name=name, overrides=overrides)
-    finally:
-        GlobalHydra.instance().clear()
-
-
 @pytest.fixture(scope="session")
-def trained_pd_run(tmp_path_factory) -> TrainedRun:
+def trained_pd_run(tmp_path_factory, small_portfolio, small_feature_cache) -> TrainedRun:
     """Trained once per session (about a minute) for every test that reads what a training run
     logged; tests may add runs to its store but register no ``pd_xgb`` version of their own."""
     folder = tmp_path_factory.mktemp("trained_pd_run")
-    config = compose_once("train", [*small_train_overrides(folder, folder / "portfolio"),
-                                    f"engine.feature_cache_dir={folder / 'feature_cache'}"])
+    config = compose_once("train", [*small_train_overrides(folder, small_portfolio),
+                                    f"engine.feature_cache_dir={small_feature_cache}"])
     return TrainedRun(config, run_training(config), folder)

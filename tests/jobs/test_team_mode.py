@@ -2,13 +2,15 @@
 
 - ``mlflow server --app-name basic-auth`` (SQLite backend, local artifact destination, on
   loopback) stands in for the team's server: nothing is read without credentials; a team member
-  (``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD``) trains twice and registers two
-  versions over HTTP, promotes the first with ``force=true``, compares the second with it and the
-  gate decides; a member with read access only cannot move an alias.
+  (``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD``) trains and registers over HTTP,
+  registers a second version of the trained model, promotes the first with ``force=true``,
+  compares the second with it and the gate decides; a member with read access only cannot move
+  an alias.
 - Two ``credit-models-train`` processes started together on one SQLite store both finish and
   register two distinct versions of the same model.
 
-The small simulated portfolio is generated once per module; the jobs only read it.
+The jobs read the session's small simulated portfolio (tests/conftest.py); the registry, not the
+model, is under test, so they train with fewer trees and coarser pre-binning.
 """
 
 from __future__ import annotations
@@ -19,19 +21,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from mlflow import MlflowClient
 
-from credit_models.config.schema import register_configs
-from credit_models.config.settings import to_settings
-from credit_models.paths import config_dir
-from credit_models.workflows.dataset import materialise
 from credit_models.jobs.promote import run_promotion
 from credit_models.jobs.train import run_training
 from credit_models.tracking.registry import aliases
-from tests.jobs.conftest import SMALL_PORTFOLIO, small_train_overrides
+from tests.jobs.conftest import small_train_overrides
 from tests.jobs.test_serving import free_port, stop, venv_environment, wait_until_up
 
 NAME = "pd_xgb"
@@ -45,27 +42,12 @@ BIN_DIR = Path(sys.executable).parent
 
 def train_overrides(tmp_path: Path, portfolio: Path, tracking_uri: str, *extra: str) -> list[str]:
     """The small-portfolio overrides of the training tests, against ``tracking_uri``, with fewer
-    trees (the registry, not the model, is under test here)."""
+    trees and pre-bins (the registry, not the model, is under test here)."""
     replaced = ("mlflow.tracking_uri=", "model.params.n_estimators=")
     base = [item for item in small_train_overrides(tmp_path, portfolio)
             if not item.startswith(replaced)]
-    return [*base, f"mlflow.tracking_uri={tracking_uri}", "model.params.n_estimators=60", *extra]
-
-
-@pytest.fixture(scope="module")
-def portfolio(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small simulated portfolio, generated once (as ``credit-models-data generate``)."""
-    path = tmp_path_factory.mktemp("team_data") / "portfolio"
-    register_configs()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            cfg = compose(config_name="data_job",
-                          overrides=["action=generate", *SMALL_PORTFOLIO, f"data.path={path}"])
-        materialise(to_settings(cfg.data), show_progress=False)
-    finally:
-        GlobalHydra.instance().clear()
-    return path
+    return [*base, f"mlflow.tracking_uri={tracking_uri}", "model.params.n_estimators=60",
+            "selection.max_n_prebins=5", *extra]
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +112,7 @@ def _as_user(monkeypatch: pytest.MonkeyPatch, user: tuple[str, str]) -> None:
 
 @pytest.mark.slow
 def test_train_register_compare_and_promote_through_a_tracking_server(
-    compose_config, tmp_path, monkeypatch, portfolio, tracking_server
+    compose_config, tmp_path, monkeypatch, small_portfolio, small_feature_cache, tracking_server
 ):
     import requests
     from mlflow.exceptions import MlflowException
@@ -140,16 +122,19 @@ def test_train_register_compare_and_promote_through_a_tracking_server(
                               json={"max_results": 1}, timeout=30)
     assert anonymous.status_code == 401                   # nothing without credentials
     _as_user(monkeypatch, ANALYST)
-    versions = []
-    for extra in ([], ["model.params.max_depth=2"]):
-        config = compose_config("train", train_overrides(tmp_path, portfolio, tracking_server,
-                                                         *extra))
-        result = run_training(config)
-        assert result.tracking_uri == tracking_server
-        versions.append(result.registered_version)
-    assert versions == ["1", "2"]
-
+    config = compose_config("train", train_overrides(
+        tmp_path, small_portfolio, tracking_server,
+        f"engine.feature_cache_dir={small_feature_cache}"))
+    result = run_training(config)
+    assert result.tracking_uri == tracking_server
+    assert result.registered_version == "1"
+    # A second version of the trained model, registered by the same member over HTTP: the
+    # promotion below needs two versions, and a second training would only repeat the first.
     client = MlflowClient(tracking_uri=tracking_server, registry_uri=tracking_server)
+    mlflow.set_tracking_uri(tracking_server)
+    again = mlflow.register_model(f"runs:/{result.run_id}/model", NAME)
+    assert str(again.version) == "2"
+
     run = client.get_run(client.get_model_version(NAME, "2").run_id)
     assert run.info.artifact_uri.startswith("mlflow-artifacts:")   # proxied by the server
     assert "reports/validation_report.html" in {
@@ -185,7 +170,7 @@ def test_train_register_compare_and_promote_through_a_tracking_server(
 
 
 @pytest.mark.slow
-def test_two_trainings_at_the_same_time_register_two_versions(tmp_path, portfolio):
+def test_two_trainings_at_the_same_time_register_two_versions(tmp_path, small_portfolio):
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     # The shared store exists before the jobs run (as a team's does): two processes that both
     # find no database race to create its tables ("table … already exists").
@@ -197,7 +182,7 @@ def test_two_trainings_at_the_same_time_register_two_versions(tmp_path, portfoli
         log = open(tmp_path / f"train_{job}.log", "w")    # noqa: SIM115 (closed below)
         process = subprocess.Popen(
             [str(BIN_DIR / "credit-models-train"),
-             *train_overrides(tmp_path, portfolio, store,
+             *train_overrides(tmp_path, small_portfolio, store,
                               f"hydra.run.dir={tmp_path / 'hydra' / job}",
                               f"engine.feature_cache_dir={tmp_path / 'cache' / job}")],
             cwd=tmp_path, env=venv_environment(store), stdout=log, stderr=subprocess.STDOUT,
