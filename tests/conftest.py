@@ -103,7 +103,8 @@ def small_portfolio(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def small_feature_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A feature cache for the jobs that train on :func:`small_portfolio`: an entry is keyed by
     the feature spec, the data's content and the snapshots, and never changes a result, so the
-    first job builds the matrix and the others read it back."""
+    first job builds the matrix and the others read it back. Jobs started side by side keep
+    caches of their own: two of them building the same entry at once would race to store it."""
     return tmp_path_factory.mktemp("small_feature_cache")
 
 
