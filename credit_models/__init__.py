@@ -1,4 +1,96 @@
 """credit_models: point-in-time features, PD and credit-limit models, explanations and an MLflow
-registry for consumer credit lines."""
+registry for consumer credit lines.
+
+The public API: what a notebook or a script imports (``from credit_models import PdModel``).
+Names are loaded on first use, so that ``import credit_models`` — and every console script, which
+imports the package first — does not pay for the whole stack (XGBoost, SHAP, MLflow) up front.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # data: simulate, read and validate contract tables
+    "SimulatorConfig": "credit_models.data.simulator",
+    "simulate_portfolio": "credit_models.data.simulator",
+    "read_tables": "credit_models.data.io",
+    "validate_tables": "credit_models.data.validation",
+    # features, point in time
+    "FeatureSpec": "credit_models.features.spec",
+    "default_feature_spec": "credit_models.features.spec",
+    "parse_feature_spec": "credit_models.features.spec",
+    "month_starts": "credit_models.features.snapshots",
+    "customer_snapshots": "credit_models.features.snapshots",
+    "build_features": "credit_models.features.engine",
+    # labels and splits
+    "DefaultDefinition": "credit_models.labels.default_label",
+    "label_default": "credit_models.labels.default_label",
+    "SplitSettings": "credit_models.split.factory",
+    # models: scikit-learn estimators
+    "model_inputs": "credit_models.models.xgb_pd",
+    "ModelSettings": "credit_models.models.settings",
+    "PdModel": "credit_models.models.pd_model",
+    "WoeScorecard": "credit_models.models.scorecard",
+    "ProbabilityCalibrator": "credit_models.models.calibration",
+    "CapacityModel": "credit_models.limits.capacity_model",
+    # evaluation, explanations, reports
+    "ranking_metrics": "credit_models.evaluation.metrics",
+    "model_contributions": "credit_models.explain.contributions",
+    "ReasonDictionary": "credit_models.explain.reason_codes",
+    "explain_rows": "credit_models.explain.local_explanations",
+    "ValidationInputs": "credit_models.reporting.validation_report",
+    "build_validation_report": "credit_models.reporting.validation_report",
+    "pd_validation_report": "credit_models.reporting.pd_report",
+    # the whole PD workflow, with the settings a job would use, and its MLflow run
+    "load_settings": "credit_models.config.compose",
+    "TrainSettings": "credit_models.workflows.settings",
+    "settings_dict": "credit_models.workflows.settings",
+    "train_pd_model": "credit_models.workflows.pd_training",
+    "log_pd_run": "credit_models.tracking.pd_run",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'credit_models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value      # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:    # what type checkers and IDEs see
+    from credit_models.config.compose import load_settings
+    from credit_models.data.io import read_tables
+    from credit_models.data.simulator import SimulatorConfig, simulate_portfolio
+    from credit_models.data.validation import validate_tables
+    from credit_models.evaluation.metrics import ranking_metrics
+    from credit_models.explain.contributions import model_contributions
+    from credit_models.explain.local_explanations import explain_rows
+    from credit_models.explain.reason_codes import ReasonDictionary
+    from credit_models.features.engine import build_features
+    from credit_models.features.snapshots import customer_snapshots, month_starts
+    from credit_models.features.spec import FeatureSpec, default_feature_spec, parse_feature_spec
+    from credit_models.labels.default_label import DefaultDefinition, label_default
+    from credit_models.limits.capacity_model import CapacityModel
+    from credit_models.models.calibration import ProbabilityCalibrator
+    from credit_models.models.pd_model import PdModel
+    from credit_models.models.scorecard import WoeScorecard
+    from credit_models.models.settings import ModelSettings
+    from credit_models.models.xgb_pd import model_inputs
+    from credit_models.reporting.pd_report import pd_validation_report
+    from credit_models.reporting.validation_report import ValidationInputs, build_validation_report
+    from credit_models.split.factory import SplitSettings
+    from credit_models.tracking.pd_run import log_pd_run
+    from credit_models.workflows.pd_training import train_pd_model
+    from credit_models.workflows.settings import TrainSettings, settings_dict

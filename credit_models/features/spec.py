@@ -13,7 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from credit_models.errors import ConfigError
+from credit_models.paths import config_dir
 from credit_models.features.sources import SOURCES, SourceSpec
 
 FUNCTIONS: dict[str, str] = {
@@ -263,3 +266,10 @@ def _parse_derived(
         a=known[inputs[0]], b=known[inputs[1]]
     )
     return DerivedSpec(str(name), kind, (str(inputs[0]), str(inputs[1])), str(description))
+
+
+def default_feature_spec() -> FeatureSpec:
+    """The spec the jobs compute by default (``conf/features/default.yaml``), for notebooks and
+    scripts that build features without a job."""
+    raw = yaml.safe_load((config_dir() / "features" / "default.yaml").read_text(encoding="utf-8"))
+    return parse_feature_spec(raw)

@@ -35,6 +35,7 @@ Plain dataclasses: nothing here imports Hydra, OmegaConf or MLflow.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -352,3 +353,19 @@ class TuneSettings(TrainSettings):
     """``credit-models-tune``: the train job's settings and the search."""
 
     tuning: TuningConfig = field(default_factory=TuningConfig)
+
+
+def settings_dict(settings: Any) -> dict[str, Any]:
+    """Any settings dataclass as plain, JSON-ready values (enums by value): what a run logs as
+    its resolved config when the settings were built in Python rather than composed by a job."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Enum):
+            return value.value
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(item) for item in value]
+        return value
+
+    return plain(dataclasses.asdict(settings))
