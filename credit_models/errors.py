@@ -1,7 +1,11 @@
-"""Domain error types: each carries what a user needs to find and fix the problem."""
+"""Domain error types: each carries what a user needs to find and fix the problem.
+
+The errors the job runner turns into an exit code live here, so that it catches them without
+loading the stack (MLflow, the model libraries) that raises them."""
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
@@ -67,3 +71,28 @@ class DatasetReadError(ValueError):
 class OutputFolderError(ConfigError):
     """A job was pointed at a folder holding files the toolkit did not write there; it refuses to
     replace them, and nothing was changed."""
+
+
+class RegistryError(LookupError):
+    """A model reference does not resolve, or the registry cannot be changed as asked; the message
+    names what is missing and what exists."""
+
+
+class TrackingStoreError(RuntimeError):
+    """The MLflow store cannot be used: the message names it, what is wrong and how to recover."""
+
+
+class JobInterrupted(BaseException):
+    """A termination signal arrived; raised in the main thread so that every ``with`` block
+    (open runs, scratch folders, partial files) unwinds. A BaseException, like
+    KeyboardInterrupt, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signal_number: int, open_runs: list[str]) -> None:
+        self.signal_number = signal_number
+        self.open_runs = open_runs
+        super().__init__(f"interrupted by {signal.Signals(signal_number).name}")
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention for a process ended by a signal: 128 + its number."""
+        return 128 + self.signal_number

@@ -18,17 +18,19 @@ Conventions, the domain's and optbinning's alike:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from optbinning import OptimalBinning
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import ClassifierTags, Tags
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
+
+if TYPE_CHECKING:
+    from optbinning import OptimalBinning
 
 NUMERICAL, CATEGORICAL = "numerical", "categorical"
 ASCENDING_OR_DESCENDING = "ascending_or_descending"
@@ -200,6 +202,10 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         return [self._optimal_binning(name, "ascending"), self._optimal_binning(name, "descending")]
 
     def _optimal_binning(self, name: str, monotonic_trend: str | None) -> OptimalBinning:
+        # optbinning (and the matplotlib it loads) is imported at the first fit: the settings
+        # that name a binner are checked, and a config error answers, without it.
+        from optbinning import OptimalBinning
+
         return OptimalBinning(
             name=name,
             dtype=self.feature_kinds_[name],

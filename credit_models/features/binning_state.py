@@ -12,14 +12,15 @@ binner transforms, indexes and tabulates exactly as the fitted one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from optbinning import OptimalBinning
-from optbinning.binning.binning_statistics import BinningTable
 
 from credit_models.features.binning import WoeBinner
+
+if TYPE_CHECKING:
+    from optbinning import OptimalBinning
 
 BINNER_FORMAT = "credit_models.woe_binner/1"
 
@@ -77,6 +78,10 @@ def _binning_to_dict(binning: OptimalBinning) -> dict[str, Any]:
 def _binning_from_dict(name: str, state: dict[str, Any]) -> OptimalBinning:
     """An OptimalBinning in the state its ``fit`` leaves for ``transform`` and
     ``binning_table`` (the attributes optbinning's own ``read_json`` restores)."""
+    # Imported when a binner is restored, not with the settings that name a scorecard.
+    from optbinning import OptimalBinning
+    from optbinning.binning.binning_statistics import BinningTable
+
     binning = OptimalBinning(**state["params"])
     splits = np.asarray(state["splits"], dtype="float64")
     n_nonevent, n_event = np.asarray(state["n_nonevent"]), np.asarray(state["n_event"])

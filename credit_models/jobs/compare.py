@@ -21,32 +21,37 @@ The comparison is :mod:`credit_models.workflows.comparison`'s, the store and the
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
 from credit_models.config.schema import register_configs
-from credit_models.config.settings import to_settings
 from credit_models.jobs.runner import job_entry
-from credit_models.reporting.comparison_report import comparison_text
-from credit_models.tracking import comparison_run
-from credit_models.tracking.comparison_run import ComparisonResult
-from credit_models.tracking.model_loading import connect
 from credit_models.workflows.comparison import CompareSettings, ComparisonError
 
+if TYPE_CHECKING:
+    from credit_models.tracking.comparison_run import ComparisonResult
 
-def run_comparison(cfg: DictConfig) -> ComparisonResult:
+
+def run_comparison(settings: CompareSettings) -> ComparisonResult:
     """The whole job: compare, print nothing, log the comparison run."""
-    settings: CompareSettings = to_settings(cfg)
+    # The stack the job runs on is imported here, not with the module: a config error answers
+    # before it loads.
+    from credit_models.tracking import comparison_run
+    from credit_models.tracking.model_loading import connect
+
     client = connect(settings.mlflow.tracking_uri)
     return comparison_run.run_comparison(client, settings)
 
 
-def compare(cfg: DictConfig) -> int:
+def compare(settings: CompareSettings) -> int:
     """Run the comparison and print it; returns the exit code (0; a reference that does not
     resolve raises, and the job runner prints it and exits 2)."""
-    result = run_comparison(cfg)
+    from credit_models.reporting.comparison_report import comparison_text
+
+    result = run_comparison(settings)
     print(comparison_text(result.comparison))
-    print(f"\ncomparison run {result.run_id} (experiment {cfg.mlflow.experiment_name})")
+    print(f"\ncomparison run {result.run_id} (experiment {settings.mlflow.experiment_name})")
     return 0
 
 
@@ -54,8 +59,8 @@ register_configs()
 
 
 @job_entry("compare", usage_errors=(ComparisonError,))
-def main(cfg: DictConfig) -> None:
-    code = compare(cfg)
+def main(settings: CompareSettings, cfg: DictConfig) -> None:
+    code = compare(settings)
     if code:
         sys.exit(code)
 

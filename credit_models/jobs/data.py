@@ -12,10 +12,7 @@ import sys
 
 from omegaconf import DictConfig
 
-from credit_models.config.schema import DataAction, register_configs
-from credit_models.config.settings import to_settings
-from credit_models.data.io import unknown_table_files
-from credit_models.workflows.dataset import load_dataset, materialise
+from credit_models.config.schema import DataAction, DataJobConfig, register_configs
 from credit_models.jobs.runner import USAGE_EXIT_CODE, job_entry
 
 logger = logging.getLogger("credit_models.data")
@@ -23,12 +20,16 @@ logger = logging.getLogger("credit_models.data")
 ACTIONS = [action.value for action in DataAction]
 
 
-def run_data_job(cfg: DictConfig) -> int:
+def run_data_job(settings: DataJobConfig) -> int:
     """Returns the process exit code: 0 when the data set is valid."""
-    action = DataAction(cfg.action)
-    data = to_settings(cfg.data)
+    # The stack the job runs on is imported here, not with the module: a config error answers
+    # before it loads.
+    from credit_models.data.io import unknown_table_files
+    from credit_models.workflows.dataset import load_dataset, materialise
+
+    action, data = settings.action, settings.data
     if action in (DataAction.generate, DataAction.convert):
-        path = materialise(data, show_progress=cfg.show_progress)
+        path = materialise(data, show_progress=settings.show_progress)
         print(f"data set written to {path}")
     dataset = load_dataset(data, strict=False)
     for name in unknown_table_files(dataset.path):
@@ -41,8 +42,8 @@ register_configs()
 
 
 @job_entry("data_job", program="credit-models-data")
-def _hydra_entry(cfg: DictConfig) -> None:
-    code = run_data_job(cfg)
+def _hydra_entry(settings: DataJobConfig, cfg: DictConfig) -> None:
+    code = run_data_job(settings)
     if code:
         sys.exit(code)
 

@@ -16,10 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from credit_models.config.schema import register_configs
-from credit_models.config.settings import to_settings
 from credit_models.jobs.runner import job_entry
-from credit_models.tracking.explanation_sources import RunSources, load_explained_model
-from credit_models.tracking.model_loading import connect
 from credit_models.workflows.explanation import (
     ExplainInputError,
     ExplainResult,
@@ -29,9 +26,13 @@ from credit_models.workflows.explanation import (
 )
 
 
-def run_explain(cfg: DictConfig) -> ExplainResult:
+def run_explain(settings: ExplainSettings) -> ExplainResult:
     """The whole job: returns the explanations (also written to ``output`` when set)."""
-    settings: ExplainSettings = to_settings(cfg)
+    # The stack the job runs on is imported here, not with the module: a config error answers
+    # before it loads.
+    from credit_models.tracking.explanation_sources import RunSources, load_explained_model
+    from credit_models.tracking.model_loading import connect
+
     connect(settings.tracking_uri)
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
@@ -44,9 +45,9 @@ register_configs()
 
 
 @job_entry("explain", usage_errors=(ExplainInputError,))
-def main(cfg: DictConfig) -> None:
-    result = run_explain(cfg)
-    print(report_lines(result, cfg.language, int(cfg.print_rows)))
+def main(settings: ExplainSettings, cfg: DictConfig) -> None:
+    result = run_explain(settings)
+    print(report_lines(result, settings.language, int(settings.print_rows)))
 
 
 if __name__ == "__main__":

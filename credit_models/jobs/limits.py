@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mlflow
 from omegaconf import DictConfig, OmegaConf
 
 from credit_models.config.schema import register_configs
-from credit_models.config.settings import to_settings
 from credit_models.jobs.runner import job_entry
-from credit_models.tracking.limit_run import log_limit_run
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
-from credit_models.workflows.limits import LimitRun, run_limits
-from credit_models.workflows.pd_training import timed_stage
+from credit_models.workflows.settings import LimitsSettings
+
+if TYPE_CHECKING:
+    from credit_models.workflows.limits import LimitRun
 
 logger = logging.getLogger("credit_models.limits")
 
@@ -43,9 +43,16 @@ register_configs()
 
 
 @job_entry("limits")
-def main(cfg: DictConfig) -> None:
+def main(settings: LimitsSettings, cfg: DictConfig) -> None:
+    # The stack the job runs on is imported here, not with the module: a config error answers
+    # before it loads.
+    import mlflow
+
+    from credit_models.tracking.limit_run import log_limit_run
+    from credit_models.workflows.limits import run_limits
+    from credit_models.workflows.pd_training import timed_stage
+
     stage = timed_stage(logger)
-    settings = to_settings(cfg)      # checked before any data are read
     tracking_uri = resolve_tracking_uri(settings.mlflow.tracking_uri, Path.cwd())
     run = run_limits(settings, stage)
     mlflow.set_tracking_uri(tracking_uri)

@@ -13,25 +13,30 @@ exactly what the model was developed on; both are scored with the model. Reading
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
 from credit_models.config.schema import register_configs
-from credit_models.config.settings import to_settings
 from credit_models.jobs.runner import job_entry
-from credit_models.tracking.monitoring_run import MonitoringRun, monitor_model
 from credit_models.workflows.monitoring import (
     ALERT_EXIT_CODE,
     MonitoringInputError,
     MonitorSettings,
 )
 
+if TYPE_CHECKING:
+    from credit_models.tracking.monitoring_run import MonitoringRun
+
 __all__ = ["ALERT_EXIT_CODE", "main", "run_monitoring"]
 
 
-def run_monitoring(cfg: DictConfig) -> MonitoringRun:
-    """The whole job on a composed config; returns the result and where it was written."""
-    settings: MonitorSettings = to_settings(cfg)       # thresholds checked before any work
+def run_monitoring(settings: MonitorSettings) -> MonitoringRun:
+    """The whole job on its settings; returns the result and where it was written."""
+    # The stack the job runs on is imported here, not with the module: a config error answers
+    # before it loads.
+    from credit_models.tracking.monitoring_run import monitor_model
+
     return monitor_model(settings)
 
 
@@ -39,8 +44,8 @@ register_configs()
 
 
 @job_entry("monitor", data_errors=(MonitoringInputError,))
-def main(cfg: DictConfig) -> None:
-    run = run_monitoring(cfg)
+def main(settings: MonitorSettings, cfg: DictConfig) -> None:
+    run = run_monitoring(settings)
     print(run.console_text())
     if run.exit_code:
         sys.exit(run.exit_code)

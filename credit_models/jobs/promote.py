@@ -25,30 +25,35 @@ or completed when it had made every change; the promotion run's ``decision`` tag
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
 from credit_models.config.schema import register_configs
-from credit_models.config.settings import to_settings
 from credit_models.jobs.runner import job_entry
-from credit_models.reporting.comparison_report import comparison_text
-from credit_models.tracking import promotion_run
-from credit_models.tracking.model_loading import connect
-from credit_models.tracking.promotion_run import PromotionResult
 from credit_models.workflows.comparison import ComparisonError
 from credit_models.workflows.promotion import PromoteSettings
 
+if TYPE_CHECKING:
+    from credit_models.tracking.promotion_run import PromotionResult
 
-def run_promotion(cfg: DictConfig) -> PromotionResult:
+
+def run_promotion(settings: PromoteSettings) -> PromotionResult:
     """Compare, evaluate the gate, and promote when it passes (or when forced)."""
-    settings: PromoteSettings = to_settings(cfg)
+    # The stack the job runs on is imported here, not with the module: a config error answers
+    # before it loads.
+    from credit_models.tracking import promotion_run
+    from credit_models.tracking.model_loading import connect
+
     client = connect(settings.mlflow.tracking_uri)
     return promotion_run.run_promotion(client, settings)
 
 
-def promote(cfg: DictConfig) -> int:
+def promote(settings: PromoteSettings) -> int:
     """Run the promotion and print what happened; returns the exit code."""
-    result = run_promotion(cfg)
+    from credit_models.reporting.comparison_report import comparison_text
+
+    result = run_promotion(settings)
     if result.comparison is not None:
         print(comparison_text(result.comparison))
     if result.rules:
@@ -57,7 +62,7 @@ def promote(cfg: DictConfig) -> int:
     print()
     print(result.message, file=sys.stderr if result.exit_code else sys.stdout)
     if result.run_id:
-        print(f"promotion run {result.run_id} (experiment {cfg.mlflow.experiment_name})")
+        print(f"promotion run {result.run_id} (experiment {settings.mlflow.experiment_name})")
     return result.exit_code
 
 
@@ -65,8 +70,8 @@ register_configs()
 
 
 @job_entry("promote", usage_errors=(ComparisonError,))
-def main(cfg: DictConfig) -> None:
-    code = promote(cfg)
+def main(settings: PromoteSettings, cfg: DictConfig) -> None:
+    code = promote(settings)
     if code:
         sys.exit(code)
 

@@ -31,18 +31,21 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 from pyarrow import ArrowInvalid
 
 from credit_models.config.schema import register_configs
+from credit_models.config.settings import to_settings
 from credit_models.data.adapters.common import SourceDataError
 from credit_models.errors import (
     ConfigError,
     DataContractError,
     DatasetReadError,
+    JobInterrupted,
+    RegistryError,
+    TrackingStoreError,
     TrainingDataError,
 )
 from credit_models.paths import config_dir
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri, set_telemetry
-from credit_models.tracking.registry import RegistryError
-from credit_models.tracking.run_lifecycle import JobInterrupted, interruptible, mark_killed
-from credit_models.tracking.store import TrackingStoreError, prepare_store
+from credit_models.tracking.run_lifecycle import interruptible, mark_killed
+from credit_models.tracking.store import prepare_store
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +63,9 @@ DATA_ERRORS: tuple[type[BaseException], ...] = (
 )
 """The data cannot be used as they are: fix or replace them."""
 
-Job = Callable[[DictConfig], Any]
+Job = Callable[[Any, DictConfig], Any]
+"""A job: ``job(settings, cfg)``, the settings built (and so checked) from ``cfg`` by the runner;
+``cfg`` is what a run logs as its config."""
 
 
 def verbose() -> bool:
@@ -117,15 +122,18 @@ def run_job(
     usage_errors: tuple[type[BaseException], ...] = (),
     data_errors: tuple[type[BaseException], ...] = (),
 ) -> tuple[int, Any]:
-    """Run ``job(cfg)`` as a console script would; returns (exit code, the job's value).
+    """Run ``job(settings, cfg)`` as a console script would; returns (exit code, the job's value).
 
-    Errors the user can fix are printed as one line on stderr, prefixed with the program's name;
-    an interrupted job marks its open runs KILLED."""
+    The config becomes the job's settings before the MLflow store is touched: a config error
+    answers in a second, and leaves no store behind. Errors the user can fix are printed as one
+    line on stderr, prefixed with the program's name; an interrupted job marks its open runs
+    KILLED."""
     try:
         with interruptible():
             check_mandatory(cfg)
+            settings = to_settings(cfg)
             prepare_tracking(cfg)
-            return 0, job(cfg)
+            return 0, job(settings, cfg)
     except JobInterrupted as interrupted:
         killed = mark_killed(interrupted.open_runs)
         print(f"{program}: {interrupted}" + (f"; MLflow run(s) {', '.join(killed)} ended KILLED"
@@ -151,7 +159,7 @@ def job_entry(
     usage_errors: tuple[type[BaseException], ...] = (),
     data_errors: tuple[type[BaseException], ...] = (),
 ) -> Callable[[Job], Callable[[], Any]]:
-    """Decorate a job function ``(cfg) -> value`` into its console-script ``main()``.
+    """Decorate a job function ``(settings, cfg) -> value`` into its console-script ``main()``.
 
     The value is what Hydra's sweepers read (a metric); a job ends with another exit code by
     ``sys.exit(code)``. Hydra's own config errors (a bad override, a missing config group) exit

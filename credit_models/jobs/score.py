@@ -13,9 +13,7 @@ import logging
 from omegaconf import DictConfig
 
 from credit_models.config.schema import register_configs
-from credit_models.config.settings import to_settings
 from credit_models.jobs.runner import job_entry
-from credit_models.tracking.model_loading import connect, load_pd_model
 from credit_models.workflows.scoring import (
     ScoreSettings,
     ScoringInputError,
@@ -26,8 +24,11 @@ from credit_models.workflows.scoring import (
 logger = logging.getLogger("credit_models.score")
 
 
-def run_scoring(cfg: DictConfig) -> ScoringResult:
-    settings: ScoreSettings = to_settings(cfg)
+def run_scoring(settings: ScoreSettings) -> ScoringResult:
+    # The stack the job runs on is imported here, not with the module: a config error answers
+    # before it loads.
+    from credit_models.tracking.model_loading import connect, load_pd_model
+
     connect(settings.mlflow.tracking_uri)
     model = load_pd_model(settings.model_uri)
     logger.info("scoring %s with %s (%s)", settings.input, model.resolved.label,
@@ -39,8 +40,8 @@ register_configs()
 
 
 @job_entry("score", data_errors=(ScoringInputError,))
-def main(cfg: DictConfig) -> None:
-    print(run_scoring(cfg).summary())
+def main(settings: ScoreSettings, cfg: DictConfig) -> None:
+    print(run_scoring(settings).summary())
 
 
 if __name__ == "__main__":

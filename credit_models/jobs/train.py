@@ -10,16 +10,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 from omegaconf import DictConfig, OmegaConf
 
 from credit_models.config.schema import register_configs
-from credit_models.config.settings import to_settings
 from credit_models.jobs.runner import job_entry
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
-from credit_models.tracking.multirun import parent_run_id
-from credit_models.tracking.pd_run import log_pd_run
-from credit_models.workflows.pd_training import timed_stage, train_pd_model
+from credit_models.workflows.settings import TrainSettings
 
 logger = logging.getLogger("credit_models.train")
 
@@ -33,10 +29,18 @@ class TrainingResult:
     test_split: str
 
 
-def run_training(cfg: DictConfig) -> TrainingResult:
-    """The whole job; returns the run id and metrics."""
+def run_training(settings: TrainSettings, cfg: DictConfig) -> TrainingResult:
+    """The whole job on its settings (``cfg``, the config they were built from, is logged with
+    the run); returns the run id and metrics."""
+    # The stack the job runs on is imported here, not with the module: a config error answers
+    # before it loads.
+    import mlflow
+
+    from credit_models.tracking.multirun import parent_run_id
+    from credit_models.tracking.pd_run import log_pd_run
+    from credit_models.workflows.pd_training import timed_stage, train_pd_model
+
     stage = timed_stage(logger)
-    settings = to_settings(cfg)      # checked before any data are read
     tracking_uri = resolve_tracking_uri(settings.mlflow.tracking_uri, Path.cwd())
     result = train_pd_model(settings, stage)
 
@@ -74,8 +78,8 @@ register_configs()
 
 
 @job_entry("train")
-def main(cfg: DictConfig) -> float:
-    result = run_training(cfg)
+def main(settings: TrainSettings, cfg: DictConfig) -> float:
+    result = run_training(settings, cfg)
     print(summary_lines(result))
     return result.metrics[f"{result.test_split}/auc"]
 

@@ -16,17 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mlflow
 from omegaconf import DictConfig, OmegaConf
 
 from credit_models.config.schema import register_configs
-from credit_models.config.settings import to_settings
 from credit_models.jobs.runner import job_entry
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
-from credit_models.tracking.pd_run import pd_run_tags
-from credit_models.tracking.tuning_run import best_config, tuning_parent_run
-from credit_models.workflows.pd_training import prepare_pd_training, timed_stage
-from credit_models.workflows.tuning import StudySettings, format_params, tune_pd_model
+from credit_models.workflows.settings import TuneSettings
 
 logger = logging.getLogger("credit_models.tune")
 
@@ -52,10 +47,19 @@ class TuningResult:
     seconds: float
 
 
-def run_tuning(cfg: DictConfig) -> TuningResult:
-    """The whole job; returns the parent run, the best trial and the refitted best model."""
+def run_tuning(settings: TuneSettings, cfg: DictConfig) -> TuningResult:
+    """The whole job on its settings (``cfg``, the config they were built from, is logged with
+    the runs); returns the parent run, the best trial and the refitted best model."""
+    # The stack the job runs on is imported here, not with the module: a config error answers
+    # before it loads.
+    import mlflow
+
+    from credit_models.tracking.pd_run import pd_run_tags
+    from credit_models.tracking.tuning_run import best_config, tuning_parent_run
+    from credit_models.workflows.pd_training import prepare_pd_training, timed_stage
+    from credit_models.workflows.tuning import StudySettings, tune_pd_model
+
     started, stage = time.perf_counter(), timed_stage(logger)
-    settings = to_settings(cfg)      # everything is checked before any data are read
     study_settings = StudySettings.from_settings(settings)
     tracking_uri = resolve_tracking_uri(settings.mlflow.tracking_uri, Path.cwd())
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
@@ -89,6 +93,8 @@ def run_tuning(cfg: DictConfig) -> TuningResult:
 def summary_lines(result: TuningResult) -> str:
     """What the console shows at the end: the best trial against the configured params, the
     refitted best model's test metrics, and where to look."""
+    from credit_models.workflows.tuning import format_params
+
     test, metrics = result.test_split, result.metrics
     trials = f"{result.trials_complete} complete trials" + (
         f" ({result.trials_failed} failed)" if result.trials_failed else "")
@@ -116,8 +122,8 @@ register_configs()
 
 
 @job_entry("tune")
-def main(cfg: DictConfig) -> float:
-    result = run_tuning(cfg)
+def main(settings: TuneSettings, cfg: DictConfig) -> float:
+    result = run_tuning(settings, cfg)
     print(summary_lines(result))
     return result.best_value
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from scipy.stats import norm
 
 from credit_models.errors import ConfigError
@@ -25,6 +25,9 @@ from credit_models.limits.target_limits import (
     exposure_at_default,
     stretched_pd,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -125,6 +128,8 @@ def _exposure(portfolio: pd.DataFrame, limits: pd.Series, policy: LimitPolicy,
 
 def stress_figure(table: pd.DataFrame) -> Figure:
     """Expected loss and capital at risk per scenario (bars), cuts triggered (labels)."""
+    from matplotlib.figure import Figure  # loaded for the figure, not with the settings
+
     figure = Figure(figsize=(8, 4.5))
     axis = figure.subplots()
     positions = np.arange(len(table))

@@ -15,17 +15,18 @@ import atexit
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
-from mlflow import MlflowClient
-from mlflow.entities import RunStatus
 from omegaconf import DictConfig, OmegaConf
 
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri, set_telemetry
 from credit_models.tracking.store import prepare_store
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ class MlflowParentRun(Callback):
         self._failed_jobs: list[str] = []
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # MLflow loads when a sweep starts, not when Hydra builds this callback for every run.
+        from mlflow import MlflowClient
+        from mlflow.entities import RunStatus
+
         # ${hydra:…} resolves only once Hydra's own config is set (it is not yet, here).
         HydraConfig.instance().set_config(config)
         tracking_uri = resolve_tracking_uri(config.mlflow.tracking_uri, Path.cwd())

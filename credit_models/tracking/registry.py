@@ -32,6 +32,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 from mlflow.exceptions import MlflowException
 
+from credit_models.errors import RegistryError
 from credit_models.tracking.training_rows import (
     FEATURE_MATRIX_ARTIFACT,  # noqa: F401 -- where callers of the registry look it up
     TrainingRowsError,
@@ -43,11 +44,6 @@ logger = logging.getLogger(__name__)
 CHAMPION, CHALLENGER, PREVIOUS_CHAMPION = "champion", "challenger", "previous_champion"
 
 _VERSION = re.compile(r"^[1-9][0-9]*$")
-
-
-class RegistryError(LookupError):
-    """A model reference does not resolve, or the registry cannot be changed as asked; the message
-    names what is missing and what exists."""
 
 
 @dataclass(frozen=True)

@@ -9,39 +9,30 @@ no version ever points at a run that is still RUNNING or that failed after regis
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 
-import mlflow
-from mlflow import MlflowClient
-from mlflow.entities import RunStatus
-from mlflow.models.model import ModelInfo
+from credit_models.errors import JobInterrupted, RegistryError
 
-from credit_models.tracking.registry import RegistryError
+if TYPE_CHECKING:
+    from mlflow.models.model import ModelInfo
+
+# MLflow is imported where a run is read or changed, not here: the runner wraps every job in
+# ``interruptible`` and a job that stops at its config never loads MLflow.
 
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-class JobInterrupted(BaseException):
-    """A termination signal arrived; raised in the main thread so that every ``with`` block
-    (open runs, scratch folders, partial files) unwinds. A BaseException, like
-    KeyboardInterrupt, so that no ``except Exception`` swallows it."""
-
-    def __init__(self, signal_number: int, open_runs: list[str]) -> None:
-        self.signal_number = signal_number
-        self.open_runs = open_runs
-        super().__init__(f"interrupted by {signal.Signals(signal_number).name}")
-
-    @property
-    def exit_code(self) -> int:
-        """The shell's convention for a process ended by a signal: 128 + its number."""
-        return 128 + self.signal_number
-
-
 def open_run_ids() -> list[str]:
     """The runs this process has open, innermost last; read from MLflow's run stack (no store
-    access, so it is safe inside a signal handler)."""
+    access, so it is safe inside a signal handler). A process that never loaded MLflow has none
+    open."""
+    if "mlflow" not in sys.modules:
+        return []
+    import mlflow
     from mlflow.tracking import fluent
 
     stack = getattr(fluent, "_active_run_stack", None)
@@ -75,6 +66,12 @@ def interruptible() -> Iterator[None]:
 def mark_killed(run_ids: list[str]) -> list[str]:
     """End the interrupted runs KILLED (``with mlflow.start_run()`` ended them FAILED, or they
     are still open); returns those changed."""
+    if not run_ids:
+        return []
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.entities import RunStatus
+
     client = MlflowClient()
     killed = []
     for run_id in run_ids:
@@ -93,6 +90,10 @@ def register_finished_model(model_info: ModelInfo, name: str) -> str:
 
     Called after the ``with mlflow.start_run()`` block: a failure or a kill before this point
     leaves no version, and a version never belongs to a run that is not FINISHED."""
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.entities import RunStatus
+
     status = MlflowClient().get_run(model_info.run_id).info.status
     if status != RunStatus.to_string(RunStatus.FINISHED):
         raise RegistryError(

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from credit_models.errors import TrackingStoreError
 from credit_models.tracking.mlflow_tracking import SQLITE_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -31,10 +32,6 @@ SERVER_TIMEOUT_S = 10.0
 UNFINISHED_MIGRATION_PREFIX = "_alembic_tmp_"
 VERSION_TABLE = "alembic_version"
 CACHE_DIR_VARIABLE = "CREDIT_MODELS_CACHE_DIR"
-
-
-class TrackingStoreError(RuntimeError):
-    """The MLflow store cannot be used: the message names it, what is wrong and how to recover."""
 
 
 @dataclass(frozen=True)

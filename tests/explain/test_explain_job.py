@@ -14,6 +14,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from credit_models.config.schema import register_configs
+from credit_models.config.settings import to_settings
 from credit_models.errors import ConfigError
 from credit_models.explain.reason_codes import ReasonDictionary
 from credit_models.jobs.explain import run_explain
@@ -61,7 +62,7 @@ def test_explains_named_customers_with_the_pd_of_the_trained_model(store, tmp_pa
     output = tmp_path / "reasons.parquet"
     config = explain_config(logged, "customer_ids=[17,3,42]", f"as_of={AS_OF}",
                             f"output={output}")
-    result = run_explain(config)
+    result = run_explain(to_settings(config))
     scores = result.explanations.scores
     assert [key[0] for key in scores.index] == [17, 3, 42]                # in the order asked
     rows = logged.matrix[logged.matrix["as_of"] == pd.Timestamp(AS_OF, tz="UTC")].set_index(
@@ -89,7 +90,7 @@ def test_a_batch_explains_every_customer_at_the_date_into_a_csv(store, tmp_path)
     output = tmp_path / "batch.csv"
     config = explain_config(logged, f"as_of={AS_OF}", f"output={output}", "output_form=long",
                             "language=zh", "top_k=2", f"model_uri={logged.run_id}")
-    result = run_explain(config)
+    result = run_explain(to_settings(config))
     at_date = logged.matrix["as_of"] == pd.Timestamp(AS_OF, tz="UTC")
     assert len(result.explanations.scores) == int(at_date.sum())
     written = pd.read_csv(output)
@@ -102,7 +103,7 @@ def test_scorecard_reasons_come_from_points_lost(store):
     logged = store["scorecard"]
     config = explain_config(logged, "customer_ids=[5,6,7]", f"as_of={AS_OF}",
                             f"model_uri=models:/{logged.name}/{logged.version}")
-    result = run_explain(config)
+    result = run_explain(to_settings(config))
     reasons = result.explanations.reasons
     assert (reasons["unit"] == "points lost").all()
     card = logged.model.estimator_
@@ -113,16 +114,18 @@ def test_unknown_customer_and_date_are_named(store):
     logged = store["xgboost"]
     with pytest.raises(ExplainInputError, match=r"customer\(s\) 99999, 88888 have no row at "
                                                 r"as_of 2025-01-01"):
-        run_explain(explain_config(logged, "customer_ids=[17,99999,88888]", f"as_of={AS_OF}"))
+        run_explain(to_settings(explain_config(logged, "customer_ids=[17,99999,88888]",
+                                               f"as_of={AS_OF}")))
     with pytest.raises(ExplainInputError, match="as_of 2025-01-15 is not a snapshot.*2024-09-01 "
                                                 "to 2025-01-01"):
-        run_explain(explain_config(logged, "customer_ids=[17]", "as_of=2025-01-15"))
+        run_explain(to_settings(explain_config(logged, "customer_ids=[17]", "as_of=2025-01-15")))
     with pytest.raises(ExplainInputError, match="not an integer"):
-        run_explain(explain_config(logged, "customer_ids=[abc]", f"as_of={AS_OF}"))
+        run_explain(to_settings(explain_config(logged, "customer_ids=[abc]", f"as_of={AS_OF}")))
     with pytest.raises(ExplainInputError, match="cannot load model models:/pd_xgb@nobody"):
-        run_explain(explain_config(logged, "model_uri=models:/pd_xgb@nobody", f"as_of={AS_OF}"))
+        run_explain(to_settings(explain_config(logged, "model_uri=models:/pd_xgb@nobody",
+                                               f"as_of={AS_OF}")))
     with pytest.raises(ConfigError, match="as_of is required"):
-        run_explain(explain_config(logged, "customer_ids=[17]"))
+        run_explain(to_settings(explain_config(logged, "customer_ids=[17]")))
 
 
 def test_features_built_from_event_data_at_the_date(store, tmp_path):
@@ -132,13 +135,13 @@ def test_features_built_from_event_data_at_the_date(store, tmp_path):
         "data.simulator.n_customers=500", "engine.feature_cache_dir=null", "customer_ids=[1,2,3]",
         f"as_of={AS_OF}",
     )
-    result = run_explain(config)
+    result = run_explain(to_settings(config))
     assert len(result.explanations.scores) == 3
     assert result.explanations.scores["probability_of_default"].between(0, 1).all()
     with pytest.raises(ExplainInputError, match=r"customer\(s\) 100000 are not in the customers"):
-        run_explain(explain_config(
+        run_explain(to_settings(explain_config(
             logged, "source=data", "features_from=config", f"data.path={tmp_path / 'portfolio'}",
-            "data.simulator.n_customers=500", "customer_ids=[100000]", f"as_of={AS_OF}"))
+            "data.simulator.n_customers=500", "customer_ids=[100000]", f"as_of={AS_OF}")))
 
 
 @pytest.mark.slow
@@ -162,14 +165,15 @@ def test_a_given_feature_matrix_with_naive_dates_is_read_as_utc(store, tmp_path)
     logged = store["xgboost"]
     path = tmp_path / "matrix.parquet"
     logged.matrix.assign(as_of=logged.matrix["as_of"].dt.tz_convert(None)).to_parquet(path)
-    result = run_explain(explain_config(logged, f"feature_matrix={path}", "customer_ids=[8]",
-                                        f"as_of={AS_OF}", "reference_split=null"))
+    result = run_explain(to_settings(explain_config(
+        logged, f"feature_matrix={path}", "customer_ids=[8]", f"as_of={AS_OF}",
+        "reference_split=null")))
     assert len(result.explanations.scores) == 1
     with pytest.raises(ExplainInputError, match="does not exist"):
-        run_explain(explain_config(logged, f"feature_matrix={tmp_path / 'none.parquet'}",
-                                   f"as_of={AS_OF}"))
+        run_explain(to_settings(explain_config(
+            logged, f"feature_matrix={tmp_path / 'none.parquet'}", f"as_of={AS_OF}")))
     with pytest.raises(ConfigError, match="top_k must be >= 1"):
-        run_explain(explain_config(logged, "top_k=0", f"as_of={AS_OF}"))
+        run_explain(to_settings(explain_config(logged, "top_k=0", f"as_of={AS_OF}")))
 
 
 def test_a_local_folder_is_refused_as_model_uri_and_never_read(store, tmp_path):
@@ -180,10 +184,10 @@ def test_a_local_folder_is_refused_as_model_uri_and_never_read(store, tmp_path):
                                            + b"/ran'\ntR.")
     for uri in (str(folder), f"file://{folder}"):
         with pytest.raises(ConfigError, match="models:/<name>@<alias>, models:/<name>/<version>"):
-            run_explain(explain_config(logged, f"model_uri={uri}", f"as_of={AS_OF}"))
+            run_explain(to_settings(explain_config(logged, f"model_uri={uri}", f"as_of={AS_OF}")))
     with pytest.raises(ConfigError, match="is a local path: models are loaded only from the "
                                           "registry or a run"):
-        run_explain(explain_config(logged, f"model_uri={folder}", f"as_of={AS_OF}"))
+        run_explain(to_settings(explain_config(logged, f"model_uri={folder}", f"as_of={AS_OF}")))
     assert not (tmp_path / "ran").exists()
 
 
@@ -217,7 +221,8 @@ def test_a_registered_scorecard_explains_as_the_trained_one_without_unpickling(s
         monkeypatch.setattr(module, "load", refuse)
         monkeypatch.setattr(module, "loads", refuse)
     logged = store["scorecard"]
-    result = run_explain(explain_config(logged, "customer_ids=[5,6,7]", f"as_of={AS_OF}"))
+    result = run_explain(to_settings(explain_config(logged, "customer_ids=[5,6,7]",
+                                                    f"as_of={AS_OF}")))
     rows = logged.matrix[logged.matrix["as_of"] == pd.Timestamp(AS_OF, tz="UTC")].set_index(
         "customer_id").loc[[5, 6, 7], list(FEATURES)]
     trained = logged.model

@@ -10,6 +10,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from credit_models.config.schema import register_configs
+from credit_models.config.settings import to_settings
 from credit_models.jobs.train import TrainingResult, run_training
 from credit_models.paths import config_dir
 from tests.conftest import SMALL_PORTFOLIO, compose_once
@@ -56,4 +57,4 @@ def trained_pd_run(tmp_path_factory, small_portfolio, small_feature_cache) -> Tr
     folder = tmp_path_factory.mktemp("trained_pd_run")
     config = compose_once("train", [*small_train_overrides(folder, small_portfolio),
                                     f"engine.feature_cache_dir={small_feature_cache}"])
-    return TrainedRun(config, run_training(config), folder)
+    return TrainedRun(config, run_training(to_settings(config), config), folder)

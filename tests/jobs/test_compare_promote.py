@@ -27,6 +27,7 @@ from mlflow.models import infer_signature
 from scipy.stats import ks_2samp
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
+from credit_models.config.settings import to_settings
 from credit_models.evaluation.metrics import (
     expected_calibration_error,
     population_stability_index,
@@ -186,7 +187,7 @@ def test_comparison_scores_the_same_rows_with_both_versions(
     registry, template, compose_config
 ):
     registry.set_registered_model_alias(NAME, "champion", "1")
-    result = run_comparison(job_config(compose_config, "compare", "challenger=2"))
+    result = run_comparison(to_settings(job_config(compose_config, "compare", "challenger=2")))
     table = result.comparison.table
 
     # Computed here from the fitted models (not through the registry) on the challenger's OOT rows.
@@ -244,8 +245,8 @@ def test_rows_without_a_models_features_are_refused_naming_them(
     path = tmp_path / "oot.parquet"
     template.matrix.drop(columns=["noise", "city_tier"]).to_parquet(path)
     with pytest.raises(ComparisonError) as raised:
-        run_comparison(job_config(compose_config, "compare", "challenger=2",
-                                  f"data.path={path}"))
+        run_comparison(to_settings(job_config(compose_config, "compare", "challenger=2",
+                                  f"data.path={path}")))
     message = str(raised.value)
     assert "champion (version 1) of pd_xgb needs 1 feature(s) missing: noise" in message
     assert "challenger (version 2) of pd_xgb needs 2 feature(s) missing: city_tier, noise" \
@@ -257,7 +258,7 @@ def test_a_parquet_file_of_rows_is_scored_as_given(registry, template, compose_c
     registry.set_registered_model_alias(NAME, "challenger", "2")
     path = tmp_path / "recent.parquet"
     template.matrix[template.matrix["as_of"] == "2024-10-01"].drop(columns="split").to_parquet(path)
-    result = run_comparison(job_config(compose_config, "compare", f"data.path={path}"))
+    result = run_comparison(to_settings(job_config(compose_config, "compare", f"data.path={path}")))
     assert result.comparison.table.loc["rows", "champion"] == 700
     assert list(result.comparison.by_month["month"]) == ["2024-10"]
 
@@ -300,7 +301,8 @@ def test_first_champion_needs_force(registry, compose_config, capsys):
     assert "no champion" in capsys.readouterr().err
     assert aliases(registry, NAME) == {}
 
-    assert promote(job_config(compose_config, "promote", "challenger=1", "force=true")) == 0
+    assert promote(to_settings(job_config(compose_config, "promote", "challenger=1",
+                                          "force=true"))) == 0
     assert aliases(registry, NAME) == {"champion": "1"}
     tags = version_tags(registry, "1")
     assert tags["promotion_reason"] == "first champion, no gate possible (force=true)"
@@ -312,7 +314,7 @@ def test_first_champion_needs_force(registry, compose_config, capsys):
 def test_a_better_challenger_is_promoted_and_the_reason_recorded(registry, compose_config):
     registry.set_registered_model_alias(NAME, "champion", "1")
     registry.set_registered_model_alias(NAME, "challenger", "2")
-    result = run_promotion(job_config(compose_config, "promote"))
+    result = run_promotion(to_settings(job_config(compose_config, "promote")))
     assert result.decision == "promoted" and result.exit_code == 0, result.message
     assert aliases(registry, NAME) == {"champion": "2", "previous_champion": "1"}
 
@@ -339,7 +341,7 @@ def test_a_failed_gate_moves_nothing_and_lists_the_failed_rules(
     registry.set_registered_model_alias(NAME, "champion", "2")
     registry.set_registered_model_alias(NAME, "challenger", "1")
     before = aliases(registry, NAME)
-    code = promote(job_config(compose_config, "promote"))
+    code = promote(to_settings(job_config(compose_config, "promote")))
     assert code == 1
     message = capsys.readouterr().err
     assert "gate failed; no alias moved" in message
@@ -354,13 +356,13 @@ def test_a_failed_gate_moves_nothing_and_lists_the_failed_rules(
 
 def test_another_label_fails_the_gate_unless_allowed(registry, compose_config):
     registry.set_registered_model_alias(NAME, "champion", "2")
-    rejected = run_promotion(job_config(compose_config, "promote", "challenger=3"))
+    rejected = run_promotion(to_settings(job_config(compose_config, "promote", "challenger=3")))
     assert rejected.exit_code == 1
     assert [rule.rule for rule in rejected.rules if not rule.passed] == ["same_label"]
     assert "champion dpd30_6m, challenger dpd60_12m" in rejected.message
     # The same model: every other rule passes at equality (limits are inclusive).
-    allowed = run_promotion(job_config(compose_config, "promote", "challenger=3",
-                                       "gate.require_same_label=false"))
+    allowed = run_promotion(to_settings(job_config(compose_config, "promote", "challenger=3",
+                                       "gate.require_same_label=false")))
     assert allowed.decision == "promoted"
     assert aliases(registry, NAME) == {"champion": "3", "previous_champion": "2"}
 
@@ -372,8 +374,8 @@ def test_force_overrides_a_failed_gate_only_with_a_reason(registry, compose_conf
     assert "force_reason" in capsys.readouterr().err
     assert aliases(registry, NAME) == {"champion": "2", "challenger": "1"}
 
-    result = run_promotion(job_config(compose_config, "promote", "force=true",
-                                      "force_reason='regulator asked for the simpler model'"))
+    result = run_promotion(to_settings(job_config(compose_config, "promote", "force=true",
+                                      "force_reason='regulator asked for the simpler model'")))
     assert result.decision == "promoted"
     assert aliases(registry, NAME) == {"champion": "1", "previous_champion": "2"}
     reason = version_tags(registry, "1")["promotion_reason"]
@@ -399,7 +401,7 @@ def test_an_interrupted_promotion_leaves_the_registry_as_it_was(
 
     monkeypatch.setattr(MlflowClient, "set_registered_model_alias", fail_on_second_call)
     with pytest.raises(ConnectionError):
-        run_promotion(job_config(compose_config, "promote"))
+        run_promotion(to_settings(job_config(compose_config, "promote")))
     monkeypatch.undo()
     assert calls[:2] == ["champion", "previous_champion"]
     assert aliases(registry, NAME) == before
@@ -411,7 +413,7 @@ def test_an_interrupted_promotion_leaves_the_registry_as_it_was(
 
 def test_promoting_the_champion_again_changes_nothing(registry, compose_config):
     registry.set_registered_model_alias(NAME, "champion", "2")
-    result = run_promotion(job_config(compose_config, "promote", "challenger=2"))
+    result = run_promotion(to_settings(job_config(compose_config, "promote", "challenger=2")))
     assert result.decision == "unchanged" and result.exit_code == 0
     assert aliases(registry, NAME) == {"champion": "2"}
 
@@ -516,7 +518,7 @@ def test_a_promotion_killed_half_way_is_undone_and_the_rerun_promotes(
 
     assert in_child_process(killed_after_the_alias_move) == 137
     assert aliases(tiny_registry, NAME)["champion"] == "2"          # half done
-    result = run_promotion(config)
+    result = run_promotion(to_settings(config))
     assert result.decision == "promoted", result.message
     assert aliases(tiny_registry, NAME) == {"champion": "2", "challenger": "3"}
     assert version_tags(tiny_registry, "2")["promotion_run_id"] == result.run_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from credit_models.config.settings import to_settings
 from credit_models.data.io import DatasetManifest, write_tables
 from credit_models.errors import DatasetReadError, OutputFolderError
 from credit_models.jobs.data import run_data_job
@@ -20,7 +21,7 @@ def test_generate_into_an_existing_folder_leaves_its_files_alone(compose_config,
     config = compose_config("data_job", ["action=generate", *TINY, f"data.path={folder}",
                                          "show_progress=false"])
     with pytest.raises(OutputFolderError, match="budget.xlsx"):
-        run_data_job(config)
+        run_data_job(to_settings(config))
     assert [path.name for path in tmp_path.rglob("*")] == ["exports", "budget.xlsx"]
     assert (folder / "budget.xlsx").read_bytes() == b"not ours"
 
@@ -31,4 +32,4 @@ def test_validate_names_an_unreadable_table_file(compose_config, tmp_path):
     (root / "customers.parquet").write_text("customer_id\n1\n")
     config = compose_config("data_job", ["action=validate", "data=parquet", f"data.path={root}"])
     with pytest.raises(DatasetReadError, match="customers.parquet: it is not a Parquet file"):
-        run_data_job(config)
+        run_data_job(to_settings(config))

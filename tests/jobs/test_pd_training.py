@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from credit_models.config.settings import to_settings
 from credit_models.errors import ConfigError, TrainingDataError
 from credit_models.jobs.train import run_training
 from credit_models.workflows.pd_training import check_features_present, check_trainable
@@ -32,7 +33,7 @@ def test_calibrated_xgboost_on_simulated_data_meets_the_bars(
         "train", [*small_train_overrides(tmp_path, mid_size_data_dir), *MID_SIZE,
                   "mlflow.register=false"],
     )
-    result = run_training(config)
+    result = run_training(to_settings(config), config)
     metrics = result.metrics
     # Calibration on the held-out calibration period: ECE ≤ 0.02 on unseen OOT customers, and
     # clearly better than the raw model's.
@@ -69,7 +70,7 @@ def test_scorecard_family_trains_registers_and_exports_its_points(compose_config
                     if not item.startswith("model.params.")), "model=scorecard",
                   "model.params.max_features=8", "model.params.min_iv=0.05"],
     )
-    result = run_training(config)
+    result = run_training(to_settings(config), config)
     assert result.metrics["oot/auc"] > 0.72
     client = MlflowClient(tracking_uri=result.tracking_uri)
     assert client.get_run(result.run_id).data.tags["model_kind"] == "scorecard"
@@ -91,7 +92,7 @@ def test_a_config_that_cannot_calibrate_fails_before_any_data_or_run(compose_con
         "train", [*small_train_overrides(tmp_path, data_dir), "split.calibration_months=0"],
     )
     with pytest.raises(ConfigError, match="needs a calibration split"):
-        run_training(config)
+        run_training(to_settings(config), config)
     assert not data_dir.exists()
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert client.search_registered_models() == []

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from credit_models.config.settings import to_settings
 from credit_models.jobs.train import TrainingResult, run_training
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,8 @@ def _preset_overrides(tmp_path: Path, preset: str, source_file: Path) -> list[st
 
 
 def _train(compose_config, overrides: list[str]) -> TrainingResult:
-    return run_training(compose_config("train", overrides))
+    config = compose_config("train", overrides)
+    return run_training(to_settings(config), config)
 
 
 @pytest.mark.real_data

@@ -17,6 +17,7 @@ import xgboost as xgb
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
+from credit_models.config.settings import to_settings
 from credit_models.evaluation.metrics import ranking_metrics
 from credit_models.jobs.monitor import ALERT_EXIT_CODE, run_monitoring
 from credit_models.jobs.score import run_scoring
@@ -255,7 +256,7 @@ def test_score_job_from_its_config(compose_config, registry, tmp_path):
         f"output={tmp_path / 'scores.parquet'}", "batch_rows=50", "show_progress=false",
         f"mlflow.tracking_uri={registry['tracking_uri']}",
     ])
-    result = run_scoring(config)
+    result = run_scoring(to_settings(config))
     assert result.rows == 120
     assert pq.read_metadata(tmp_path / "scores.parquet").num_rows == 120
 
@@ -276,7 +277,8 @@ def monitor_config(compose_config, registry, source: Path, output_dir: Path, *ex
 def test_an_unshifted_batch_passes_every_check(compose_config, registry, tmp_path):
     source = tmp_path / "batch.parquet"
     feature_rows(1500, seed=11).drop(columns="is_bad").to_parquet(source)
-    run = run_monitoring(monitor_config(compose_config, registry, source, tmp_path / "monitor"))
+    run = run_monitoring(to_settings(monitor_config(compose_config, registry, source,
+                                                    tmp_path / "monitor")))
 
     checks = run.result.checks
     assert run.exit_code == 0, checks[checks["status"] == "alert"]
@@ -305,7 +307,7 @@ def test_a_shifted_feature_and_a_doubled_missing_rate_alert_on_exactly_those_che
         source)
     config = monitor_config(compose_config, registry, source, tmp_path / "monitor",
                             "mlflow.log_run=false")
-    run = run_monitoring(config)
+    run = run_monitoring(to_settings(config))
 
     alerts = run.result.alerts
     assert run.exit_code == ALERT_EXIT_CODE
@@ -323,8 +325,9 @@ def test_a_labelled_batch_is_checked_month_by_month(compose_config, registry, tm
     batch["is_bad"] = batch["is_bad"].astype("boolean")
     batch.loc[batch["as_of"] == batch["as_of"].max(), "is_bad"] = pd.NA    # not yet matured
     batch.to_parquet(source)
-    run = run_monitoring(monitor_config(compose_config, registry, source, tmp_path / "monitor",
-                                        "monitoring.min_auc=0.99", "mlflow.log_run=false"))
+    run = run_monitoring(to_settings(monitor_config(
+        compose_config, registry, source, tmp_path / "monitor", "monitoring.min_auc=0.99",
+        "mlflow.log_run=false")))
 
     performance = run.result.performance
     assert list(performance["month"]) == ["2024-01", "2024-02", "all"]
@@ -361,7 +364,7 @@ def test_monitoring_a_missing_alias_names_it_and_what_exists(compose_config, reg
     config = monitor_config(compose_config, registry, source, tmp_path / "monitor",
                             f"model_uri=models:/{MODEL_NAME}@challenger")
     with pytest.raises(ModelLoadingError) as raised:
-        run_monitoring(config)
+        run_monitoring(to_settings(config))
     assert "has no alias 'challenger'" in str(raised.value)
     assert "champion → 1" in str(raised.value)
     assert not (tmp_path / "monitor").exists()
@@ -372,5 +375,5 @@ def test_unlabelled_columns_absent_from_the_batch_are_named(compose_config, regi
     table = pa.Table.from_pandas(feature_rows(100, seed=15).drop(columns=["utilisation"]))
     pq.write_table(table, source)
     with pytest.raises(ValueError, match="utilisation"):
-        run_monitoring(monitor_config(compose_config, registry, source, tmp_path / "monitor",
-                                      "mlflow.log_run=false"))
+        run_monitoring(to_settings(monitor_config(compose_config, registry, source,
+                                                  tmp_path / "monitor", "mlflow.log_run=false")))

@@ -25,6 +25,7 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
+from credit_models.config.settings import to_settings
 from credit_models.jobs.promote import run_promotion
 from credit_models.jobs.train import run_training
 from credit_models.tracking.registry import aliases
@@ -125,7 +126,7 @@ def test_train_register_compare_and_promote_through_a_tracking_server(
     config = compose_config("train", train_overrides(
         tmp_path, small_portfolio, tracking_server,
         f"engine.feature_cache_dir={small_feature_cache}"))
-    result = run_training(config)
+    result = run_training(to_settings(config), config)
     assert result.tracking_uri == tracking_server
     assert result.registered_version == "1"
     # A second version of the trained model, registered by the same member over HTTP: the
@@ -141,8 +142,8 @@ def test_train_register_compare_and_promote_through_a_tracking_server(
         item.path for item in client.list_artifacts(run.info.run_id, "reports")}
 
     def promotion(*overrides: str):
-        return run_promotion(compose_config("promote", [
-            f"model_name={NAME}", f"mlflow.tracking_uri={tracking_server}", *overrides]))
+        return run_promotion(to_settings(compose_config("promote", [
+            f"model_name={NAME}", f"mlflow.tracking_uri={tracking_server}", *overrides])))
 
     first = promotion("challenger=1", "force=true")
     assert (first.decision, first.exit_code) == ("promoted", 0)

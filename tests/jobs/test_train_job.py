@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from credit_models.config.settings import to_settings
 from credit_models.jobs.train import run_training
 from tests.jobs.conftest import small_train_overrides
 
@@ -52,7 +53,7 @@ def test_main_job_end_to_end_logs_metrics_and_registers_a_version(trained_pd_run
     assert np.all((scored["probability_of_default"] > 0) & (scored["probability_of_default"] < 1))
 
     # The same config and seed reproduce the same metrics.
-    again = run_training(config)
+    again = run_training(to_settings(config), config)
     assert again.metrics == pytest.approx(result.metrics)
     assert int(again.registered_version) == int(result.registered_version) + 1
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from credit_models.config.settings import to_settings
 from credit_models.jobs.monitor import run_monitoring
 from credit_models.tracking.training_rows import FEATURE_MATRIX_ARTIFACT, training_rows_file
 from tests.jobs.conftest import TrainedRun, compose_once
@@ -86,7 +87,7 @@ def test_a_default_run_stores_no_customer_rows_and_monitoring_rebuilds_its_refer
         f"mlflow.tracking_uri={trained_pd_run.result.tracking_uri}",
         f"output_dir={tmp_path / 'monitoring'}", "mlflow.log_run=false",
     ])
-    monitored = run_monitoring(config)
+    monitored = run_monitoring(to_settings(config))
     assert monitored.result.reference_rows == int((rows["split"] == "dev").sum()) > 0
     assert monitored.result.current_rows == len(test_rows)
     assert (monitored.output_dir / "checks.csv").is_file()

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from credit_models.config.settings import to_settings
 from credit_models.errors import ConfigError
 from credit_models.jobs import tune as tune_job
 from credit_models.jobs.tune import run_tuning
@@ -51,7 +52,7 @@ def test_study_logs_each_trial_as_a_child_run_and_the_best_on_the_parent(
     compose_config, tmp_path, simulated_data_dir
 ):
     config = compose_config("tune", tune_overrides(tmp_path, simulated_data_dir))
-    result = run_tuning(config)
+    result = run_tuning(to_settings(config), config)
     client = MlflowClient(tracking_uri=result.tracking_uri)
 
     parent = client.get_run(result.parent_run_id)
@@ -116,8 +117,10 @@ def test_same_config_and_seed_give_the_same_trials_and_the_best_model_is_registe
 ):
     overrides = tune_overrides(tmp_path, simulated_data_dir, "tuning.n_trials=2",
                                "tuning.baseline_trial=false")
-    first = run_tuning(compose_config("tune", overrides))
-    second = run_tuning(compose_config("tune", [*overrides, "mlflow.register=true"]))
+    first_config = compose_config("tune", overrides)
+    first = run_tuning(to_settings(first_config), first_config)
+    second_config = compose_config("tune", [*overrides, "mlflow.register=true"])
+    second = run_tuning(to_settings(second_config), second_config)
     client = MlflowClient(tracking_uri=first.tracking_uri)
 
     def trials(result) -> list[tuple]:
@@ -149,7 +152,7 @@ def test_a_failing_trial_is_logged_failed_and_the_study_goes_on_unless_all_fail(
 
     monkeypatch.setattr(tuning_workflow, "fit_and_evaluate", fail_second)
     config = compose_config("tune", tune_overrides(tmp_path, simulated_data_dir))
-    result = run_tuning(config)
+    result = run_tuning(to_settings(config), config)
     client = MlflowClient(tracking_uri=result.tracking_uri)
     trials = child_runs(client, result.parent_run_id, "trial")
     assert [run.info.status for run in trials] == ["FINISHED", "FAILED", "FINISHED"]
@@ -164,7 +167,7 @@ def test_a_failing_trial_is_logged_failed_and_the_study_goes_on_unless_all_fail(
 
     monkeypatch.setattr(tuning_workflow, "fit_and_evaluate", always_fail)
     with pytest.raises(TuningError, match="all 3 trials failed.*simulated fit failure"):
-        run_tuning(config)
+        run_tuning(to_settings(config), config)
     failed_parent = client.search_runs(
         [parent.info.experiment_id], filter_string="tags.tuning = 'parent'",
         order_by=["attributes.start_time DESC"], max_results=1,
@@ -180,7 +183,7 @@ def test_a_test_split_metric_is_refused_before_any_data_are_read(compose_config,
     config = compose_config("tune", [f"data.path={missing}", f"tuning.metric={metric}",
                                      f"mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}"])
     with pytest.raises(ConfigError, match="leakage") as raised:
-        run_tuning(config)
+        run_tuning(to_settings(config), config)
     assert f"tuning.metric={metric}" in str(raised.value)
     assert not missing.exists()
 
@@ -188,10 +191,10 @@ def test_a_test_split_metric_is_refused_before_any_data_are_read(compose_config,
 def test_a_metric_of_no_split_is_refused(compose_config, tmp_path):
     config = compose_config("tune", [f"data.path={tmp_path / 'x'}", "tuning.metric=auc"])
     with pytest.raises(ConfigError, match="split/metric"):
-        run_tuning(config)
+        run_tuning(to_settings(config), config)
     config = compose_config("tune", [f"data.path={tmp_path / 'x'}", "tuning.metric=train/auc"])
     with pytest.raises(ConfigError, match="'train' is not a split"):
-        run_tuning(config)
+        run_tuning(to_settings(config), config)
 
 
 @pytest.mark.parametrize("overrides,fragment", [
@@ -212,7 +215,7 @@ def test_a_bad_search_space_is_refused_naming_the_key(compose_config, tmp_path, 
     missing = tmp_path / "never_created"
     config = compose_config("tune", [f"data.path={missing}", *overrides])
     with pytest.raises(ConfigError) as raised:
-        run_tuning(config)
+        run_tuning(to_settings(config), config)
     assert fragment in str(raised.value)
     assert not missing.exists()
 
