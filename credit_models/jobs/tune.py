@@ -57,10 +57,10 @@ def run_tuning(settings: TuneSettings, cfg: DictConfig) -> TuningResult:
     from credit_models.tracking.pd_run import pd_run_tags
     from credit_models.tracking.tuning_run import best_config, tuning_parent_run
     from credit_models.workflows.pd_training import prepare_pd_training, timed_stage
-    from credit_models.workflows.tuning import StudySettings, tune_pd_model
+    from credit_models.workflows.tuning import tune_pd_model
 
     started, stage = time.perf_counter(), timed_stage(logger)
-    study_settings = StudySettings.from_settings(settings)
+    study_settings = settings.study
     tracking_uri = resolve_tracking_uri(settings.mlflow.tracking_uri, Path.cwd())
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     prepared = prepare_pd_training(settings, stage)

@@ -54,6 +54,7 @@ from credit_models.limits.stress import StressSettings
 from credit_models.models.settings import CalibrationMethod, ModelSettings
 from credit_models.split.factory import SplitSettings, Splitter
 from credit_models.split.names import CALIBRATION
+from credit_models.workflows.study_settings import StudySettings
 
 
 class DataSource(str, Enum):
@@ -321,9 +322,9 @@ class TuningDirection(str, Enum):
 class SearchDimension:
     """One hyper-parameter's range: ``float``/``int`` between ``low`` and ``high`` (``log`` =
     sampled on a log scale), or ``categorical`` among ``choices``. The fields of each entry of
-    ``tuning.space``, checked by :func:`credit_models.jobs.tune.search_space` (which names
-    the key): the space itself stays an open mapping so that a dimension can be added on the
-    command line (``+tuning.space.gamma={type: float, low: 0, high: 5}``)."""
+    ``tuning.space``, checked by :func:`credit_models.workflows.study_settings.search_space`
+    (which names the key): the space itself stays an open mapping so that a dimension can be
+    added on the command line (``+tuning.space.gamma={type: float, low: 0, high: 5}``)."""
 
     type: str = "float"
     low: float | None = None
@@ -353,6 +354,15 @@ class TuneSettings(TrainSettings):
     """``credit-models-tune``: the train job's settings and the search."""
 
     tuning: TuningConfig = field(default_factory=TuningConfig)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _ = self.study      # the search checked now, with the rest of the config
+
+    @cached_property
+    def study(self) -> StudySettings:
+        """The study of ``tuning``, checked against the model and the split."""
+        return StudySettings.from_settings(self)
 
 
 def settings_dict(settings: Any) -> dict[str, Any]:

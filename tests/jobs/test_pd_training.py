@@ -126,14 +126,14 @@ def test_the_workflows_train_tune_and_report_without_a_tracking_server(compose_c
     from credit_models.config.settings import to_settings
     from credit_models.reporting.pd_report import pd_validation_report
     from credit_models.workflows.pd_training import prepare_pd_training
-    from credit_models.workflows.tuning import StudySettings, tune_pd_model
+    from credit_models.workflows.tuning import tune_pd_model
 
     config = compose_config("tune", [
         *small_train_overrides(tmp_path, tmp_path / "portfolio"), "model.params.n_estimators=60",
         "tuning.n_trials=2", "selection.max_n_prebins=5",
     ])
     settings = to_settings(config)
-    study_settings = StudySettings.from_settings(settings)
+    study_settings = settings.study
     prepared = prepare_pd_training(settings)
     study = tune_pd_model(prepared, settings, study_settings)
 

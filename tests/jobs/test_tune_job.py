@@ -14,7 +14,8 @@ from credit_models.errors import ConfigError
 from credit_models.jobs import tune as tune_job
 from credit_models.jobs.tune import run_tuning
 from credit_models.workflows import tuning as tuning_workflow
-from credit_models.workflows.tuning import TuningError, search_space
+from credit_models.workflows.study_settings import search_space
+from credit_models.workflows.tuning import TuningError
 from tests.jobs.conftest import small_train_overrides
 
 SPACE_KEYS = ("max_depth", "learning_rate", "min_child_weight", "subsample", "colsample_bytree",
