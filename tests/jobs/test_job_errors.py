@@ -12,10 +12,33 @@ import pandas as pd
 import pytest
 from hydra.core.global_hydra import GlobalHydra
 
-from credit_models.jobs import score as score_job, train as train_job, tune as tune_job
+from credit_models.jobs import (
+    compare as compare_job,
+)
+from credit_models.jobs import (
+    explain as explain_job,
+)
+from credit_models.jobs import (
+    limits as limits_job,
+)
+from credit_models.jobs import (
+    monitor as monitor_job,
+)
+from credit_models.jobs import (
+    promote as promote_job,
+)
+from credit_models.jobs import (
+    score as score_job,
+)
+from credit_models.jobs import (
+    train as train_job,
+)
+from credit_models.jobs import (
+    tune as tune_job,
+)
+from credit_models.tracking.store import prepare_store
 from credit_models.workflows import pd_training
 from credit_models.workflows.pd_training import check_trainable
-from credit_models.tracking.store import prepare_store
 
 
 def overrides(tmp_path: Path, *extra: str) -> list[str]:
@@ -53,6 +76,37 @@ def test_a_missing_input_is_named_with_how_to_give_it(compose_config, tmp_path, 
     message = one_message(capsys, "credit-models-score")
     assert "input, output are required and not set" in message and "input=…" in message
     assert not (tmp_path / "mlflow.db").exists()        # refused before the store is touched
+
+
+CONFIG_ERRORS = [
+    (train_job, "train", ["model.params.max_depth=six"],
+     "model.params.max_depth must be int or null; got 'six'"),
+    (train_job, "train", ["+model.params.max_dept=6"],
+     "model.params.max_dept is not a parameter of xgboost.XGBClassifier; did you mean max_depth"),
+    (tune_job, "tune", ["tuning.n_trials=0"], "tuning.n_trials must be at least 1; got 0"),
+    (tune_job, "tune", ["tuning.metric=oot/auc"], "tuning.metric=oot/auc is a metric of the oot"),
+    (limits_job, "limits", ["model.params.max_depth=six"], "model.params.max_depth must be int"),
+    (score_job, "score", ["input=in.parquet", "output=out.parquet", "batch_rows=0"],
+     "batch_rows must be an integer >= 1; got 0"),
+    (monitor_job, "monitor", ["input=in.parquet", "monitoring.top_features=0"],
+     "monitoring.top_features must be an integer >= 1; got 0"),
+    (explain_job, "explain", ["model_uri=models:/pd_xgb@champion", "as_of=2025-01-01", "top_k=0"],
+     "top_k must be >= 1"),
+    (compare_job, "compare", ["bins=1"], "bins must be an integer ≥ 2; got 1"),
+    (promote_job, "promote", ["bins=1"], "bins must be an integer ≥ 2; got 1"),
+]
+
+
+@pytest.mark.parametrize("job,name,extra,fragment", CONFIG_ERRORS,
+                         ids=[f"{case[1]}:{case[2][-1]}" for case in CONFIG_ERRORS])
+def test_a_config_error_exits_2_before_the_store_is_made(compose_config, tmp_path, capsys, job,
+                                                         name, extra, fragment):
+    store = tmp_path / "mlflow.db"
+    uri_key = "tracking_uri" if name == "explain" else "mlflow.tracking_uri"
+    cfg = compose_config(name, [f"{uri_key}=sqlite:///{store}", *extra])
+    assert job.main.run(cfg)[0] == 2
+    assert fragment in one_message(capsys, f"credit-models-{name}")
+    assert not list(tmp_path.iterdir())         # no store, no lock: the config answered first
 
 
 def test_a_label_with_one_class_is_a_data_error(compose_config, tmp_path, capsys, monkeypatch):
@@ -108,3 +162,23 @@ def test_the_console_script_exits_2_on_a_missing_input(tmp_path):
         "credit-models-monitor: error: input is required and not set: give it on the command "
         "line (input=…)")
     assert not list(tmp_path.glob("*.db"))
+
+
+@pytest.mark.slow
+def test_a_config_error_answers_without_loading_the_training_stack(tmp_path):
+    """What makes a config error answer in seconds: the console script refuses the value before
+    MLflow, optbinning, matplotlib or Optuna are imported, and before the store is made."""
+    script = (
+        "import sys\n"
+        "from credit_models.jobs.train import main\n"
+        f"sys.argv = ['credit-models-train', 'model.params.max_depth=six',"
+        f" 'hydra.run.dir={tmp_path / 'hydra'}']\n"
+        "try:\n    main()\nexcept SystemExit as exited:\n    code = exited.code\n"
+        "heavy = ('mlflow', 'optbinning', 'matplotlib', 'optuna', 'shap')\n"
+        "print(code, sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               timeout=300, cwd=tmp_path, check=False)
+    assert completed.stdout.strip().splitlines()[-1] == "2 []", completed.stderr[-2000:]
+    assert "model.params.max_depth must be int or null" in completed.stderr
+    assert not list(tmp_path.glob("mlflow.db*"))
