@@ -12,30 +12,14 @@ import pandas as pd
 import pytest
 from hydra.core.global_hydra import GlobalHydra
 
-from credit_models.jobs import (
-    compare as compare_job,
-)
-from credit_models.jobs import (
-    explain as explain_job,
-)
-from credit_models.jobs import (
-    limits as limits_job,
-)
-from credit_models.jobs import (
-    monitor as monitor_job,
-)
-from credit_models.jobs import (
-    promote as promote_job,
-)
-from credit_models.jobs import (
-    score as score_job,
-)
-from credit_models.jobs import (
-    train as train_job,
-)
-from credit_models.jobs import (
-    tune as tune_job,
-)
+from credit_models.jobs import compare as compare_job
+from credit_models.jobs import explain as explain_job
+from credit_models.jobs import limits as limits_job
+from credit_models.jobs import monitor as monitor_job
+from credit_models.jobs import promote as promote_job
+from credit_models.jobs import score as score_job
+from credit_models.jobs import train as train_job
+from credit_models.jobs import tune as tune_job
 from credit_models.tracking.store import prepare_store
 from credit_models.workflows import pd_training
 from credit_models.workflows.pd_training import check_trainable
