@@ -33,7 +33,7 @@ BAD_OVERRIDES: dict[str, list[str]] = {
     "explain": ["model_uri=models:/pd_xgb@champion", "as_of=2025-01-01", "top_k=0"],
     "compare": ["bins=1"],
     "promote": ["bins=1"],
-    "data": ["validate", "data.simulator.n_customers=none"],
+    "data": ["generate", "data.simulator.months=1000"],
 }
 """Job (``+`` marks a second case of the same job) → an override its config refuses."""
 

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
-from credit_models.config.schema import register_configs
 from credit_models.jobs.runner import job_entry
 from credit_models.workflows.comparison import CompareSettings, ComparisonError
 
@@ -53,9 +52,6 @@ def compare(settings: CompareSettings) -> int:
     print(comparison_text(result.comparison))
     print(f"\ncomparison run {result.run_id} (experiment {settings.mlflow.experiment_name})")
     return 0
-
-
-register_configs()
 
 
 @job_entry("compare", usage_errors=(ComparisonError,))

@@ -12,7 +12,7 @@ import sys
 
 from omegaconf import DictConfig
 
-from credit_models.config.schema import DataAction, DataJobConfig, register_configs
+from credit_models.config.schema import DataAction, DataJobConfig
 from credit_models.jobs.runner import USAGE_EXIT_CODE, job_entry
 
 logger = logging.getLogger("credit_models.data")
@@ -36,9 +36,6 @@ def run_data_job(settings: DataJobConfig) -> int:
         print(f"ignored: {name} is not a table of the contract")
     print(dataset.report.describe())
     return 0 if dataset.report.ok else 1
-
-
-register_configs()
 
 
 @job_entry("data_job", program="credit-models-data")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from credit_models.config.schema import register_configs
 from credit_models.jobs.runner import job_entry
 from credit_models.workflows.explanation import (
     ExplainInputError,
@@ -39,9 +38,6 @@ def run_explain(settings: ExplainSettings) -> ExplainResult:
         model = load_explained_model(settings.model_uri, scratch)
         return explain_customers(settings, model.exported, model.uri,
                                  RunSources(model.run_id, scratch))
-
-
-register_configs()
 
 
 @job_entry("explain", usage_errors=(ExplainInputError,))

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig, OmegaConf
 
-from credit_models.config.schema import register_configs
 from credit_models.jobs.runner import job_entry
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
 from credit_models.workflows.settings import LimitsSettings
@@ -37,9 +36,6 @@ def summary_lines(run: LimitRun, run_id: str, version: str | None, tracking_uri:
     lines.append(f"MLflow run {run_id}" + (f", registered version {version}" if version else ""))
     lines.append(f"Look at it with:  mlflow ui --backend-store-uri {tracking_uri}")
     return "\n".join(lines) + "\n"
-
-
-register_configs()
 
 
 @job_entry("limits")

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
-from credit_models.config.schema import register_configs
 from credit_models.jobs.runner import job_entry
 from credit_models.workflows.monitoring import (
     ALERT_EXIT_CODE,
@@ -38,9 +37,6 @@ def run_monitoring(settings: MonitorSettings) -> MonitoringRun:
     from credit_models.tracking.monitoring_run import monitor_model
 
     return monitor_model(settings)
-
-
-register_configs()
 
 
 @job_entry("monitor", data_errors=(MonitoringInputError,))

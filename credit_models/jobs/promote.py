@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
-from credit_models.config.schema import register_configs
 from credit_models.jobs.runner import job_entry
 from credit_models.workflows.comparison import ComparisonError
 from credit_models.workflows.promotion import PromoteSettings
@@ -64,9 +63,6 @@ def promote(settings: PromoteSettings) -> int:
     if result.run_id:
         print(f"promotion run {result.run_id} (experiment {settings.mlflow.experiment_name})")
     return result.exit_code
-
-
-register_configs()
 
 
 @job_entry("promote", usage_errors=(ComparisonError,))

@@ -183,7 +183,7 @@ def job_entry(
                                 version_base="1.3")(task)
 
         def main() -> Any:
-            register_configs()
+            register_configs()      # once, here: importing a job registers nothing
             try:
                 return hydra_task()
             except SystemExit as exit_:

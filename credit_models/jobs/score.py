@@ -12,7 +12,6 @@ import logging
 
 from omegaconf import DictConfig
 
-from credit_models.config.schema import register_configs
 from credit_models.jobs.runner import job_entry
 from credit_models.workflows.scoring import (
     ScoreSettings,
@@ -34,9 +33,6 @@ def run_scoring(settings: ScoreSettings) -> ScoringResult:
     logger.info("scoring %s with %s (%s)", settings.input, model.resolved.label,
                 model.resolved.load_uri)
     return score_input(model, settings)
-
-
-register_configs()
 
 
 @job_entry("score", data_errors=(ScoringInputError,))

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from credit_models.config.schema import register_configs
 from credit_models.jobs.runner import job_entry
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
 from credit_models.workflows.settings import TrainSettings
@@ -72,9 +71,6 @@ def summary_lines(result: TrainingResult) -> str:
            else "")
         + f"\nLook at it with:  mlflow ui --backend-store-uri {result.tracking_uri}\n"
     )
-
-
-register_configs()
 
 
 @job_entry("train")

@@ -18,7 +18,6 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from credit_models.config.schema import register_configs
 from credit_models.jobs.runner import job_entry
 from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
 from credit_models.workflows.settings import TuneSettings
@@ -116,9 +115,6 @@ def summary_lines(result: TuningResult) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-register_configs()
 
 
 @job_entry("tune")
