@@ -3,7 +3,8 @@
 It composes the job's config (Hydra), builds the job's settings from it (every config error
 answers here, before MLflow or the training stack is loaded and before any store is made), keeps
 MLflow telemetry off unless the user opts in, makes the MLflow store ready before any data are
-read, turns SIGTERM/SIGINT into an orderly stop (open runs end KILLED), and turns the toolkit's own errors into one message and an exit code:
+read, turns SIGTERM/SIGINT into an orderly stop (open runs end KILLED), and turns the toolkit's
+own errors into one message and an exit code:
 
 - 2: usage or configuration (a bad override, a missing mandatory value, a wrong setting, a model
   reference that does not resolve, a store that cannot be used);
