@@ -66,7 +66,8 @@ def job_killed_inside_its_run(cfg, started: Path) -> None:
 
 
 def run_and_exit(cfg, started: Path) -> None:
-    code, _ = run_job("credit-models-test", lambda c: job_killed_inside_its_run(c, started), cfg)
+    code, _ = run_job("credit-models-test",
+                      lambda settings, c: job_killed_inside_its_run(c, started), cfg)
     os._exit(code)
 
 
@@ -91,11 +92,11 @@ def test_a_signal_ends_the_open_run_killed(tmp_path, signal_number):
 def test_telemetry_is_off_unless_opted_in(tmp_path, monkeypatch):
     monkeypatch.setenv(TELEMETRY_OFF_VARIABLE, "false")
     cfg = OmegaConf.create({"mlflow": {"tracking_uri": store_uri(tmp_path), "telemetry": True}})
-    assert run_job("credit-models-test", lambda c: None, cfg)[0] == 0
+    assert run_job("credit-models-test", lambda settings, c: None, cfg)[0] == 0
     assert os.environ[TELEMETRY_OFF_VARIABLE] == "false"        # the user's choice stands
 
     cfg.mlflow.telemetry = False
-    assert run_job("credit-models-test", lambda c: None, cfg)[0] == 0
+    assert run_job("credit-models-test", lambda settings, c: None, cfg)[0] == 0
     assert os.environ[TELEMETRY_OFF_VARIABLE] == "true"
     from mlflow.telemetry.client import get_telemetry_client
     assert get_telemetry_client() is None
