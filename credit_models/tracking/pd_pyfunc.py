@@ -26,23 +26,27 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from credit_models.errors import DataContractError
+from credit_models.explain.exported_model import (
+    BOOSTER_FILE,
+    FEATURE_CONTRACT_FILE,
+    PICKLED_SCORECARD_FILE,
+    SCORECARD_FILE,
+    SCORING_FILE,
+    read_scorecard,
+)
 from credit_models.models.calibration import ProbabilityCalibrator
 from credit_models.models.input_contract import feature_contract, public_inputs, typed_inputs
-from credit_models.models.pd_model import ModelFamily, PdModel
-from credit_models.models.scorecard import ScorePoints, WoeScorecard
+from credit_models.models.pd_model import PdModel
+from credit_models.models.scorecard import ScorePoints
+from credit_models.models.settings import ModelFamily
 
 __all__ = [
-    "BOOSTER_FILE", "FEATURE_CONTRACT_FILE", "OUTPUT_COLUMNS", "SCORECARD_FILE", "SCORING_FILE",
+    "BOOSTER_FILE", "FEATURE_CONTRACT_FILE", "OUTPUT_COLUMNS", "PICKLED_SCORECARD_FILE",
+    "SCORECARD_FILE", "SCORING_FILE",
     "ProbabilityOfDefaultModel", "feature_contract", "public_inputs", "read_scorecard",
     "refused_as_bad_request", "typed_inputs", "validated_trees", "write_model_files",
 ]
 
-FEATURE_CONTRACT_FILE = "feature_contract.json"
-BOOSTER_FILE = "booster.ubj"
-SCORECARD_FILE = "scorecard.json"
-PICKLED_SCORECARD_FILE = "scorecard.pkl"
-"""What versions before the JSON export wrote; never read (unpickling runs the file's code)."""
-SCORING_FILE = "scoring.json"
 OUTPUT_COLUMNS = ("probability_of_default", "score")
 
 
@@ -54,22 +58,6 @@ def refused_as_bad_request() -> Iterator[None]:
         yield
     except DataContractError as error:
         raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from None
-
-
-def read_scorecard(path: str | Path) -> WoeScorecard:
-    """The scorecard saved by :func:`write_model_files`. A pickled scorecard of an older export is
-    refused with what to do, never unpickled."""
-    path = Path(path)
-    if path.name == PICKLED_SCORECARD_FILE or not path.is_file():
-        raise FileNotFoundError(
-            f"{path.parent} holds no {SCORECARD_FILE}"
-            + (f" but a pickled {PICKLED_SCORECARD_FILE} from an older version of "
-               "credit_models, which is not loaded: unpickling runs whatever code the file "
-               "names" if (path.parent / PICKLED_SCORECARD_FILE).is_file() else "")
-            + ". Retrain the scorecard and register the new version (credit-models-train "
-              "model=scorecard), then point the alias at it"
-        )
-    return WoeScorecard.from_dict(json.loads(path.read_text()))
 
 
 def write_model_files(model: PdModel, contract: list[dict[str, Any]], folder: Path) -> dict[str, str]:
