@@ -227,7 +227,9 @@ def test_a_registered_scorecard_explains_as_the_trained_one_without_unpickling(s
         "customer_id").loc[[5, 6, 7], list(FEATURES)]
     trained = logged.model
     scores = result.explanations.scores
-    assert np.array_equal(scores["probability_of_default"].to_numpy(), trained.predict_proba(rows)[:, 1])
-    expected = -trained.estimator.points_by_feature(rows) / trained.estimator.score_points_.factor
+    assert np.array_equal(scores["probability_of_default"].to_numpy(),
+                          trained.predict_proba(rows)[:, 1])
+    scorecard = trained.estimator_
+    expected = -scorecard.points_by_feature(rows) / scorecard.score_points_.factor
     np.testing.assert_array_equal(result.explanations.contributions.values.to_numpy(),
                                   expected.to_numpy())
