@@ -90,12 +90,13 @@ def small_portfolio(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ``credit-models-data generate``'s own function. A job given ``data.path`` = this folder and
     the same simulator settings reuses it (its manifest records them); jobs and tests only read
     it."""
+    from credit_models.config.settings import to_settings
     from credit_models.jobs.data import run_data_job
 
     path = tmp_path_factory.mktemp("small_portfolio") / "portfolio"
     config = compose_once("data_job", ["action=generate", "show_progress=false",
                                        *SMALL_PORTFOLIO, f"data.path={path}"])
-    assert run_data_job(config) == 0, f"the small portfolio in {path} is not valid"
+    assert run_data_job(to_settings(config)) == 0, f"the small portfolio in {path} is not valid"
     return path
 
 

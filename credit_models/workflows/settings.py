@@ -78,6 +78,13 @@ class DataSettings:
     plausibility: PlausibilityConfig = field(default_factory=PlausibilityConfig)
     """Ceilings on amounts (currency units) beyond which validation refuses a value as absurd."""
 
+    def __post_init__(self) -> None:
+        if self.source is DataSource.simulator:     # checked with the config, not at generation
+            try:
+                self.simulator.validate()
+            except ConfigError as error:
+                raise ConfigError(f"data.simulator.{error}") from None
+
 
 @dataclass
 class SnapshotSettings:
