@@ -103,14 +103,6 @@ def _classes(module: str) -> set[str]:
     return {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tracking still runs workflow steps (for the tracking and workflows owners): "
-    "tracking.comparison_run -> workflows.comparison.compare_contenders, labelled_rows, "
-    "read_rows_file, CHAMPION, CHALLENGER; tracking.monitoring_run -> workflows.monitoring."
-    "monitor_scored, read_batch, read_reference, ALERT_EXIT_CODE and workflows.scoring."
-    "required_input_types; tracking.promotion_run -> workflows.promotion.check_force, "
-    "evaluate_gate, gate_json, gate_table, promotion_reason, LABEL_TAG; tracking.training_rows -> "
-    "workflows.structured.settings_from, workflows.training_data.assemble_training_data"))
 def test_tracking_takes_only_result_types_from_workflows():
     """Tracking logs what a workflow produced; it runs no stage of it. So it imports the
     workflows' result types (the classes they define) and nothing else: a function imported

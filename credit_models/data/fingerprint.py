@@ -19,6 +19,24 @@ def table_digest(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """:func:`table_digest` of a frame whatever its storage: the same whether it was built, read
+    from a cache or from Parquet (timestamps count as UTC nanoseconds, text and categories as
+    their values)."""
+    canonical = {}
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            column = column.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        elif pd.api.types.is_datetime64_dtype(column.dtype):
+            column = column.astype("datetime64[ns]")
+        elif not pd.api.types.is_numeric_dtype(column.dtype) or isinstance(
+                column.dtype, pd.CategoricalDtype):
+            column = column.astype(object).where(column.notna(), None)
+        canonical[name] = column
+    return table_digest(pd.DataFrame(canonical, index=frame.index))
+
+
 def data_fingerprint(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
     """Per table: row count, content hash and the date range of its events."""
     fingerprint: dict[str, Any] = {}

@@ -130,7 +130,14 @@ class ReasonDictionary:
     @classmethod
     def default(cls) -> ReasonDictionary:
         """``conf/reasons/default.yaml``."""
-        return cls.from_file(config_dir() / "reasons" / "default.yaml")
+        return cls.from_config(cls.default_config())
+
+    @staticmethod
+    def default_config() -> dict[str, Any]:
+        """``conf/reasons/default.yaml`` as written (what a model that ships the dictionary
+        stores)."""
+        return yaml.safe_load((config_dir() / "reasons" / "default.yaml").read_text(
+            encoding="utf-8"))
 
     def entry_for(self, feature: str) -> ReasonEntry | None:
         """The first entry whose pattern matches ``feature``."""

@@ -21,6 +21,8 @@ The comparison is :mod:`credit_models.workflows.comparison`'s, the store and the
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
@@ -38,9 +40,14 @@ def run_comparison(settings: CompareSettings) -> ComparisonResult:
     # before it loads.
     from credit_models.tracking import comparison_run
     from credit_models.tracking.model_loading import connect
+    from credit_models.workflows.comparison import compare_versions
 
     client = connect(settings.mlflow.tracking_uri)
-    return comparison_run.run_comparison(client, settings)
+    champion, challenger = comparison_run.resolve_references(client, settings)
+    with tempfile.TemporaryDirectory() as scratch:
+        stored = comparison_run.load_versions(client, champion, challenger, Path(scratch))
+        comparison = compare_versions(*stored, settings)
+    return comparison_run.log_comparison_run(settings, comparison)
 
 
 def compare(settings: CompareSettings) -> int:

@@ -13,6 +13,8 @@ exactly what the model was developed on; both are scored with the model. Reading
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
@@ -34,9 +36,16 @@ def run_monitoring(settings: MonitorSettings) -> MonitoringRun:
     """The whole job on its settings; returns the result and where it was written."""
     # The stack the job runs on is imported here, not with the module: a config error answers
     # before it loads.
-    from credit_models.tracking.monitoring_run import monitor_model
+    from credit_models.tracking import monitoring_run
+    from credit_models.tracking.model_loading import connect
+    from credit_models.workflows.monitoring import monitor_training_rows
 
-    return monitor_model(settings)
+    client = connect(settings.mlflow.tracking_uri)
+    with tempfile.TemporaryDirectory() as scratch:
+        monitored = monitoring_run.load_monitored(client, settings, Path(scratch))
+        result = monitor_training_rows(monitored.model, settings, monitored.training_rows,
+                                       monitored.reference_auc)
+    return monitoring_run.record_monitoring(settings, monitored, result)
 
 
 @job_entry("monitor", data_errors=(MonitoringInputError,))

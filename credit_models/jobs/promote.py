@@ -25,6 +25,8 @@ or completed when it had made every change; the promotion run's ``decision`` tag
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
@@ -41,11 +43,23 @@ def run_promotion(settings: PromoteSettings) -> PromotionResult:
     """Compare, evaluate the gate, and promote when it passes (or when forced)."""
     # The stack the job runs on is imported here, not with the module: a config error answers
     # before it loads.
-    from credit_models.tracking import promotion_run
+    from credit_models.tracking import comparison_run, promotion_run
     from credit_models.tracking.model_loading import connect
+    from credit_models.workflows.comparison import compare_versions
+    from credit_models.workflows.promotion import decide_promotion
 
     client = connect(settings.mlflow.tracking_uri)
-    return promotion_run.run_promotion(client, settings)
+    versions = promotion_run.promotion_versions(client, settings)
+    if versions.unchanged is not None:
+        return versions.unchanged
+    comparison = None
+    if versions.champion is not None:
+        with tempfile.TemporaryDirectory() as scratch:
+            stored = comparison_run.load_versions(client, versions.champion, versions.challenger,
+                                                  Path(scratch))
+            comparison = compare_versions(*stored, settings)
+    decision = decide_promotion(comparison, settings)
+    return promotion_run.record_promotion(client, settings, versions, decision)
 
 
 def promote(settings: PromoteSettings) -> int:

@@ -1,15 +1,15 @@
-"""The comparison of two registered versions from the store, and the comparison run that records
-it (tag ``run_kind=comparison``): the versions and their training rows are read here, the
-metrics computed by :mod:`credit_models.workflows.comparison`, the page drawn by
+"""Two registered versions read from the store for a comparison, and the comparison run that
+records it (tag ``run_kind=comparison``): the versions, their models and what their runs logged of
+their training rows are read here, the metrics computed by
+:func:`credit_models.workflows.comparison.compare_versions`, the page drawn by
 :mod:`credit_models.reporting.comparison_report`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import mlflow
-import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
@@ -27,19 +27,13 @@ from credit_models.tracking.registry import (
     registry_state,
     require_finished_run,
     resolve,
-    training_feature_matrix,
+    training_rows_of,
 )
 from credit_models.workflows.comparison import (
-    CHALLENGER,
-    CHAMPION,
-    ComparedRows,
     CompareSettings,
     Comparison,
     ComparisonError,
-    Contender,
-    compare_contenders,
-    labelled_rows,
-    read_rows_file,
+    StoredVersion,
 )
 
 
@@ -55,11 +49,14 @@ def no_champion(client: MlflowClient, name: str, alias: str, challenger: str) ->
     )
 
 
-def load_contender(client: MlflowClient, version: ModelVersion, role: str) -> Contender:
-    """A version as one side of the comparison: its model and its training run's tags."""
+def stored_version(client: MlflowClient, version: ModelVersion, scratch: Path) -> StoredVersion:
+    """A version as the store holds it: its model, its training run's tags and what the run
+    logged of its rows (downloaded under ``scratch``)."""
     run_tags = client.get_run(version.run_id).data.tags if version.run_id else {}
-    return Contender(role, version.name, str(version.version), version.run_id,
-                     load_version(version), dict(run_tags))
+    model = load_version(version)
+    rows = training_rows_of(client, version, scratch / f"version_{version.version}")
+    return StoredVersion(version.name, str(version.version), version.run_id, model,
+                         dict(run_tags), rows)
 
 
 def find_champion(client: MlflowClient, name: str, champion: str) -> ModelVersion | None:
@@ -70,49 +67,22 @@ def find_champion(client: MlflowClient, name: str, champion: str) -> ModelVersio
     return resolve(client, reference)
 
 
-def compared_rows(challenger: ModelVersion, challenger_tags: Mapping[str, str],
-                  challenger_matrix: pd.DataFrame | None,
-                  settings: CompareSettings) -> ComparedRows:
-    """The labelled rows to score: the challenger run's test split, or a Parquet file."""
-    if settings.data.path is None:
-        split = settings.data.split or challenger_tags.get("test_split")
-        if split is None:
-            raise ComparisonError(
-                f"the run of {describe_version(challenger)} has no test_split tag; "
-                "name the rows to compare with data.split=…"
-            )
-        frame = challenger_matrix
-        source = f"the {split} split of {describe_version(challenger)}'s training run"
-    else:
-        split = settings.data.split
-        frame, source = read_rows_file(settings.data.path, split)
-    return labelled_rows(frame, source, split)
-
-
-def compare_versions(
-    client: MlflowClient, champion_version: ModelVersion, challenger_version: ModelVersion,
-    settings: CompareSettings,
-) -> Comparison:
-    """Score the same rows with both versions and put the metrics side by side."""
-    if champion_version.version == challenger_version.version:
+def load_versions(client: MlflowClient, champion: ModelVersion, challenger: ModelVersion,
+                  scratch: Path) -> tuple[StoredVersion, StoredVersion]:
+    """The champion and the challenger as the store holds them; two different versions."""
+    if champion.version == challenger.version:
         raise ComparisonError(
-            f"champion and challenger are the same version ({describe_version(champion_version)})"
+            f"champion and challenger are the same version ({describe_version(champion)})"
         )
-    champion = load_contender(client, champion_version, CHAMPION)
-    challenger = load_contender(client, challenger_version, CHALLENGER)
-    challenger_matrix = training_feature_matrix(client, challenger_version)
-    rows = compared_rows(challenger_version, challenger.run_tags, challenger_matrix, settings)
-    champion_matrix = (challenger_matrix if champion_version.run_id == challenger_version.run_id
-                       else training_feature_matrix(client, champion_version))
-    return compare_contenders(
-        champion, challenger, rows, {CHAMPION: champion_matrix, CHALLENGER: challenger_matrix},
-        reference_split=settings.reference_split, bins=settings.bins,
-    )
+    return stored_version(client, champion, scratch), stored_version(client, challenger, scratch)
 
 
-def compare_references(client: MlflowClient, settings: CompareSettings) -> Comparison:
-    """:func:`compare_versions` of the settings' two references (alias or version number each);
-    :class:`NoChampionError` when the champion alias is not set yet."""
+def resolve_references(client: MlflowClient,
+                       settings: CompareSettings) -> tuple[ModelVersion, ModelVersion]:
+    """The settings' champion and challenger versions (alias or version number each), their
+    training runs finished; :class:`NoChampionError` when the champion alias is not set yet. A
+    promotion of the model left unfinished by a killed process is finished first."""
+    recover_unfinished_changes(client, settings.model_name)
     name = settings.model_name
     challenger_version = resolve(client, ModelReference.of(name, settings.challenger))
     champion_version = find_champion(client, name, settings.champion)
@@ -120,7 +90,7 @@ def compare_references(client: MlflowClient, settings: CompareSettings) -> Compa
         raise no_champion(client, name, settings.champion, "<version>")
     for version in (champion_version, challenger_version):
         require_finished_run(client, version)
-    return compare_versions(client, champion_version, challenger_version, settings)
+    return champion_version, challenger_version
 
 
 def comparison_tags(comparison: Comparison) -> dict[str, str]:
@@ -151,11 +121,8 @@ class ComparisonResult:
     run_id: str
 
 
-def run_comparison(client: MlflowClient, settings: CompareSettings) -> ComparisonResult:
-    """Compare and log the comparison run (the settings as its parameters). A promotion of the model left unfinished by a killed process is finished
-    first."""
-    recover_unfinished_changes(client, settings.model_name)
-    comparison = compare_references(client, settings)
+def log_comparison_run(settings: CompareSettings, comparison: Comparison) -> ComparisonResult:
+    """The comparison run: the settings as its parameters, the comparison as its artifacts."""
     mlflow.set_experiment(settings.mlflow.experiment_name)
     with mlflow.start_run(run_name=f"compare {settings.model_name} "
                                    f"v{comparison.champion.version} vs "

@@ -1,6 +1,6 @@
 """The explained model and what its training run holds, from the store: the model's files
-rebuilt (:func:`credit_models.tracking.model_loading.download_model`), the run's feature matrix
-and feature spec, each fetched only when the explanation asks for it."""
+rebuilt (:func:`credit_models.tracking.model_loading.download_model`), what the run logged of its
+feature matrix and its feature spec, each fetched only when the explanation asks for it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ from mlflow.exceptions import MlflowException
 
 from credit_models.explain.exported_model import ExportedModel, load_model_folder
 from credit_models.tracking.model_loading import ModelLoadingError, download_model
-from credit_models.tracking.training_rows import TrainingRowsError, training_rows_file
+from credit_models.tracking.training_rows import (
+    LoggedTrainingRows,
+    TrainingRowsError,
+    logged_training_rows,
+)
 from credit_models.workflows.explanation import ExplainInputError
 
 FEATURE_SPEC_ARTIFACT = "features/feature_spec.json"
@@ -48,14 +52,13 @@ class RunSources:
     run_id: str | None
     scratch: Path
 
-    def training_rows(self) -> Path:
-        """The run's feature matrix: the one it logged, else the one rebuilt from its matrix
-        reference and checked against its fingerprint."""
+    def training_rows(self) -> LoggedTrainingRows:
+        """What the run logged of its feature matrix: the matrix, else its matrix reference."""
         if self.run_id is None:
             raise ExplainInputError("the model has no training run to read rows from: give "
                                     "feature_matrix=<Parquet file> or source=data")
         try:
-            return training_rows_file(MlflowClient(), self.run_id, self.scratch)
+            return logged_training_rows(MlflowClient(), self.run_id, self.scratch)
         except TrainingRowsError as error:
             raise ExplainInputError(str(error)) from error
 

@@ -28,7 +28,6 @@ from typing import Any
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
-import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
@@ -46,7 +45,6 @@ from credit_models.limits.decisions import LANGUAGES, decide_limits, load_policy
 from credit_models.limits.promotion import next_window
 from credit_models.models.input_contract import MISSING_TEXT, SCORING_INPUT
 from credit_models.models.pd_model import PdModel
-from credit_models.paths import config_dir
 from credit_models.tracking.pd_pyfunc import (
     FEATURE_CONTRACT_FILE,
     refused_as_bad_request,
@@ -170,8 +168,7 @@ def write_decision_model(
     mapping = AccountFeatures(**dict(account))
     reasons_raw = _plain(reasons_config)
     if reasons_raw is None:
-        reasons_raw = yaml.safe_load(
-            (config_dir() / "reasons" / "default.yaml").read_text(encoding="utf-8"))
+        reasons_raw = ReasonDictionary.default_config()
     ReasonDictionary.from_config(reasons_raw)
     features = [entry["name"] for entry in contract]
     if features != list(pd_model.feature_names_in_):

@@ -1,11 +1,10 @@
-"""A monitoring run: the model and its training rows from the store, the checks of
-:mod:`credit_models.workflows.monitoring`, the tables, plots and report written to a folder and
-logged to a monitoring MLflow run (tag ``run_kind=monitoring``)."""
+"""A monitoring run: the model and what its training run logged of its rows, read from the store;
+the checks' result (:func:`credit_models.workflows.monitoring.monitor_training_rows`) written to a
+folder as tables, plots and a report and logged to a monitoring MLflow run (tag
+``run_kind=monitoring``)."""
 
 from __future__ import annotations
 
-import logging
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,23 +18,21 @@ from credit_models.reporting.html import figure_png
 from credit_models.reporting.monitoring_report import build_monitoring_report, monitoring_figures
 from credit_models.tracking.mlflow_tracking import flatten_params
 from credit_models.tracking.model_loading import (
+    LoadedModel,
     ModelLoadingError,
     ResolvedModel,
-    connect,
     load_pd_model,
 )
-from credit_models.tracking.training_rows import TrainingRowsError, training_rows_file
+from credit_models.tracking.training_rows import (
+    LoggedTrainingRows,
+    TrainingRowsError,
+    logged_training_rows,
+)
 from credit_models.workflows.monitoring import (
-    ALERT_EXIT_CODE,
+    MonitoringExit,
     MonitoringInputError,
     MonitorSettings,
-    monitor_scored,
-    read_batch,
-    read_reference,
 )
-from credit_models.workflows.scoring import required_input_types
-
-logger = logging.getLogger("credit_models.monitor")
 
 REPORT_FILE = "monitoring_report.html"
 
@@ -49,7 +46,7 @@ class MonitoringRun:
 
     @property
     def exit_code(self) -> int:
-        return ALERT_EXIT_CODE if len(self.result.alerts) else 0
+        return (MonitoringExit.alert if len(self.result.alerts) else MonitoringExit.ok).value
 
     def console_text(self) -> str:
         """The alerts (or that there are none) and where to look."""
@@ -83,9 +80,25 @@ def reference_metric(client: MlflowClient, run_id: str) -> tuple[str | None, flo
     return None, None
 
 
-def monitor_model(settings: MonitorSettings) -> MonitoringRun:
-    """The whole monitoring job; returns the result and where it was written."""
-    client = connect(settings.mlflow.tracking_uri)
+@dataclass(frozen=True)
+class MonitoredModel:
+    """The monitored model as the store holds it: loaded, with what its training run logged of
+    its rows and the run's test AUC."""
+
+    model: LoadedModel
+    training_rows: LoggedTrainingRows
+    metric_name: str | None
+    reference_auc: float | None
+
+    @property
+    def resolved(self) -> ResolvedModel:
+        return self.model.resolved
+
+
+def load_monitored(client: MlflowClient, settings: MonitorSettings,
+                   scratch: Path) -> MonitoredModel:
+    """The model of ``settings.model_uri`` and its training run's rows (downloaded under
+    ``scratch``) and test AUC."""
     model = load_pd_model(settings.model_uri, client)
     resolved = model.resolved
     if resolved.run_id is None:
@@ -93,26 +106,25 @@ def monitor_model(settings: MonitorSettings) -> MonitoringRun:
             f"{settings.model_uri}: monitoring needs the model's training run (its feature matrix); "
             "give a models:/ or runs:/ URI"
         )
-    features = list(required_input_types(model))
-    batch = read_batch(Path(settings.input), features, settings.label_column,
-                       settings.month_column)
-    with tempfile.TemporaryDirectory() as scratch:
-        try:
-            path = training_rows_file(client, resolved.run_id, Path(scratch))
-        except TrainingRowsError as error:
-            raise MonitoringInputError(f"no training rows to compare with: {error}") from error
-        reference = read_reference(path, features, settings.monitoring.reference_split,
-                                   f"run {resolved.run_id}")
+    try:
+        rows = logged_training_rows(client, resolved.run_id, scratch)
+    except TrainingRowsError as error:
+        raise MonitoringInputError(f"no training rows to compare with: {error}") from error
     metric_name, reference_auc = reference_metric(client, resolved.run_id)
-    logger.info("monitoring %s rows against %s %s rows of run %s", f"{len(batch):,}",
-                f"{len(reference):,}", settings.monitoring.reference_split, resolved.run_id)
-    result = monitor_scored(model, batch, reference, settings, reference_auc)
+    return MonitoredModel(model, rows, metric_name, reference_auc)
+
+
+def record_monitoring(settings: MonitorSettings, monitored: MonitoredModel,
+                      result: MonitoringResult) -> MonitoringRun:
+    """The result's tables, plots and report in ``settings.output_dir``, and the monitoring run
+    when ``mlflow.log_run``; returns the result and where it was written."""
+    resolved, reference_auc = monitored.resolved, monitored.reference_auc
     details = {
         "Model URI": f"{resolved.uri} → {resolved.load_uri}",
         "Training run": resolved.run_id,
         "Reference": f"split {settings.monitoring.reference_split} of the training run's feature matrix",
-        "Reference AUC": (f"{reference_auc:.4f} ({metric_name})" if reference_auc is not None
-                          else "unknown"),
+        "Reference AUC": (f"{reference_auc:.4f} ({monitored.metric_name})"
+                          if reference_auc is not None else "unknown"),
         "Batch": settings.input,
     }
     output_dir = Path(settings.output_dir)

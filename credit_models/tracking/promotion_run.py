@@ -1,6 +1,8 @@
-"""A promotion: compare, evaluate the gate, and move the aliases in one all-or-nothing registry
-change (:func:`credit_models.tracking.registry.apply_registry_changes`), recorded by a promotion
-run (tag ``run_kind=promotion``) that holds the gate table and the comparison.
+"""A promotion in the store: the versions it is between, read here; the gate's decision
+(:func:`credit_models.workflows.promotion.decide_promotion` on the comparison) recorded by a
+promotion run (tag ``run_kind=promotion``) that holds the gate table and the comparison, and the
+aliases moved in one all-or-nothing registry change
+(:func:`credit_models.tracking.registry.apply_registry_changes`).
 
 Checks come first, so a failed gate, an error or an interruption leaves the registry as it was; a
 promotion killed at any point (SIGKILL included) is finished by the next promote, compare or alias
@@ -20,12 +22,7 @@ from mlflow.entities.model_registry import ModelVersion
 
 from credit_models.errors import ConfigError
 from credit_models.paths import PACKAGE_DIR
-from credit_models.tracking.comparison_run import (
-    compare_versions,
-    find_champion,
-    log_comparison,
-    no_champion,
-)
+from credit_models.tracking.comparison_run import find_champion, log_comparison, no_champion
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params
 from credit_models.tracking.registry import (
     PREVIOUS_CHAMPION,
@@ -39,16 +36,7 @@ from credit_models.tracking.registry import (
     resolve,
 )
 from credit_models.workflows.comparison import Comparison
-from credit_models.workflows.promotion import (
-    LABEL_TAG,
-    GateRule,
-    PromoteSettings,
-    check_force,
-    evaluate_gate,
-    gate_json,
-    gate_table,
-    promotion_reason,
-)
+from credit_models.workflows.promotion import GateDecision, GateRule, PromoteSettings
 
 
 @dataclass(frozen=True)
@@ -84,9 +72,30 @@ def promotion_changes(
     )
 
 
-def run_promotion(client: MlflowClient, settings: PromoteSettings) -> PromotionResult:
-    """Compare, evaluate the gate, and promote when it passes (or when forced); the settings are
-    the promotion run's parameters."""
+@dataclass(frozen=True)
+class PromotionVersions:
+    """The versions a promotion is between, as the registry names them now."""
+
+    champion_alias: str
+    challenger_reference: ModelReference
+    challenger: ModelVersion
+    champion: ModelVersion | None
+    """None: the champion alias is not set (a first champion, only with ``force``)."""
+
+    @property
+    def unchanged(self) -> PromotionResult | None:
+        """The result when the challenger is already the champion: nothing to do."""
+        if self.champion is None or self.champion.version != self.challenger.version:
+            return None
+        message = f"{describe_version(self.challenger)} is already the champion; nothing changed"
+        return PromotionResult("unchanged", 0, message, self.champion, self.challenger, [], None,
+                               None)
+
+
+def promotion_versions(client: MlflowClient, settings: PromoteSettings) -> PromotionVersions:
+    """The challenger and the current champion, their training runs finished; a promotion of the
+    model killed half-way is finished first. No champion without ``force`` is a
+    :class:`~credit_models.tracking.comparison_run.NoChampionError`."""
     name = settings.model_name
     champion_reference = ModelReference.of(name, settings.champion)
     if champion_reference.alias is None:
@@ -100,24 +109,19 @@ def run_promotion(client: MlflowClient, settings: PromoteSettings) -> PromotionR
     for version in (challenger, champion):
         if version is not None:
             require_finished_run(client, version)
-
-    if champion is not None and champion.version == challenger.version:
-        message = f"{describe_version(challenger)} is already the champion; nothing changed"
-        return PromotionResult("unchanged", 0, message, champion, challenger, [], None, None)
+    versions = PromotionVersions(champion_alias, challenger_reference, challenger, champion)
     if champion is None and not settings.force:
         raise no_champion(client, name, champion_alias, str(challenger.version))
+    return versions
 
-    comparison, rules = None, []
-    if champion is not None:
-        comparison = compare_versions(client, champion, challenger, settings)
-        rules = evaluate_gate(comparison.table, settings.gate,
-                              comparison.champion.run_tags.get(LABEL_TAG),
-                              comparison.challenger.run_tags.get(LABEL_TAG))
-    failed = [rule for rule in rules if not rule.passed]
-    promote = check_force(failed, settings.force, settings.force_reason)
-    reason = promotion_reason(None if champion is None else str(champion.version), failed,
-                              settings.force, settings.force_reason)
 
+def record_promotion(client: MlflowClient, settings: PromoteSettings,
+                     versions: PromotionVersions, decision: GateDecision) -> PromotionResult:
+    """The promotion run (the settings as its parameters, the gate and the comparison), and the
+    registry change when the decision promotes."""
+    name, champion_alias = settings.model_name, versions.champion_alias
+    challenger, champion = versions.challenger, versions.champion
+    rules, comparison, reason = decision.rules, decision.comparison, decision.reason
     mlflow.set_experiment(settings.mlflow.experiment_name)
     run_name = (f"promote {name} v{challenger.version}"
                 + (f" over v{champion.version}" if champion is not None else ""))
@@ -126,36 +130,33 @@ def run_promotion(client: MlflowClient, settings: PromoteSettings) -> PromotionR
             "run_kind": "promotion", "model_name": name,
             "challenger_version": str(challenger.version),
             "champion_version": "" if champion is None else str(champion.version),
-            "gate_passed": str(not failed and champion is not None).lower(),
-            "forced": str(settings.force and (failed != [] or champion is None)).lower(),
-            "decision": "pending" if promote else "rejected",
+            "gate_passed": str(decision.passed).lower(),
+            "forced": str(decision.forced).lower(),
+            "decision": "pending" if decision.promote else "rejected",
             "promotion_reason": reason[:5000],
             **code_version(PACKAGE_DIR),
         })
         mlflow.log_params(flatten_params(asdict(settings)))
         if rules:
-            table = gate_table(rules)
-            mlflow.log_text(table.to_csv(), "gate/gate_results.csv")
-            mlflow.log_metric("gate/passed", float(not failed))
-            mlflow.log_metric("gate/failed_rules", float(len(failed)))
+            mlflow.log_text(decision.table().to_csv(), "gate/gate_results.csv")
+            mlflow.log_metric("gate/passed", float(not decision.failed))
+            mlflow.log_metric("gate/failed_rules", float(len(decision.failed)))
         if comparison is not None:
             log_comparison(comparison, settings.bins, extra_sections=[(
                 "Promotion gate", "Every rule must pass for the challenger to become champion.",
-                gate_table(rules).to_html(na_rep=""),
+                decision.table().to_html(na_rep=""),
             )])
-        if not promote:
-            message = "gate failed; no alias moved:\n" + "\n".join(
-                "  " + rule.describe() for rule in failed)
-            return PromotionResult("rejected", 1, message, champion, challenger, rules,
-                                   comparison, run.info.run_id)
+        if not decision.promote:
+            return PromotionResult("rejected", 1, decision.failure_message(), champion,
+                                   challenger, rules, comparison, run.info.run_id)
         tags = {
             "promotion_reason": reason[:5000],
             "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "gate_results": gate_json(rules),
+            "gate_results": decision.json(),
             "promotion_run_id": run.info.run_id,
             "promoted_over_version": "" if champion is None else str(champion.version),
         }
-        changes = promotion_changes(name, challenger, champion, challenger_reference,
+        changes = promotion_changes(name, challenger, champion, versions.challenger_reference,
                                     champion_alias, tags, aliases(client, name),
                                     run_id=run.info.run_id)
         try:

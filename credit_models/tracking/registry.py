@@ -20,14 +20,12 @@ import logging
 import os
 import re
 import socket
-import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 from mlflow.exceptions import MlflowException
@@ -35,8 +33,9 @@ from mlflow.exceptions import MlflowException
 from credit_models.errors import RegistryError
 from credit_models.tracking.training_rows import (
     FEATURE_MATRIX_ARTIFACT,  # noqa: F401 -- where callers of the registry look it up
+    LoggedTrainingRows,
     TrainingRowsError,
-    training_rows_file,
+    logged_training_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -154,16 +153,17 @@ def resolve(client: MlflowClient, reference: ModelReference | str) -> ModelVersi
     return client.get_model_version(name, reference.version)
 
 
-def training_feature_matrix(client: MlflowClient, version: ModelVersion) -> pd.DataFrame:
-    """The rows the version was developed on (customer_id, as_of, features, is_bad, split): the
-    matrix its training run logged, else the one rebuilt from the run's matrix reference."""
+def training_rows_of(client: MlflowClient, version: ModelVersion,
+                     scratch: Path) -> LoggedTrainingRows:
+    """What the version's training run logged of the rows it was developed on (customer_id,
+    as_of, features, is_bad, split), downloaded under ``scratch``: the matrix, else the reference
+    it is rebuilt from (:func:`credit_models.workflows.training_rows.training_rows_file`)."""
     if not version.run_id:
         raise RegistryError(f"{describe_version(version)} has no training run to read data from")
-    with tempfile.TemporaryDirectory() as scratch:
-        try:
-            return pd.read_parquet(training_rows_file(client, version.run_id, Path(scratch)))
-        except TrainingRowsError as error:
-            raise RegistryError(f"{describe_version(version)}: {error}") from error
+    try:
+        return logged_training_rows(client, version.run_id, scratch)
+    except TrainingRowsError as error:
+        raise RegistryError(f"{describe_version(version)}: {error}") from error
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,17 +4,16 @@ By default a PD run logs no rows (``mlflow.log_feature_matrix: false``): it logs
 ``features/matrix_reference.json`` instead — the matrix's fingerprint (a content hash), its schema
 (columns, dtypes, rows per split) and how it was built (the data set's absolute path and
 fingerprint, the feature spec and snapshots, the label and split settings, the seed, the local
-feature cache). Compare, monitor and explain read a run's rows through :func:`training_rows_file`
-alone: the logged matrix when the run has one, else the matrix rebuilt from the reference (the
-feature cache entry is reused when it is still there) and checked against the fingerprint, else an
-error saying how to get the rows.
+feature cache). Compare, monitor and explain read what a run logged of its rows through
+:func:`logged_training_rows` alone: the logged matrix when the run has one, else the reference,
+else an error saying how to get the rows; the rebuild from the reference (the feature cache entry
+is reused when it is still there, the result checked against the fingerprint) is
+:func:`credit_models.workflows.training_rows.training_rows_file`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,12 @@ import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
-from credit_models.data.fingerprint import table_digest
-from credit_models.workflows.settings import TrainingDataSettings
-from credit_models.workflows.structured import settings_from
-from credit_models.workflows.training_data import TrainingData, assemble_training_data
+from credit_models.data.fingerprint import frame_fingerprint
+from credit_models.workflows.training_data import TrainingData
+from credit_models.workflows.training_rows import LoggedTrainingRows, TrainingRowsError
 
-logger = logging.getLogger(__name__)
+__all__ = ["FEATURE_MATRIX_ARTIFACT", "MATRIX_REFERENCE_ARTIFACT", "LoggedTrainingRows",
+           "TrainingRowsError", "log_training_rows", "logged_training_rows", "matrix_reference"]
 
 FEATURE_MATRIX_ARTIFACT = "features/feature_matrix.parquet"
 """The training run's feature matrix, logged only on request: customer_id, as_of, the features,
@@ -36,38 +35,6 @@ MATRIX_REFERENCE_ARTIFACT = "features/matrix_reference.json"
 """Always logged: the matrix's fingerprint and schema and what rebuilds it (no rows)."""
 BUILD_GROUPS = ("data", "features", "engine", "labels", "split")
 """The config groups (with ``seed``) that determine the matrix's rows, columns and splits."""
-_HOW_TO_GET_ROWS = (
-    "train with mlflow.log_feature_matrix=true to log the rows with the run, or give rows of "
-    "your own (credit-models-compare data.path=…, credit-models-explain feature_matrix=… or "
-    "source=data)"
-)
-
-
-class TrainingRowsError(LookupError):
-    """A run's training rows cannot be got back; the message says why and how to get them."""
-
-
-def training_matrix(data: TrainingData) -> pd.DataFrame:
-    """The rows a PD model was developed on: customer_id, as_of, the features, is_bad, split."""
-    return data.features.frame.assign(is_bad=data.labelled["is_bad"], split=data.split)
-
-
-def matrix_fingerprint(matrix: pd.DataFrame) -> str:
-    """SHA-256 of the matrix's content, the same whether it was built, read from the feature
-    cache or read from Parquet: timestamps count as UTC nanoseconds, text and categories as their
-    values."""
-    canonical = {}
-    for name in matrix.columns:
-        column = matrix[name]
-        if isinstance(column.dtype, pd.DatetimeTZDtype):
-            column = column.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-        elif pd.api.types.is_datetime64_dtype(column.dtype):
-            column = column.astype("datetime64[ns]")
-        elif not pd.api.types.is_numeric_dtype(column.dtype) or isinstance(
-                column.dtype, pd.CategoricalDtype):
-            column = column.astype(object).where(column.notna(), None)
-        canonical[name] = column
-    return table_digest(pd.DataFrame(canonical, index=matrix.index))
 
 
 def matrix_reference(
@@ -91,7 +58,7 @@ def matrix_reference(
     build["engine"] = engine
     splits = matrix["split"].astype(str)
     return {
-        "fingerprint": matrix_fingerprint(matrix),
+        "fingerprint": frame_fingerprint(matrix),
         "logged": logged,
         "rows": len(matrix),
         "rows_by_split": {name: int(count) for name, count in splits.value_counts().sort_index()
@@ -110,7 +77,7 @@ def log_training_rows(
     """The training rows' fingerprint, schema and how to rebuild them, always, to the active run;
     the rows themselves (customer ids, attributes, labels) only when ``mlflow.log_feature_matrix``
     asks."""
-    matrix = training_matrix(data)
+    matrix = data.matrix
     mlflow.log_dict(matrix_reference(data, matrix, resolved, logged=log_matrix),
                     MATRIX_REFERENCE_ARTIFACT)
     if log_matrix:
@@ -119,61 +86,19 @@ def log_training_rows(
         mlflow.log_artifact(str(path), str(Path(FEATURE_MATRIX_ARTIFACT).parent))
 
 
-def rebuild_matrix(reference: dict[str, Any], where: str) -> pd.DataFrame:
-    """The matrix rebuilt from the events as the run built it, refused unless the data and the
-    rows are the ones the run saw (same fingerprints)."""
-    data_path = Path(reference["data"]["path"])
-    if not data_path.is_dir():
-        raise TrainingRowsError(
-            f"{where}: the data set it was trained on, {data_path}, is gone, so its training rows "
-            f"cannot be rebuilt; restore the data set there, or {_HOW_TO_GET_ROWS}"
-        )
-    logger.info("%s logged no feature matrix: rebuilding it from %s", where, data_path)
-    try:
-        # A run logged before the engine group existed rebuilds without the cache.
-        build = {"engine": {"chunk_customers": 10_000, "feature_cache_dir": None},
-                 **reference["build"]}
-        data = assemble_training_data(settings_from(TrainingDataSettings, build))
-    except Exception as error:
-        raise TrainingRowsError(
-            f"{where}: rebuilding its training rows from {data_path} failed ({error}); "
-            f"{_HOW_TO_GET_ROWS}"
-        ) from error
-    expected_data = reference["data"]["combined_sha256"]
-    if data.fingerprint["combined_sha256"] != expected_data:
-        raise TrainingRowsError(
-            f"{where}: the data set at {data_path} changed since training (fingerprint "
-            f"{data.fingerprint['combined_sha256'][:12]}…, the run saw {expected_data[:12]}…), "
-            f"so its training rows cannot be rebuilt; restore that data set, or {_HOW_TO_GET_ROWS}"
-        )
-    matrix = training_matrix(data)
-    found, expected = matrix_fingerprint(matrix), reference["fingerprint"]
-    if found != expected:
-        raise TrainingRowsError(
-            f"{where}: the rebuilt training rows differ from the ones it trained on (fingerprint "
-            f"{found[:12]}… against {expected[:12]}…; {len(matrix):,} rows against "
-            f"{reference['rows']:,}): the code building features, labels or splits changed "
-            f"since; {_HOW_TO_GET_ROWS}"
-        )
-    return matrix
-
-
-def training_rows_file(client: MlflowClient, run_id: str, scratch: Path) -> Path:
-    """A Parquet file of the run's training rows (customer_id, as_of, features, is_bad, split):
-    the matrix it logged, else the one rebuilt from its reference, written under ``scratch``."""
+def logged_training_rows(client: MlflowClient, run_id: str, scratch: Path) -> LoggedTrainingRows:
+    """What the run logged of its training rows, downloaded under ``scratch``: the matrix when it
+    logged one, else its matrix reference."""
     where = f"training run {run_id}"
     logged = {item.path for item in client.list_artifacts(run_id, "features")}
     if FEATURE_MATRIX_ARTIFACT in logged:
-        return Path(client.download_artifacts(run_id, FEATURE_MATRIX_ARTIFACT, str(scratch)))
+        return LoggedTrainingRows(run_id, scratch, matrix_file=Path(
+            client.download_artifacts(run_id, FEATURE_MATRIX_ARTIFACT, str(scratch))))
     if MATRIX_REFERENCE_ARTIFACT not in logged:
         raise TrainingRowsError(
             f"{where} logged neither {FEATURE_MATRIX_ARTIFACT} nor {MATRIX_REFERENCE_ARTIFACT}, "
-            f"so its training rows cannot be got back; {_HOW_TO_GET_ROWS}"
+            f"so its training rows cannot be got back; {TrainingRowsError.HOW_TO_GET_ROWS}"
         )
     reference = json.loads(Path(client.download_artifacts(
         run_id, MATRIX_REFERENCE_ARTIFACT, str(scratch))).read_text())
-    matrix = rebuild_matrix(reference, where)
-    key = hashlib.sha256(f"{run_id}{reference['fingerprint']}".encode()).hexdigest()[:16]
-    path = scratch / f"rebuilt_feature_matrix_{key}.parquet"
-    matrix.to_parquet(path, index=False, compression="zstd")
-    return path
+    return LoggedTrainingRows(run_id, scratch, reference=reference)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credit_models.errors import ConfigError
+from credit_models.errors import ConfigError, RegistryError
 from credit_models.evaluation.metrics import (
     calibration_metrics,
     metrics_by_group,
@@ -26,6 +26,11 @@ from credit_models.evaluation.metrics import (
 )
 from credit_models.split.names import CALIBRATION, DEVELOPMENT, VALIDATION
 from credit_models.workflows.scoring import ScoringModel, predict_frame
+from credit_models.workflows.training_rows import (
+    LoggedTrainingRows,
+    TrainingRowsError,
+    training_rows_file,
+)
 
 logger = logging.getLogger("credit_models.compare")
 
@@ -122,6 +127,35 @@ class Contender:
     def probability(self, frame: pd.DataFrame) -> np.ndarray:
         scored = predict_frame(self.model, frame)
         return scored["probability_of_default"].to_numpy(dtype=float)
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """A registered version as the store holds it: its loaded model, its training run's tags and
+    what the run logged of its rows; the comparison gives it its role."""
+
+    model_name: str
+    version: str
+    run_id: str | None
+    model: ScoringModel
+    run_tags: Mapping[str, str]
+    training_rows: LoggedTrainingRows
+
+    @property
+    def label(self) -> str:
+        return f"{self.model_name} version {self.version}"
+
+    def contender(self, role: str) -> Contender:
+        return Contender(role, self.model_name, self.version, self.run_id, self.model,
+                         dict(self.run_tags))
+
+    def training_matrix(self) -> pd.DataFrame:
+        """The rows the version was developed on: the matrix its run logged, else the one rebuilt
+        from the run's matrix reference."""
+        try:
+            return pd.read_parquet(training_rows_file(self.training_rows))
+        except TrainingRowsError as error:
+            raise RegistryError(f"{self.label}: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -338,3 +372,35 @@ def compare_contenders(
                 if MONTH_COLUMN in rows.frame else None)
     return Comparison(champion.model_name, champion, challenger, rows, probability, table,
                       by_month)
+
+
+def compared_rows(challenger: StoredVersion, challenger_matrix: pd.DataFrame,
+                  settings: CompareSettings) -> ComparedRows:
+    """The labelled rows to score: the challenger run's test split, or a Parquet file."""
+    if settings.data.path is None:
+        split = settings.data.split or challenger.run_tags.get("test_split")
+        if split is None:
+            raise ComparisonError(
+                f"the run of {challenger.label} has no test_split tag; "
+                "name the rows to compare with data.split=…"
+            )
+        frame = challenger_matrix
+        source = f"the {split} split of {challenger.label}'s training run"
+    else:
+        split = settings.data.split
+        frame, source = read_rows_file(settings.data.path, split)
+    return labelled_rows(frame, source, split)
+
+
+def compare_versions(champion: StoredVersion, challenger: StoredVersion,
+                     settings: CompareSettings) -> Comparison:
+    """Score the same rows with both versions and put the metrics side by side."""
+    challenger_matrix = challenger.training_matrix()
+    rows = compared_rows(challenger, challenger_matrix, settings)
+    champion_matrix = (challenger_matrix if champion.run_id == challenger.run_id
+                       else champion.training_matrix())
+    return compare_contenders(
+        champion.contender(CHAMPION), challenger.contender(CHALLENGER), rows,
+        {CHAMPION: champion_matrix, CHALLENGER: challenger_matrix},
+        reference_split=settings.reference_split, bins=settings.bins,
+    )

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from credit_models.errors import ConfigError
+from credit_models.explain.contributions import ContributionMethod
 from credit_models.explain.exported_model import ExportedModel
 from credit_models.explain.local_explanations import RowExplanations, explain_rows
 from credit_models.explain.reason_codes import (
@@ -33,6 +34,11 @@ from credit_models.explain.reason_codes import (
 from credit_models.features.sensitive import FairnessSettings
 from credit_models.timestamps import utc_timestamp
 from credit_models.workflows.settings import DataSettings, EngineSettings, FeaturesSettings
+from credit_models.workflows.training_rows import (
+    LoggedTrainingRows,
+    TrainingRowsError,
+    training_rows_file,
+)
 
 logger = logging.getLogger("credit_models.explain")
 
@@ -53,12 +59,6 @@ class ExplainSource(str, Enum):
 class FeatureSpecSource(str, Enum):
     run = "run"
     config = "config"
-
-
-class ContributionMethodName(str, Enum):
-    auto = "auto"
-    pred_contribs = "pred_contribs"
-    shap = "shap"
 
 
 class ReasonTableForm(str, Enum):
@@ -117,7 +117,7 @@ class ExplainSettings:
     """The snapshot date (required)."""
     top_k: int = 4
     language: Language = Language.both
-    method: ContributionMethodName = ContributionMethodName.auto
+    method: ContributionMethod = ContributionMethod.auto
     reference_split: str | None = "dev"
     """Split of the feature matrix whose medians tell high from low values; null = none."""
     output: str | None = None
@@ -156,8 +156,9 @@ class ExplainSettings:
 class ExplainSources(Protocol):
     """What only the store holds about the explained model."""
 
-    def training_rows(self) -> Path:
-        """The training run's feature matrix (Parquet); :class:`ExplainInputError` without one."""
+    def training_rows(self) -> LoggedTrainingRows:
+        """What the training run logged of its feature matrix; :class:`ExplainInputError` when
+        it logged nothing of it."""
 
     def feature_spec(self) -> Mapping[str, Any] | None:
         """The feature spec the training run logged; None when it logged none."""
@@ -293,6 +294,15 @@ def reference_from_matrix(path: Path | None, split: str | None, features: list[s
     return reference_values(exported.inputs(rows))
 
 
+def run_rows_file(sources: ExplainSources) -> Path:
+    """The training run's feature matrix (Parquet): the one it logged, else the one rebuilt from
+    its matrix reference and checked against its fingerprint."""
+    try:
+        return training_rows_file(sources.training_rows())
+    except TrainingRowsError as error:
+        raise ExplainInputError(str(error)) from error
+
+
 def matrix_path(settings: ExplainSettings, sources: ExplainSources) -> Path | None:
     """The feature matrix the rows (source=matrix) and the reference values come from: the one
     given, else the training run's; None when only reference values wanted it and it has none."""
@@ -302,10 +312,10 @@ def matrix_path(settings: ExplainSettings, sources: ExplainSources) -> Path | No
             raise ExplainInputError(f"feature_matrix {path} does not exist")
         return path
     if settings.source is ExplainSource.matrix:
-        return sources.training_rows()
+        return run_rows_file(sources)
     if settings.reference_split:
         try:
-            return sources.training_rows()
+            return run_rows_file(sources)
         except ExplainInputError as error:
             logger.warning("no %s rows for reference values: %s", settings.reference_split, error)
     return None

@@ -1,8 +1,8 @@
 """Monitoring a batch against the model's training rows: read both, score both, measure.
 
 The training rows are the training run's own feature matrix (rows of ``reference_split``), so the
-batch is compared with exactly what the model was developed on; the store hands over its file
-(:mod:`credit_models.tracking.monitoring_run`). The measurements are plain functions in
+batch is compared with exactly what the model was developed on; the store hands over what the run
+logged of them (:mod:`credit_models.tracking.monitoring_run`). The measurements are plain functions in
 :mod:`credit_models.evaluation.monitoring`; this module reads and scores.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,26 @@ from credit_models.workflows.scoring import (
     parquet_files,
     required_input_types,
 )
+from credit_models.workflows.training_rows import (
+    LoggedTrainingRows,
+    TrainingRowsError,
+    training_rows_file,
+)
 
 logger = logging.getLogger("credit_models.monitor")
 
 SPLIT_COLUMN = "split"
-ALERT_EXIT_CODE = 3
-"""Exit status of `credit-models-monitor` when a check crossed its threshold."""
+
+
+class MonitoringExit(IntEnum):
+    """Exit status of `credit-models-monitor`."""
+
+    ok = 0
+    alert = 3
+    """A check crossed its threshold."""
+
+
+ALERT_EXIT_CODE = MonitoringExit.alert.value
 
 
 class MonitoringInputError(ValueError):
@@ -154,3 +169,22 @@ def monitor_scored(model: ScoringModel, batch: pd.DataFrame, reference: pd.DataF
         as_of=batch[month] if labelled else None,
         reference_auc=reference_auc,
     )
+
+
+def monitor_training_rows(model: ScoringModel, settings: MonitorSettings,
+                          training_rows: LoggedTrainingRows,
+                          reference_auc: float | None) -> MonitoringResult:
+    """The batch against the ``reference_split`` rows of what the model's training run logged of
+    its rows (rebuilt when it logged only their reference), both scored with the model."""
+    features = list(required_input_types(model))
+    batch = read_batch(Path(settings.input), features, settings.label_column,
+                       settings.month_column)
+    try:
+        path = training_rows_file(training_rows)
+    except TrainingRowsError as error:
+        raise MonitoringInputError(f"no training rows to compare with: {error}") from error
+    reference = read_reference(path, features, settings.monitoring.reference_split,
+                               f"run {training_rows.run_id}")
+    logger.info("monitoring %s rows against %s %s rows of run %s", f"{len(batch):,}",
+                f"{len(reference):,}", settings.monitoring.reference_split, training_rows.run_id)
+    return monitor_scored(model, batch, reference, settings, reference_auc)

@@ -23,7 +23,12 @@ from typing import Any
 import pandas as pd
 
 from credit_models.errors import ConfigError
-from credit_models.workflows.comparison import CHALLENGER, CHAMPION, CompareSettings
+from credit_models.workflows.comparison import (
+    CHALLENGER,
+    CHAMPION,
+    CompareSettings,
+    Comparison,
+)
 
 LABEL_TAG = "label"
 """The training run's tag naming the default definition."""
@@ -180,3 +185,51 @@ def check_force(failed: list[GateRule], force: bool, force_reason: str | None) -
             + ", ".join(rule.rule for rule in failed) + ")"
         )
     return not failed or bool(force)
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """What the gate decided on a comparison (none when there is no champion yet): the rules,
+    whether the challenger is promoted and why, in one line."""
+
+    rules: list[GateRule]
+    comparison: Comparison | None
+    promote: bool
+    reason: str
+    forced: bool
+    """``force`` made the decision: a first champion, or a failed gate overridden."""
+
+    @property
+    def failed(self) -> list[GateRule]:
+        return [rule for rule in self.rules if not rule.passed]
+
+    @property
+    def passed(self) -> bool:
+        """Every rule passed against a champion."""
+        return not self.failed and self.comparison is not None
+
+    def table(self) -> pd.DataFrame:
+        return gate_table(self.rules)
+
+    def json(self) -> str:
+        return gate_json(self.rules)
+
+    def failure_message(self) -> str:
+        return "gate failed; no alias moved:\n" + "\n".join(
+            "  " + rule.describe() for rule in self.failed)
+
+
+def decide_promotion(comparison: Comparison | None, settings: PromoteSettings) -> GateDecision:
+    """The gate on the comparison (None: no champion, only ``force`` promotes) and the
+    decision: promoted when every rule passes, or when forced with a reason."""
+    rules: list[GateRule] = []
+    if comparison is not None:
+        rules = evaluate_gate(comparison.table, settings.gate,
+                              comparison.champion.run_tags.get(LABEL_TAG),
+                              comparison.challenger.run_tags.get(LABEL_TAG))
+    failed = [rule for rule in rules if not rule.passed]
+    promote = check_force(failed, settings.force, settings.force_reason)
+    champion_version = None if comparison is None else comparison.champion.version
+    reason = promotion_reason(champion_version, failed, settings.force, settings.force_reason)
+    return GateDecision(rules, comparison, promote, reason,
+                        forced=bool(settings.force and (failed != [] or comparison is None)))

@@ -70,6 +70,12 @@ class TrainingData:
     def label_summary(self) -> pd.DataFrame:
         return label_summary(self.labels)
 
+    @property
+    def matrix(self) -> pd.DataFrame:
+        """The rows a PD model was developed on: customer_id, as_of, the features, is_bad,
+        split."""
+        return self.features.frame.assign(is_bad=self.labelled["is_bad"], split=self.split)
+
 
 def snapshots_for(
     snapshots_cfg: SnapshotSettings, dataset: LoadedDataset, definition: DefaultDefinition

@@ -14,7 +14,8 @@ from mlflow import MlflowClient
 
 from credit_models.config.settings import to_settings
 from credit_models.jobs.monitor import run_monitoring
-from credit_models.tracking.training_rows import FEATURE_MATRIX_ARTIFACT, training_rows_file
+from credit_models.tracking.training_rows import FEATURE_MATRIX_ARTIFACT, logged_training_rows
+from credit_models.workflows.training_rows import training_rows_file
 from tests.jobs.conftest import TrainedRun, compose_once
 
 ROW_COLUMNS = {"customer_id", "is_bad"}
@@ -69,7 +70,7 @@ def test_a_default_run_stores_no_customer_rows_and_monitoring_rebuilds_its_refer
         assert not attributes or len(table) <= 1, (name, attributes, len(table))
 
     # The example is typical values of the test split's rows, not a customer's row.
-    rows = pd.read_parquet(training_rows_file(client, run_id, tmp_path))
+    rows = pd.read_parquet(training_rows_file(logged_training_rows(client, run_id, tmp_path)))
     example = tables["model/input_example.json"]
     assert len(example) == 1
     test_rows = rows[rows["split"] == trained_pd_run.result.test_split]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
@@ -30,7 +31,7 @@ from credit_models.tracking.registry import (
     require_finished_run,
     resolve,
     set_alias,
-    training_feature_matrix,
+    training_rows_of,
 )
 from tests.registry_store import NAME, build_tiny_registry, copy_registry
 
@@ -172,12 +173,13 @@ def test_nothing_changes_when_the_registry_moved_since_it_was_checked(client):
     assert aliases(client, NAME) == {"challenger": "3"}
 
 
-def test_training_data_of_a_version_is_its_runs_feature_matrix(client):
-    matrix = training_feature_matrix(client, resolve(client, "pd_xgb/1"))
+def test_training_data_of_a_version_is_its_runs_feature_matrix(client, tmp_path):
+    logged = training_rows_of(client, resolve(client, "pd_xgb/1"), tmp_path / "rows")
+    matrix = pd.read_parquet(logged.matrix_file)
     assert list(matrix.columns) == ["customer_id", "x", "is_bad", "split"]
     assert len(matrix) == 2
     with pytest.raises(RegistryError, match=FEATURE_MATRIX_ARTIFACT):
-        training_feature_matrix(client, resolve(client, "pd_xgb/2"))
+        training_rows_of(client, resolve(client, "pd_xgb/2"), tmp_path / "rows")
 
 
 # ---------------------------------------------------------------------------------------------

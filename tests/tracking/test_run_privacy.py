@@ -20,10 +20,10 @@ from mlflow.models import infer_signature
 from omegaconf import DictConfig, OmegaConf
 
 from credit_models.config.schema import register_configs
+from credit_models.config.settings import to_settings
+from credit_models.data.fingerprint import frame_fingerprint as matrix_fingerprint
 from credit_models.data.io import read_manifest, read_tables, write_tables
 from credit_models.paths import config_dir
-from credit_models.config.settings import to_settings
-from credit_models.workflows.training_data import TrainingData, assemble_training_data
 from credit_models.tracking.input_example import signature_rows, synthetic_input_example
 from credit_models.tracking.pd_pyfunc import public_inputs
 from credit_models.tracking.training_rows import (
@@ -31,11 +31,11 @@ from credit_models.tracking.training_rows import (
     MATRIX_REFERENCE_ARTIFACT,
     TrainingRowsError,
     log_training_rows,
-    matrix_fingerprint,
+    logged_training_rows,
     matrix_reference,
-    training_matrix,
-    training_rows_file,
 )
+from credit_models.workflows.training_data import TrainingData, assemble_training_data
+from credit_models.workflows.training_rows import training_rows_file
 
 # ---------------------------------------------------------------------------------------------
 # The input example
@@ -108,9 +108,15 @@ def logged_rows_run(small: SmallData, *, log_matrix: bool,
     return run.info.run_id
 
 
+def rows_file(client: MlflowClient, run_id: str, scratch: Path) -> Path:
+    """The run's training rows as compare, monitor and explain get them: what the run logged,
+    read from the store, then the matrix (rebuilt from the reference when it logged no rows)."""
+    return training_rows_file(logged_training_rows(client, run_id, scratch))
+
+
 def reference_of(small: SmallData, **changes) -> dict:
     resolved = OmegaConf.to_container(small.config, resolve=True, enum_to_str=True)
-    reference = matrix_reference(small.data, training_matrix(small.data), resolved, logged=False)
+    reference = matrix_reference(small.data, small.data.matrix, resolved, logged=False)
     return json.loads(json.dumps({**reference, **changes}))
 
 
@@ -121,7 +127,7 @@ def test_opt_in_logs_the_matrix_and_a_reference_whose_fingerprint_matches_it(sma
     logged = {item.path for item in client.list_artifacts(run_id, "features")}
     assert {FEATURE_MATRIX_ARTIFACT, MATRIX_REFERENCE_ARTIFACT} <= logged
 
-    matrix = pd.read_parquet(training_rows_file(client, run_id, tmp_path))
+    matrix = pd.read_parquet(rows_file(client, run_id, tmp_path))
     reference = json.loads(Path(client.download_artifacts(
         run_id, MATRIX_REFERENCE_ARTIFACT, str(tmp_path))).read_text())
     assert reference["logged"] is True
@@ -139,8 +145,8 @@ def test_by_default_no_rows_are_logged_and_the_same_rows_are_rebuilt_from_the_re
     logged = {item.path for item in client.list_artifacts(run_id, "features")}
     assert logged == {MATRIX_REFERENCE_ARTIFACT}
 
-    rebuilt = pd.read_parquet(training_rows_file(client, run_id, tmp_path))
-    original = training_matrix(small_data.data)
+    rebuilt = pd.read_parquet(rows_file(client, run_id, tmp_path))
+    original = small_data.data.matrix
     assert matrix_fingerprint(rebuilt) == matrix_fingerprint(original)
     pd.testing.assert_frame_equal(rebuilt.reset_index(drop=True),
                                   original.reset_index(drop=True), check_dtype=False,
@@ -158,7 +164,7 @@ def test_rows_are_refused_when_the_data_changed_since_training(small_data, tmp_p
 
     with pytest.raises(TrainingRowsError, match=r"changed since training.*"
                                                 r"mlflow\.log_feature_matrix=true"):
-        training_rows_file(MlflowClient(small_data.tracking_uri), run_id, tmp_path)
+        rows_file(MlflowClient(small_data.tracking_uri), run_id, tmp_path)
 
 
 def test_rows_are_refused_when_the_rebuild_does_not_reproduce_the_fingerprint(small_data,
@@ -166,7 +172,7 @@ def test_rows_are_refused_when_the_rebuild_does_not_reproduce_the_fingerprint(sm
     run_id = logged_rows_run(small_data, log_matrix=False,
                              reference=reference_of(small_data, fingerprint="0" * 64))
     with pytest.raises(TrainingRowsError, match="rebuilt training rows differ"):
-        training_rows_file(MlflowClient(small_data.tracking_uri), run_id, tmp_path)
+        rows_file(MlflowClient(small_data.tracking_uri), run_id, tmp_path)
 
 
 def test_rows_of_a_gone_data_set_or_of_a_run_without_reference_say_how_to_get_them(
@@ -180,9 +186,9 @@ def test_rows_of_a_gone_data_set_or_of_a_run_without_reference_say_how_to_get_th
     shutil.rmtree(copy)
     client = MlflowClient(small_data.tracking_uri)
     with pytest.raises(TrainingRowsError, match=f"{copy}, is gone.*log_feature_matrix=true"):
-        training_rows_file(client, gone, tmp_path)
+        rows_file(client, gone, tmp_path)
 
     with mlflow.start_run() as empty:
         pass
     with pytest.raises(TrainingRowsError, match="logged neither .*data.path=…"):
-        training_rows_file(client, empty.info.run_id, tmp_path)
+        rows_file(client, empty.info.run_id, tmp_path)
