@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,6 +82,26 @@ def compose_once(name: str, overrides: list[str]) -> DictConfig:
             return compose(config_name=name, overrides=overrides)
     finally:
         GlobalHydra.instance().clear()
+
+
+@pytest.fixture
+def compose_config() -> Iterator[Callable[[str, list[str]], DictConfig]]:
+    """A job's config composed from conf/ as the console script composes it, with Hydra held
+    initialised for the whole test (a job it runs sees the same global state)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from credit_models.config.schema import register_configs
+    from credit_models.paths import config_dir
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        def _compose(name: str, overrides: list[str]) -> DictConfig:
+            return compose(config_name=name, overrides=overrides)
+
+        yield _compose
+    GlobalHydra.instance().clear()
 
 
 @pytest.fixture(scope="session")

@@ -3,16 +3,11 @@ job's composed config becomes them: before any data are read, as one line and ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig
 
-from credit_models.config.schema import register_configs
 from credit_models.config.settings import to_settings
 from credit_models.errors import ConfigError
 from credit_models.features.sensitive import FairnessSettings
@@ -26,19 +21,6 @@ from credit_models.split.out_of_time import OutOfTimeSplit
 from credit_models.workflows import pd_training
 from credit_models.workflows.settings import LimitsSettings, TrainSettings, TuneSettings
 from credit_models.workflows.structured import settings_from
-
-
-@pytest.fixture
-def compose_config() -> Iterator:
-    """A job's config composed from conf/ as the console script composes it."""
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        def _compose(name: str, overrides: list[str]) -> DictConfig:
-            return compose(config_name=name, overrides=overrides)
-
-        yield _compose
-    GlobalHydra.instance().clear()
 
 
 def no_data(tmp_path: Path, *extra: str) -> list[str]:

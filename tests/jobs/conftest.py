@@ -1,32 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
-from credit_models.config.schema import register_configs
 from credit_models.config.settings import to_settings
 from credit_models.jobs.train import TrainingResult, run_training
-from credit_models.paths import config_dir
 from tests.conftest import SMALL_PORTFOLIO, compose_once
-
-
-@pytest.fixture
-def compose_config() -> Iterator:
-    """Compose a job's config from conf/ exactly as the console script would."""
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        def _compose(name: str, overrides: list[str]) -> DictConfig:
-            return compose(config_name=name, overrides=overrides)
-
-        yield _compose
-    GlobalHydra.instance().clear()
 
 
 def small_train_overrides(tmp_path: Path, data_dir: Path) -> list[str]:
