@@ -11,6 +11,7 @@ from credit_models.evaluation.fairness import (
     approval_ratio_plot,
     limit_ratio_plot,
 )
+from credit_models.reporting import columns
 from credit_models.reporting import html as page
 
 FAIRNESS_HEADING = "Fairness: sensitive attributes"
@@ -18,14 +19,14 @@ FAIRNESS_HEADING = "Fairness: sensitive attributes"
 _COLUMNS = (
     page.Column("attribute", "Attribute", numeric=False),
     page.Column("group", "Group", numeric=False),
-    page.Column("rows", "Rows", page.count),
-    page.Column("share", "Share", page.percent(1)),
+    columns.ROWS,
+    columns.SHARE,
     page.Column("approval_rate", "Approved", page.percent(1)),
     page.Column("approval_ratio", "Approval ratio", page.number(2)),
     page.Column("four_fifths", "Four-fifths", numeric=False),
     page.Column("mean_pd", "Mean PD", page.percent(2)),
     page.Column("pd_ratio", "PD ratio", page.number(2)),
-    page.Column("bad_rate", "Bad rate", page.percent(2)),
+    columns.BAD_RATE,
 )
 _LIMIT_COLUMNS = (
     page.Column("mean_limit", "Mean limit", page.amount),
@@ -63,8 +64,8 @@ def fairness_section_body(review: FairnessReview, population: str) -> str:
             four_fifths=np.select(
                 [review.groups["approval_rate"].isna(), review.groups["adverse_impact"]],
                 ["too few to show", "below 0.8"], "ok"))
-        columns = _COLUMNS + (_LIMIT_COLUMNS if has_limits else ())
-        parts.append(page.table(table, columns, scroll=True))
+        shown = _COLUMNS + (_LIMIT_COLUMNS if has_limits else ())
+        parts.append(page.table(table, shown, scroll=True))
         figures = [page.figure(
             approval_ratio_plot(review), "Approval ratio by sensitive group",
             "Each group's approval rate over the most approved group's; red bars fall below the "

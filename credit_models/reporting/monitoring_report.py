@@ -19,6 +19,7 @@ from credit_models.evaluation.monitoring import (
     MonitoringResult,
     MonitoringThresholds,
 )
+from credit_models.reporting import columns
 from credit_models.reporting import html as page
 from credit_models.reporting.plots import BAD_COLOUR, GOOD_COLOUR, top_features_bar
 
@@ -147,13 +148,9 @@ _DRIFT_TABLE = (
 )
 _MONTH_TABLE = (
     page.Column("month", "Month", numeric=False),
-    page.Column("rows", "Rows", page.count),
-    page.Column("bads", "Bads", page.count),
-    page.Column("bad_rate", "Bad rate", page.percent(2)),
-    page.Column("mean_probability", "Mean PD", page.percent(2)),
-    page.Column("auc", "AUC", page.number(3)),
-    page.Column("ks", "KS", page.number(3)),
-    page.Column("ece", "ECE", page.number(4)),
+    columns.ROWS,
+    *columns.OUTCOMES,
+    *columns.GROUP_PERFORMANCE,
 )
 
 

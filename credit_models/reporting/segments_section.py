@@ -11,6 +11,7 @@ import pandas as pd
 
 from credit_models.evaluation.metrics import metrics_by_group
 from credit_models.features.spec import TENURE
+from credit_models.reporting import columns
 from credit_models.reporting import html as page
 from credit_models.reporting.plots import segment_bars
 
@@ -63,14 +64,10 @@ def _two_way(condition: pd.Series, unknown: pd.Series, yes: str, no: str) -> pd.
 _COLUMNS = (
     page.Column("segment", "Segment", numeric=False),
     page.Column("group", "Value", numeric=False),
-    page.Column("rows", "Rows", page.count),
-    page.Column("share", "Share", page.percent(1)),
-    page.Column("bads", "Bads", page.count),
-    page.Column("bad_rate", "Bad rate", page.percent(2)),
-    page.Column("mean_probability", "Mean PD", page.percent(2)),
-    page.Column("auc", "AUC", page.number(3)),
-    page.Column("ks", "KS", page.number(3)),
-    page.Column("ece", "ECE", page.number(4)),
+    columns.ROWS,
+    columns.SHARE,
+    *columns.OUTCOMES,
+    *columns.GROUP_PERFORMANCE,
 )
 
 

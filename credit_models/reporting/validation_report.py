@@ -47,6 +47,7 @@ from credit_models.evaluation.metrics import (
     stability_status,
     stability_table,
 )
+from credit_models.reporting import columns
 from credit_models.reporting import html as page
 from credit_models.reporting.fairness_section import FAIRNESS_HEADING, fairness_section_body
 from credit_models.reporting.plots import (
@@ -343,16 +344,14 @@ def _header(data: _Prepared, generated_at: pd.Timestamp) -> str:
 
 _SPLIT_COLUMNS = (
     page.Column("split", "Split", numeric=False),
-    page.Column("rows", "Rows", page.count),
-    page.Column("bads", "Bads", page.count),
-    page.Column("bad_rate", "Bad rate", page.percent(2)),
-    page.Column("mean_probability", "Mean PD", page.percent(2)),
-    page.Column("auc", "AUC", page.number(3)),
-    page.Column("gini", "Gini", page.number(3)),
-    page.Column("ks", "KS", page.number(3)),
-    page.Column("log_loss", "Log loss", page.number(4)),
-    page.Column("brier", "Brier", page.number(4)),
-    page.Column("ece", "ECE", page.number(4)),
+    columns.ROWS,
+    *columns.OUTCOMES,
+    columns.AUC,
+    columns.GINI,
+    columns.KS,
+    columns.LOG_LOSS,
+    columns.BRIER,
+    columns.ECE,
     page.Column("psi_score", "PSI of score", _status_badge, markup=True),
 )
 
@@ -476,7 +475,7 @@ def _ranking(data: _Prepared) -> str:
 
 _RECALIBRATION_COLUMNS = (
     page.Column("split", "Split", numeric=False),
-    page.Column("rows", "Rows", page.count),
+    columns.ROWS,
     page.Column("bad_rate", "Observed bad rate", page.percent(2)),
     page.Column("mean_before", "Mean PD before", page.percent(2)),
     page.Column("mean_after", "Mean PD after", page.percent(2)),
@@ -556,10 +555,10 @@ def _calibration(data: _Prepared, recalibration: pd.DataFrame | None) -> str:
 _BENCHMARK_COLUMNS = (
     page.Column("split", "Split", numeric=False),
     page.Column("model", "Model", numeric=False),
-    page.Column("rows", "Rows", page.count),
-    page.Column("auc", "AUC", page.number(3)),
-    page.Column("gini", "Gini", page.number(3)),
-    page.Column("ks", "KS", page.number(3)),
+    columns.ROWS,
+    columns.AUC,
+    columns.GINI,
+    columns.KS,
     page.Column("auc_change", "AUC − main model", page.signed(3)),
 )
 
@@ -646,9 +645,9 @@ _GAINS_COLUMNS = (
     page.Column("group", "Decile (1 = riskiest)", page.count),
     page.Column("min_score", "Min PD", page.percent(2)),
     page.Column("max_score", "Max PD", page.percent(2)),
-    page.Column("rows", "Rows", page.count),
-    page.Column("bads", "Bads", page.count),
-    page.Column("bad_rate", "Bad rate", page.percent(2)),
+    columns.ROWS,
+    columns.BADS,
+    columns.BAD_RATE,
     page.Column("cumulative_rows_share", "Cum. rows", page.percent(1)),
     page.Column("cumulative_bads_share", "Cum. bads (gains)", page.percent(1)),
     page.Column("lift", "Lift", page.number(2)),
@@ -673,11 +672,9 @@ def _gains(data: _Prepared) -> str:
 
 _BAND_COLUMNS = (
     page.Column("band", "PD band", numeric=False),
-    page.Column("rows", "Rows", page.count),
+    columns.ROWS,
     page.Column("rows_share", "Share", page.percent(1)),
-    page.Column("bads", "Bads", page.count),
-    page.Column("bad_rate", "Bad rate", page.percent(2)),
-    page.Column("mean_probability", "Mean PD", page.percent(2)),
+    *columns.OUTCOMES,
     page.Column("cumulative_rows_share", "Cum. rows", page.percent(1)),
     page.Column("cumulative_bads_share", "Cum. bads", page.percent(1)),
     page.Column("odds", "Odds good : bad", page.odds),
@@ -809,13 +806,9 @@ def _stability(data: _Prepared, csi: pd.DataFrame | None) -> str:
 
 _MONTH_COLUMNS = (
     page.Column("group", "Snapshot (as_of)", page.month, numeric=False),
-    page.Column("rows", "Rows", page.count),
-    page.Column("bads", "Bads", page.count),
-    page.Column("bad_rate", "Bad rate", page.percent(2)),
-    page.Column("mean_probability", "Mean PD", page.percent(2)),
-    page.Column("auc", "AUC", page.number(3)),
-    page.Column("ks", "KS", page.number(3)),
-    page.Column("ece", "ECE", page.number(4)),
+    columns.ROWS,
+    *columns.OUTCOMES,
+    *columns.GROUP_PERFORMANCE,
     page.Column("psi", "PSI of score", _status_badge, markup=True),
 )
 
