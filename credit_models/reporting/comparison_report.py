@@ -6,12 +6,12 @@ from __future__ import annotations
 import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
 from sklearn.metrics import roc_curve
 
 from credit_models.evaluation.metrics import calibration_table
 from credit_models.reporting import html as page
 from credit_models.reporting.html import figure_png, image
+from credit_models.reporting.plots import calibration_frame
 from credit_models.workflows.comparison import CHALLENGER, CHAMPION, Comparison
 
 matplotlib.use("Agg")
@@ -72,17 +72,7 @@ def comparison_figure(comparison: Comparison, bins: int = 10) -> Figure:
     roc_axes.set_ylabel("true positive rate (bads declined)")
     roc_axes.legend(loc="lower right", fontsize=8)
     roc_axes.set_title("ROC (bad = positive class)")
-    top = min(1.0, top * 1.08) if top > 0 else 1.0
-    calibration_axes.plot([0, top], [0, top], linestyle=":", color="grey",
-                          label="perfect calibration")
-    calibration_axes.set_xlim(0, top)
-    calibration_axes.set_ylim(0, top)
-    calibration_axes.xaxis.set_major_formatter(PercentFormatter(1.0))
-    calibration_axes.yaxis.set_major_formatter(PercentFormatter(1.0))
-    calibration_axes.set_xlabel(f"mean predicted PD ({bins} equal-frequency bins)")
-    calibration_axes.set_ylabel("observed bad rate")
-    calibration_axes.legend(loc="upper left", fontsize=8)
-    calibration_axes.set_title("Calibration (reliability)")
+    calibration_frame(calibration_axes, top, bins, "Calibration (reliability)")
     figure.suptitle(f"{comparison.model_name}: champion against challenger, "
                     f"{len(is_bad):,} rows", fontsize=11)
     figure.tight_layout()

@@ -134,6 +134,14 @@ def calibration_by_split(
         axes.plot(table["mean_probability"], table["bad_rate"], marker="o", markersize=4,
                   label=split, color=_split_colour(split, position))
         top = max(top, table["mean_probability"].max(), table["bad_rate"].max())
+    calibration_frame(axes, top, bins, "Calibration (reliability) by split")
+    figure.tight_layout()
+    return figure
+
+
+def calibration_frame(axes: Axes, top: float, bins: int, title: str) -> None:
+    """The diagonal, square percent axes, labels and legend of a reliability plot whose curves
+    reach ``top``: every calibration plot reads on the same frame."""
     top = min(1.0, top * 1.08) if top > 0 else 1.0
     axes.plot([0, top], [0, top], linestyle=":", color="grey", label="perfect calibration")
     axes.set_xlim(0, top)
@@ -143,9 +151,7 @@ def calibration_by_split(
     axes.set_xlabel(f"mean predicted PD ({bins} equal-frequency bins)")
     axes.set_ylabel("observed bad rate")
     axes.legend(loc="upper left", fontsize=8)
-    axes.set_title("Calibration (reliability) by split")
-    figure.tight_layout()
-    return figure
+    axes.set_title(title)
 
 
 def score_distributions(
