@@ -187,6 +187,13 @@ def single(*parts: str) -> str:
     return '<div class="single">' + "".join(parts) + "</div>"
 
 
+def explained_table(how_to_read: str, frame: pd.DataFrame, columns: Sequence[Column],
+                    figure_html: str, *, scroll: bool = False) -> str:
+    """The usual body of a section: the line that says how to read it, the table, and the
+    figure drawn from that table at reading width below it."""
+    return how(how_to_read) + table(frame, columns, scroll=scroll) + single(figure_html)
+
+
 # ---------------------------------------------------------------------------------------------
 # Text blocks
 # ---------------------------------------------------------------------------------------------

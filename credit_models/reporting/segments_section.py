@@ -98,13 +98,11 @@ def segments_section_body(
         tables.append(table)
     combined = pd.concat(tables, ignore_index=True)
     parts = [
-        page.how(
+        page.explained_table(
             f"{split_name} metrics for each segment value. Models tend to misjudge "
             "thin-file and new customers: compare their AUC with the rest and their mean PD "
-            "with their bad rate. A segment with only goods or only bads has no AUC or KS (–)."
-        ),
-        page.table(combined, _COLUMNS),
-        page.single(
+            "with their bad rate. A segment with only goods or only bads has no AUC or KS (–).",
+            combined, _COLUMNS,
             page.figure(
                 segment_bars(combined, title=f"Performance by segment ({split_name})"),
                 "Performance by segment",

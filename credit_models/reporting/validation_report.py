@@ -694,15 +694,13 @@ def _bands(data: _Prepared) -> str:
     ]
     return _section(
         "bands",
-        page.how(
+        page.explained_table(
             f"{data.split_name} rows in fixed PD bands [lower, upper), safest first. Bad rate "
             "should rise band "
             "by band and match the mean PD (calibration per band); cumulative shares read as "
             "'approving this band and every safer one accepts x % of customers and y % of the "
-            "bads'; odds are goods per bad."
-        ),
-        page.table(table, _BAND_COLUMNS),
-        page.single(
+            "bads'; odds are goods per bad.",
+            table, _BAND_COLUMNS,
             page.figure(
                 bad_rate_by_band(table, title=f"Bad rate by PD band ({data.split_name})"),
                 "Bad rate by PD band",
@@ -870,19 +868,18 @@ def _top_features(data: _Prepared, csi: pd.DataFrame | None) -> str:
     })
     return _section(
         "features",
-        page.how(
+        page.explained_table(
             f"The {len(ranked)} features the model leans on most, by "
             f"{inputs.importance_label}; each should make business sense, and a top feature "
-            "with a high CSI deserves a closer look."
-        ),
-        page.table(table, _FEATURE_COLUMNS, scroll=True),
-        page.single(
+            "with a high CSI deserves a closer look.",
+            table, _FEATURE_COLUMNS,
             page.figure(
                 top_features_bar(ranked, f"Top features: {inputs.importance_label}",
                                  inputs.top_features),
                 "Top features",
                 "Longer bars move the predicted PD more; the order matters more than the values.",
             ),
+            scroll=True,
         ),
     )
 
