@@ -52,8 +52,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float) -> None:
-    """Poll ``url`` until it answers 200; fail early when the process has exited."""
+def wait_until_up(url: str, process: subprocess.Popen, log_path: Path,
+                  timeout_s: float = START_TIMEOUT_S) -> None:
+    """Poll ``url`` until it answers 200; fail the test, with the end of the server's log, when
+    the process exits first or ``timeout_s`` passes."""
+    try:
+        _poll(url, process, timeout_s)
+    except (RuntimeError, TimeoutError) as error:
+        pytest.fail(f"{error}\n{log_path.read_text()[-3000:]}")
+
+
+def _poll(url: str, process: subprocess.Popen, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -172,10 +181,7 @@ def server(registered: Registered, tmp_path_factory) -> Iterator[str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        try:
-            wait_until_up(f"{base}/ping", process, START_TIMEOUT_S)
-        except (RuntimeError, TimeoutError) as error:
-            pytest.fail(f"{error}\n{log_path.read_text()[-3000:]}")
+        wait_until_up(f"{base}/ping", process, log_path)
         yield base
     finally:
         stop(process)

@@ -36,7 +36,6 @@ NAME = "pd_xgb"
 ADMIN_PASSWORD = "admin-password-for-tests"      # basic-auth wants at least 12 characters
 ANALYST = ("analyst", "analyst-password-1")
 REVIEWER = ("reviewer", "reviewer-password-1")
-START_TIMEOUT_S = 90
 TRAIN_TIMEOUT_S = 300
 BIN_DIR = Path(sys.executable).parent
 
@@ -82,10 +81,7 @@ def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        try:
-            wait_until_up(f"{url}/health", process, START_TIMEOUT_S)
-        except (RuntimeError, TimeoutError) as error:
-            pytest.fail(f"{error}\n{log_path.read_text()[-3000:]}")
+        wait_until_up(f"{url}/health", process, log_path)
         _add_team_members(url)
         yield url
     finally:
