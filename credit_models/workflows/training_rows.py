@@ -21,7 +21,7 @@ from credit_models.workflows.settings import TrainingDataSettings
 from credit_models.workflows.structured import settings_from
 from credit_models.workflows.training_data import assemble_training_data
 
-logger = logging.getLogger("credit_models.tracking.training_rows")
+logger = logging.getLogger(__name__)
 
 
 class TrainingRowsError(LookupError):
@@ -99,7 +99,9 @@ def training_rows_file(logged: LoggedTrainingRows) -> Path:
     if logged.matrix_file is not None:
         return logged.matrix_file
     reference = logged.reference
-    assert reference is not None, "a run's logged rows hold the matrix or its reference"
+    if reference is None:
+        raise TrainingRowsError(f"{logged.where} logged neither its feature matrix nor its "
+                                f"reference; {HOW_TO_GET_ROWS}")
     matrix = rebuild_matrix(reference, logged.where)
     key = hashlib.sha256(f"{logged.run_id}{reference['fingerprint']}".encode()).hexdigest()[:16]
     path = logged.scratch / f"rebuilt_feature_matrix_{key}.parquet"
