@@ -1,5 +1,6 @@
-"""A tiny registry for tests of aliases and promotions: versions registered against runs, no model
-files (resolving, moving aliases and tagging versions never load a model)."""
+"""Registries for tests: a tiny one for aliases and promotions (versions registered against runs,
+no model files: resolving, moving aliases and tagging versions never load a model), and
+:func:`log_pd_version` for tests that load, score or compare the registered model."""
 
 from __future__ import annotations
 
@@ -8,9 +9,22 @@ import shutil
 from collections.abc import Callable, Collection
 from pathlib import Path
 
+import mlflow
+import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.models import infer_signature
+from mlflow.models.model import ModelInfo
 
+from credit_models.models.pd_model import PdModel
+from credit_models.models.xgb_pd import model_inputs
+from credit_models.tracking.pd_pyfunc import (
+    OUTPUT_COLUMNS,
+    ProbabilityOfDefaultModel,
+    feature_contract,
+    public_inputs,
+    write_model_files,
+)
 from credit_models.tracking.store import prepare_store
 
 NAME = "pd_xgb"
@@ -44,6 +58,25 @@ def build_tiny_registry(folder: Path, *, unfinished: Collection[int] = ()) -> Pa
         client.create_model_version(NAME, f"runs:/{run.info.run_id}/model", run.info.run_id)
     client.set_registered_model_alias(NAME, "challenger", "3")
     return folder / "mlflow.db"
+
+
+def log_pd_version(model: PdModel, matrix: pd.DataFrame, folder: Path, name: str) -> ModelInfo:
+    """Log into the active run what credit-models-train logs and the registry jobs read: the
+    feature matrix (``features/feature_matrix.parquet``) and ``model`` as the PD pyfunc,
+    registered as a new version of ``name``. ``folder`` holds the files on their way."""
+    inputs = model_inputs(matrix, list(model.feature_names_in_))
+    matrix_path = folder / "feature_matrix.parquet"
+    matrix.to_parquet(matrix_path, index=False)
+    mlflow.log_artifact(str(matrix_path), "features")
+    files = write_model_files(model, feature_contract(inputs, {}), folder)
+    example = public_inputs(inputs.head(5))
+    return mlflow.pyfunc.log_model(
+        name="model", python_model=ProbabilityOfDefaultModel(), artifacts=files,
+        signature=infer_signature(example, pd.DataFrame(
+            {column: np.zeros(len(example)) for column in OUTPUT_COLUMNS})),
+        registered_model_name=name,
+        pip_requirements=["mlflow"],          # skips inferring requirements (12 s a model)
+    )
 
 
 UNPOOLED = ("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")

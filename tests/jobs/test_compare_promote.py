@@ -23,7 +23,6 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 from mlflow import MlflowClient
-from mlflow.models import infer_signature
 from scipy.stats import ks_2samp
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
@@ -39,13 +38,6 @@ from credit_models.jobs.promote import promote, run_promotion
 from credit_models.models.calibration import ProbabilityCalibrator
 from credit_models.models.pd_model import PdModel
 from credit_models.models.xgb_pd import model_inputs
-from credit_models.tracking.pd_pyfunc import (
-    OUTPUT_COLUMNS,
-    ProbabilityOfDefaultModel,
-    feature_contract,
-    public_inputs,
-    write_model_files,
-)
 from credit_models.tracking.registry import aliases
 from credit_models.workflows.comparison import ComparisonError
 from credit_models.workflows.promotion import GateSettings, evaluate_gate
@@ -56,6 +48,7 @@ from tests.registry_store import (
     copy_registry,
     in_child_process,
     intercept_writes,
+    log_pd_version,
     wait_for,
 )
 
@@ -104,23 +97,10 @@ def fit_model(matrix: pd.DataFrame, features: list[str], max_depth: int) -> PdMo
 
 def log_version(model: PdModel, matrix: pd.DataFrame, label: str, folder: Path) -> str:
     """One training run as credit-models-train logs it (the parts the registry jobs read)."""
-    inputs = model_inputs(matrix, list(model.feature_names_in_))
-    with mlflow.start_run() as run, tempfile.TemporaryDirectory(dir=folder) as scratch:
+    with mlflow.start_run(), tempfile.TemporaryDirectory(dir=folder) as scratch:
         mlflow.set_tags({"model_family": "pd", "model_kind": "xgboost", "label": label,
                          "data_source": "synthetic", "test_split": "oot"})
-        matrix_path = Path(scratch) / "feature_matrix.parquet"
-        matrix.to_parquet(matrix_path, index=False)
-        mlflow.log_artifact(str(matrix_path), "features")
-        files = write_model_files(model, feature_contract(inputs, {}), Path(scratch))
-        example = public_inputs(inputs.head(5))
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=ProbabilityOfDefaultModel(), artifacts=files,
-            signature=infer_signature(example, pd.DataFrame(
-                {name: np.zeros(len(example)) for name in OUTPUT_COLUMNS})),
-            registered_model_name=NAME,
-            pip_requirements=["mlflow"],      # skips inferring requirements (12 s a model)
-        )
-    del run
+        info = log_pd_version(model, matrix, Path(scratch), NAME)
     return str(info.registered_model_version)
 
 

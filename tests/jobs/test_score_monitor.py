@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 import pytest
 import xgboost as xgb
 from mlflow import MlflowClient
-from mlflow.models import infer_signature
 
 from credit_models.config.settings import to_settings
 from credit_models.evaluation.metrics import ranking_metrics
@@ -30,13 +29,11 @@ from credit_models.tracking.model_loading import (
 )
 from credit_models.tracking.pd_pyfunc import (
     OUTPUT_COLUMNS,
-    ProbabilityOfDefaultModel,
-    feature_contract,
     public_inputs,
-    write_model_files,
 )
 from credit_models.workflows import scoring
 from credit_models.workflows.scoring import ScoringInputError, score_parquet
+from tests.registry_store import log_pd_version
 
 MODEL_NAME = "pd_tiny"
 FEATURES = ["utilisation", "missed_payments", "tenure_days", "noise_amount", "channel"]
@@ -88,19 +85,10 @@ def registry(tmp_path_factory) -> dict:
     model = PdModel.from_fitted(estimator, FEATURES)
     oot_auc = ranking_metrics(matrix.loc[~dev, "is_bad"],
                               model.predict_proba(inputs[~dev])[:, 1])["auc"]
-    example = public_inputs(inputs.head(5))
-    signature = infer_signature(
-        example, pd.DataFrame({name: np.zeros(len(example)) for name in OUTPUT_COLUMNS}))
     with mlflow.start_run() as run:
         mlflow.set_tag("test_split", "oot")
         mlflow.log_metric("oot/auc", oot_auc)
-        matrix_path = folder / "feature_matrix.parquet"
-        matrix.to_parquet(matrix_path, index=False)
-        mlflow.log_artifact(str(matrix_path), "features")
-        files = write_model_files(model, feature_contract(inputs, {}), folder)
-        mlflow.pyfunc.log_model(name="model", python_model=ProbabilityOfDefaultModel(),
-                                artifacts=files, signature=signature,
-                                registered_model_name=MODEL_NAME)
+        log_pd_version(model, matrix, folder, MODEL_NAME)
     MlflowClient().set_registered_model_alias(MODEL_NAME, "champion", "1")
     return {"tracking_uri": tracking_uri, "run_id": run.info.run_id, "oot_auc": oot_auc,
             "uri": f"models:/{MODEL_NAME}@champion"}
