@@ -53,7 +53,7 @@ _EXPORTS: dict[str, str] = {
     "log_pd_run": "credit_models.tracking.pd_run",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["__version__", *_EXPORTS]  # noqa: PLE0604 (the names are the keys above)
 
 
 def __getattr__(name: str) -> Any:
@@ -70,27 +70,36 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:    # what type checkers and IDEs see
-    from credit_models.config.compose import load_settings
-    from credit_models.data.io import read_tables
-    from credit_models.data.simulator import SimulatorConfig, simulate_portfolio
-    from credit_models.data.validation import validate_tables
-    from credit_models.evaluation.metrics import ranking_metrics
-    from credit_models.explain.contributions import model_contributions
-    from credit_models.explain.local_explanations import explain_rows
-    from credit_models.explain.reason_codes import ReasonDictionary
-    from credit_models.features.engine import build_features
-    from credit_models.features.snapshots import customer_snapshots, month_starts
-    from credit_models.features.spec import FeatureSpec, default_feature_spec, parse_feature_spec
-    from credit_models.labels.default_label import DefaultDefinition, label_default
-    from credit_models.limits.capacity_model import CapacityModel
-    from credit_models.models.calibration import ProbabilityCalibrator
-    from credit_models.models.pd_model import PdModel
-    from credit_models.models.scorecard import WoeScorecard
-    from credit_models.models.settings import ModelSettings
-    from credit_models.models.xgb_pd import model_inputs
-    from credit_models.reporting.pd_report import pd_validation_report
-    from credit_models.reporting.validation_report import ValidationInputs, build_validation_report
-    from credit_models.split.factory import SplitSettings
-    from credit_models.tracking.pd_run import log_pd_run
-    from credit_models.workflows.pd_training import train_pd_model
-    from credit_models.workflows.settings import TrainSettings, settings_dict
+    from credit_models.config.compose import load_settings as load_settings
+    from credit_models.data.io import read_tables as read_tables
+    from credit_models.data.simulator import SimulatorConfig as SimulatorConfig
+    from credit_models.data.simulator import simulate_portfolio as simulate_portfolio
+    from credit_models.data.validation import validate_tables as validate_tables
+    from credit_models.evaluation.metrics import ranking_metrics as ranking_metrics
+    from credit_models.explain.contributions import model_contributions as model_contributions
+    from credit_models.explain.local_explanations import explain_rows as explain_rows
+    from credit_models.explain.reason_codes import ReasonDictionary as ReasonDictionary
+    from credit_models.features.engine import build_features as build_features
+    from credit_models.features.snapshots import customer_snapshots as customer_snapshots
+    from credit_models.features.snapshots import month_starts as month_starts
+    from credit_models.features.spec import FeatureSpec as FeatureSpec
+    from credit_models.features.spec import default_feature_spec as default_feature_spec
+    from credit_models.features.spec import parse_feature_spec as parse_feature_spec
+    from credit_models.labels.default_label import DefaultDefinition as DefaultDefinition
+    from credit_models.labels.default_label import label_default as label_default
+    from credit_models.limits.capacity_model import CapacityModel as CapacityModel
+    from credit_models.models.calibration import ProbabilityCalibrator as ProbabilityCalibrator
+    from credit_models.models.pd_model import PdModel as PdModel
+    from credit_models.models.scorecard import WoeScorecard as WoeScorecard
+    from credit_models.models.settings import ModelSettings as ModelSettings
+    from credit_models.models.xgb_pd import model_inputs as model_inputs
+    from credit_models.reporting.pd_report import pd_validation_report as pd_validation_report
+    from credit_models.reporting.validation_report import ValidationInputs as ValidationInputs
+    from credit_models.reporting.validation_report import (
+        build_validation_report as build_validation_report,
+    )
+    from credit_models.split.factory import SplitSettings as SplitSettings
+    from credit_models.tracking.pd_run import log_pd_run as log_pd_run
+    from credit_models.workflows.pd_training import train_pd_model as train_pd_model
+    from credit_models.workflows.settings import TrainSettings as TrainSettings
+    from credit_models.workflows.settings import settings_dict as settings_dict

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from credit_models.errors import ConfigError
-from credit_models.paths import config_dir
 from credit_models.features.sources import SOURCES, SourceSpec
+from credit_models.paths import config_dir
 
 FUNCTIONS: dict[str, str] = {
     "count": "number of {what}",
@@ -76,7 +76,7 @@ class FilterSpec:
     value: Any
     description: str
 
-    def matches(self, frame):  # noqa: ANN001,ANN201 - pandas in, boolean Series out
+    def matches(self, frame):
         values = frame[self.column]
         if self.operator == "in":
             return values.isin(list(self.value))

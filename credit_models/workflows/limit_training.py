@@ -20,10 +20,10 @@ from credit_models.limits.capacity_metrics import capacity_metrics, capacity_met
 from credit_models.limits.capacity_model import CapacityModel, CapacitySettings
 from credit_models.models.pd_model import PdModel
 from credit_models.models.xgb_pd import model_inputs
-from credit_models.workflows.training_data import TrainingData
 from credit_models.split.customer_groups import customer_uniforms
 from credit_models.split.names import DEVELOPMENT, VALIDATION
 from credit_models.timestamps import utc_timestamp
+from credit_models.workflows.training_data import TrainingData
 
 logger = logging.getLogger("credit_models.limits")
 
