@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from omegaconf import DictConfig, OmegaConf
 
 from credit_models.jobs.runner import job_entry
-from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
+from credit_models.tracking.mlflow_tracking import open_experiment, resolve_tracking_uri
 from credit_models.workflows.settings import LimitsSettings
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ def summary_lines(run: LimitRun, run_id: str, version: str | None, tracking_uri:
 def main(settings: LimitsSettings, cfg: DictConfig) -> None:
     # The stack the job runs on is imported here, not with the module: a config error answers
     # before it loads.
-    import mlflow
 
     from credit_models.tracking.limit_run import log_limit_run
     from credit_models.workflows.limits import run_limits
@@ -51,8 +50,7 @@ def main(settings: LimitsSettings, cfg: DictConfig) -> None:
     stage = timed_stage(logger)
     tracking_uri = resolve_tracking_uri(settings.mlflow.tracking_uri, Path.cwd())
     run = run_limits(settings, stage)
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(settings.mlflow.experiment_name)
+    open_experiment(settings.mlflow.tracking_uri, settings.mlflow.experiment_name)
     logged = log_limit_run(run, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
                            settings.mlflow)
     print(summary_lines(run, logged.run_id, logged.registered_version, tracking_uri))

@@ -33,8 +33,6 @@ def run_training(settings: TrainSettings, cfg: DictConfig) -> TrainingResult:
     the run); returns the run id and metrics."""
     # The stack the job runs on is imported here, not with the module: a config error answers
     # before it loads.
-    import mlflow
-
     from credit_models.tracking.multirun import parent_run_id
     from credit_models.tracking.pd_run import log_pd_run
     from credit_models.workflows.pd_training import timed_stage, train_pd_model
@@ -42,9 +40,6 @@ def run_training(settings: TrainSettings, cfg: DictConfig) -> TrainingResult:
     stage = timed_stage(logger)
     tracking_uri = resolve_tracking_uri(settings.mlflow.tracking_uri, Path.cwd())
     result = train_pd_model(settings, stage)
-
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(settings.mlflow.experiment_name)
     # A job of a multirun sweep (`-m`) is a child of the sweep's parent run.
     logged = log_pd_run(result, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
                         settings.mlflow, parent_run_id=parent_run_id())

@@ -19,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from credit_models.jobs.runner import job_entry
-from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
+from credit_models.tracking.mlflow_tracking import open_experiment, resolve_tracking_uri
 from credit_models.workflows.settings import TuneSettings
 
 logger = logging.getLogger("credit_models.tune")
@@ -51,7 +51,6 @@ def run_tuning(settings: TuneSettings, cfg: DictConfig) -> TuningResult:
     the runs); returns the parent run, the best trial and the refitted best model."""
     # The stack the job runs on is imported here, not with the module: a config error answers
     # before it loads.
-    import mlflow
 
     from credit_models.tracking.pd_run import pd_run_tags
     from credit_models.tracking.tuning_run import best_config, tuning_parent_run
@@ -64,8 +63,7 @@ def run_tuning(settings: TuneSettings, cfg: DictConfig) -> TuningResult:
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     prepared = prepare_pd_training(settings, stage)
 
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(settings.mlflow.experiment_name)
+    open_experiment(settings.mlflow.tracking_uri, settings.mlflow.experiment_name)
     tags = pd_run_tags(settings.model, prepared.data)
     with tuning_parent_run(f"tune-{settings.model.name}", tags, study_settings.metric,
                            resolved) as parent:

@@ -21,6 +21,18 @@ def resolve_tracking_uri(uri: str, base_dir: Path) -> str:
     return uri
 
 
+def open_experiment(tracking_uri: str, experiment_name: str) -> str:
+    """Point MLflow at the configured store and experiment (a relative SQLite path from the
+    working directory); returns the absolute store URI. MLflow is imported here, not with the
+    module: the job runner reads this module before a config error may stop it."""
+    import mlflow
+
+    resolved = resolve_tracking_uri(tracking_uri, Path.cwd())
+    mlflow.set_tracking_uri(resolved)
+    mlflow.set_experiment(experiment_name)
+    return resolved
+
+
 TELEMETRY_OFF_VARIABLE = "MLFLOW_DISABLE_TELEMETRY"
 
 

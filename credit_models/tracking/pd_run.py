@@ -45,7 +45,7 @@ from credit_models.reporting.validation_report import DEFAULT_PD_BAND_EDGES
 from credit_models.split.names import SPLIT_ORDER, UNUSED
 from credit_models.tracking.artifacts import log_figure
 from credit_models.tracking.input_example import signature_rows
-from credit_models.tracking.mlflow_tracking import code_version, flatten_params
+from credit_models.tracking.mlflow_tracking import code_version, flatten_params, open_experiment
 from credit_models.tracking.model_code import PD_MODEL_CODE, pip_requirements
 from credit_models.tracking.onnx_export import booster_to_onnx, onnx_parity
 from credit_models.tracking.pd_pyfunc import (
@@ -96,8 +96,11 @@ def log_pd_run(
     parent_run_id: str | None = None,
 ) -> LoggedRun:
     """One MLflow run with every artifact of ``result``; ``resolved`` is the run's plain resolved
-    config (logged as params and files); ``settings`` say whether to log the training rows and
-    register the model, and under which name. Returns the run id and the registered version."""
+    config (logged as params and files); ``settings`` say where (store and experiment: a run
+    nested in an open one stays in its experiment), whether to log the training rows and register
+    the model, and under which name. Returns the run id and the registered version."""
+    if not nested:
+        open_experiment(settings.tracking_uri, settings.experiment_name)
     data, table, evaluated, model = result.data, result.table, result.evaluated, result.model
     split, is_bad = table.split, table.is_bad
     test_split = result.test_split
