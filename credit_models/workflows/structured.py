@@ -67,6 +67,11 @@ def _config_error(error: OmegaConfBaseException) -> ConfigError:
 def _make_writable(node: Any) -> None:
     if isinstance(node, DictConfig):
         node._set_flag("readonly", None)
+        if OmegaConf.get_type(node) is dict:
+            # An open mapping (model.params, tuning.space…) takes new keys without Hydra's `+`:
+            # its own settings class checks the names (a misspelt parameter is named, with the
+            # close ones) instead of Hydra refusing every key it has not seen.
+            node._set_flag("struct", False)
         for key in node:
             _make_writable(node._get_node(key))
     elif isinstance(node, ListConfig):

@@ -49,9 +49,10 @@ def no_data_read(monkeypatch) -> None:
 # ---- the job: model.params checked before any data are read --------------------------------
 
 
+@pytest.mark.parametrize("override", ["+model.params.max_dept=6", "model.params.max_dept=6"])
 def test_a_misspelt_model_param_exits_2_with_the_close_names(compose_config, tmp_path, capsys,
-                                                              no_data_read):
-    cfg = compose_config("train", no_data(tmp_path, "+model.params.max_dept=6"))
+                                                              no_data_read, override):
+    cfg = compose_config("train", no_data(tmp_path, override))
     assert train_job.main.run(cfg)[0] == 2
     message = one_error_line(capsys)
     assert "model.params.max_dept is not a parameter of xgboost.XGBClassifier" in message
