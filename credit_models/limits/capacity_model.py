@@ -125,6 +125,8 @@ class CapacityModel(RegressorMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y: pd.Series,
             eval_set: tuple[pd.DataFrame, pd.Series] | None = None) -> CapacityModel:
         settings = self.settings if self.settings is not None else CapacitySettings()
+        if len(X) == 0:      # a data problem of the job (exit 1), not a traceback
+            raise TrainingDataError("capacity model: no training rows (0 sample(s) given)")
         X = feature_frame(self, _numbers_unless_frame(X), reset=True)
         if y is None:
             raise ValueError("the capacity model requires y to be passed, but the target y is "

@@ -157,3 +157,8 @@ def test_metrics_by_segment_and_mape_threshold():
     assert table["rows"].tolist() == [4, 1, 2, 1]
     assert table.loc["x", "coverage_q90"] == 1.0
     assert table.loc["all", "pinball_q90"] == pytest.approx(overall["pinball_q90"])
+
+
+def test_no_training_rows_is_a_training_data_error():
+    with pytest.raises(TrainingDataError, match="no training rows"):
+        CapacityModel().fit(pd.DataFrame({"x": []}, dtype="float64"), pd.Series([], dtype=float))
