@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from enum import Enum
 
 from credit_models.errors import ConfigError, enum_choice
-from credit_models.split.out_of_time import OutOfTimeSplit
+from credit_models.split.out_of_time import Holdout, OutOfTimeSplit
 from credit_models.split.stratified import StratifiedCustomerSplit
 
 Splitter = OutOfTimeSplit | StratifiedCustomerSplit
@@ -26,19 +26,30 @@ SPLITTERS: dict[SplitKind, type] = {
 
 @dataclass(frozen=True)
 class SplitSettings:
-    """Fields a kind does not use stay null; a null field takes the splitter's default."""
+    """Fields a kind does not use stay null; a null field takes the splitter's default (for
+    out_of_time, the default of its ``holdout`` mode: see conf/split/out_of_time.yaml)."""
 
     kind: SplitKind = SplitKind.out_of_time
+    holdout: Holdout | None = None
+    """How validation/calibration rows are held out before the OOT period: by customer
+    (``customers``, the default) or as the last snapshot months (``months``) (out_of_time)."""
     valid_months: int | None = None
-    """Snapshot months for early stopping, just before the calibration period."""
+    """Months mode: snapshot months for early stopping, just before the calibration period."""
     calibration_months: int | None = None
-    """Snapshot months on which probabilities are calibrated, just before the OOT period."""
+    """Months mode: snapshot months for calibration, just before the OOT period (0 = none)."""
+    valid_share: float | None = None
+    """Customers mode: share of customers whose pre-OOT rows are for early stopping."""
+    calibration_share: float | None = None
+    """Customers mode: share of customers whose pre-OOT rows are for calibration (0 = none)."""
     oot_months: int | None = None
-    """The latest labelled snapshot months: the out-of-time test period."""
-    group_customers: bool | None = None
-    """Fit on some customers, stop/calibrate/test on the others (out_of_time)."""
+    """The latest labelled snapshot months: the out-of-time test period (not with oot_start)."""
+    oot_start: str | None = None
+    """ISO date: the out-of-time period is every row with as_of >= it (out_of_time)."""
+    group_customers: bool | str | None = None
+    """``auto``, true or false: never judge the model on a customer it was fitted on
+    (out_of_time)."""
     holdout_share: float | None = None
-    """Share of customers held out from fitting (out_of_time)."""
+    """Months mode with grouping: share of customers held out from fitting (out_of_time)."""
     customer_shares: dict[str, float] | None = None
     """Share of customers in each split (stratified)."""
     cv_folds: int | None = None
