@@ -17,6 +17,7 @@ Conventions, the domain's and optbinning's alike:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -226,17 +227,25 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         bin, categories unseen in development by 0 (no evidence either way)."""
         return self._apply(X, metric="woe", dtype="float64")
 
-    def bin_indices(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+    def bin_indices(
+        self, X: pd.DataFrame | np.ndarray, *, features: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Each value replaced by the position of its bin in :meth:`binning_table` (special and
         missing bins included; :data:`UNKNOWN_CATEGORY` for a category unseen in development).
 
         Counting these positions in another sample gives its distribution over the development
-        bins, which is what a population stability index compares."""
-        return self._apply(X, metric="indices", dtype="int64")
+        bins, which is what a population stability index compares. ``features``: only these
+        fitted features, which are all a DataFrame then needs (a model scoring on a few of the
+        binned features, see :func:`feature_frame`)."""
+        return self._apply(X, metric="indices", dtype="int64", features=features)
 
-    def _apply(self, X: pd.DataFrame | np.ndarray, metric: str, dtype: str) -> pd.DataFrame:
+    def _apply(self, X: pd.DataFrame | np.ndarray, metric: str, dtype: str,
+               features: Sequence[str] | None = None) -> pd.DataFrame:
         check_is_fitted(self, "binnings_")
-        frame = feature_frame(self, X, reset=False)
+        if features is not None:
+            for name in features:
+                self._check_feature(name)
+        frame = feature_frame(self, X, reset=False, features=features)
         result = {}
         for name in frame.columns:
             values = _column_values(frame[name], self.feature_kinds_[name])
@@ -319,13 +328,20 @@ def supervised_by_binary_target(tags: Tags) -> Tags:
     return tags
 
 
-def feature_frame(estimator: BaseEstimator, X: Any, *, reset: bool) -> pd.DataFrame:
+def feature_frame(
+    estimator: BaseEstimator, X: Any, *, reset: bool, features: Sequence[str] | None = None
+) -> pd.DataFrame:
     """``X`` as a DataFrame of feature columns, checked against what ``estimator`` was fitted on.
 
     A DataFrame keeps its columns and dtypes (categories stay categories, which a numpy array would
     lose); anything else is read as a 2-D array with columns ``x0, x1, …`` as scikit-learn names
     them. When fitted on a DataFrame, later frames must hold every fitted feature (extra columns
     are ignored, order does not matter); arrays are matched by position.
+
+    ``features`` (when not ``reset``): the fitted features the estimator actually reads, e.g. a
+    scorecard's selected ones. A DataFrame then needs only these, and the frame returned holds
+    only these, in this order; an array still holds every fitted feature in fit order, since
+    its columns are known by position only.
     """
     if sparse.issparse(X):
         raise TypeError("sparse input is not supported: binning needs dense columns (a DataFrame)")
@@ -353,19 +369,25 @@ def feature_frame(estimator: BaseEstimator, X: Any, *, reset: bool) -> pd.DataFr
         return frame
     fitted_names = getattr(estimator, "feature_names_in_", None)
     if named and fitted_names is not None:
-        missing = [name for name in fitted_names if name not in frame.columns]
+        needed = list(fitted_names) if features is None else list(features)
+        missing = [name for name in needed if name not in frame.columns]
         if missing:
-            raise ValueError(
-                f"{len(missing)} fitted feature(s) missing from X: {_preview(missing)}"
-            )
-        return frame[list(fitted_names)]
+            what = ("fitted feature(s)" if features is None
+                    else f"feature(s) {type(estimator).__name__} scores on")
+            raise ValueError(f"{len(missing)} {what} missing from X: {_preview(missing)}")
+        duplicated = [name for name in needed if (frame.columns == name).sum() > 1]
+        if duplicated:
+            raise ValueError(f"X holds feature(s) more than once: {_preview(duplicated)}; "
+                             f"which column to read would be a guess")
+        return frame[needed]
     if frame.shape[1] != estimator.n_features_in_:
         raise ValueError(
             f"X has {frame.shape[1]} features, but {type(estimator).__name__} is expecting "
             f"{estimator.n_features_in_} features as input."
         )
     names = fitted_names if fitted_names is not None else frame.columns
-    return frame.set_axis(list(names), axis=1)
+    frame = frame.set_axis(list(names), axis=1)
+    return frame if features is None else frame[list(features)]
 
 
 def _check_new_frame(frame: pd.DataFrame) -> None:
@@ -431,10 +453,32 @@ def feature_kind(column: pd.Series, forced: Iterable[str] = ()) -> str:
 
 
 def _column_values(column: pd.Series, kind: str) -> np.ndarray:
+    """The values optbinning reads, every missing spelling (NaN, None, ``pd.NA``, NaT) as NaN, so
+    that it lands in the missing bin whatever the column's dtype at scoring time."""
     if kind == NUMERICAL:
+        if not (pd.api.types.is_numeric_dtype(column.dtype)
+                or pd.api.types.is_bool_dtype(column.dtype)):
+            _check_numbers(column)
         return column.to_numpy(dtype="float64", na_value=np.nan)
     values = column.astype(object).to_numpy()
     return np.where(pd.isna(values), np.nan, values).astype(object)
+
+
+def _check_numbers(column: pd.Series) -> None:
+    """A numerical feature that arrives as object, string or category (a CSV read without
+    dtypes, a column holding None) may hold numbers and missing values only: text such as
+    ``""`` or ``"NA"`` is refused rather than guessed a number or a missing value."""
+    values = column.astype(object)
+    odd = ~values.isna() & ~values.map(
+        lambda value: isinstance(value, numbers.Number) and not isinstance(value, complex)
+    ).astype(bool)
+    if odd.any():
+        rows = ", ".join(f"{index!r}: {value!r}" for index, value in values[odd].head(5).items())
+        raise ValueError(
+            f"feature {column.name!r} was binned as numerical but X holds {int(odd.sum())} "
+            f"value(s) that are not numbers (dtype {column.dtype}), e.g. rows {{{rows}}}: "
+            f"convert the column to numbers, missing values as NaN or None"
+        )
 
 
 def _fit_best(

@@ -21,8 +21,18 @@ Conventions:
   value), they do not change when a feature is added or dropped, and ``points_table_`` holds
   feature bins only, so per-feature summaries (points ranges, reason codes) need no special case.
 * A category unseen in development gets WoE 0 from WoeBinner, hence 0 points (row "Unknown",
-  ``bin_index`` :data:`~credit_models.features.binning.UNKNOWN_CATEGORY`); a missing value gets the
-  points of its own "Missing" bin (0 when development had no missing value).
+  ``bin_index`` :data:`~credit_models.features.binning.UNKNOWN_CATEGORY`).
+* A missing value gets the WoE and points of its feature's "Missing" bin, in Python, in SQL
+  (``WHEN col IS NULL``) and in the CSV alike, however it is spelt (NaN, None, ``pd.NA``, a
+  category column whose categories changed, a numerical column read as object). That bin's WoE
+  is 0, hence 0 points, in two cases only: development had no missing value of the feature, or
+  its missing values were all good or all bad (a pure bin, whose WoE is 0 by the binning's
+  convention; its ``count`` in ``points_table_`` tells the two apart). Text is not a missing
+  value: ``""`` or ``"nan"`` in a categorical feature is an unknown category (0 points), and in a
+  numerical feature an error. A warehouse whose float columns hold NaN rather than NULL must
+  turn them into NULL before the SQL runs (SQL compares NaN as a number).
+* Scoring reads only the selected ``features_``: a DataFrame without the other fitted columns
+  is scored the same; an array holds every fitted column, matched by position.
 """
 
 from __future__ import annotations
@@ -463,10 +473,14 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
     # -------------------------------------------------------------- predicting
     def _bin_values(self, X: pd.DataFrame | np.ndarray, which: int) -> pd.DataFrame:
         """WoE (``which`` 0) or points (1) of every selected feature, looked up by bin position
-        in ``points_table_`` so that Python, the CSV and the SQL give the same numbers."""
+        in ``points_table_`` so that Python, the CSV and the SQL give the same numbers.
+
+        A DataFrame needs only the selected ``features_`` (any order, other columns ignored):
+        a scoring table need not carry the candidates the selection dropped. An array still
+        holds every fitted column in fit order, as scikit-learn's convention has it."""
         check_is_fitted(self, "points_table_")
-        frame = feature_frame(self, X, reset=False)
-        indices = self.binner_.bin_indices(frame)
+        frame = feature_frame(self, X, reset=False, features=self.features_)
+        indices = self.binner_.bin_indices(frame, features=self.features_)
         result = {}
         for name in self.features_:
             lookup = self._lookups_[name]

@@ -68,6 +68,97 @@ def test_missing_values_have_a_bin_and_a_woe_of_their_own():
     assert binner.bin_indices(pd.DataFrame({"x": [np.nan, 0.0]}))["x"].tolist() == [3, 0]
 
 
+
+def _missing_sample() -> tuple[pd.DataFrame, np.ndarray]:
+    """The two-bin sample with 10 goods and 5 bads missing in both a numerical and a categorical
+    feature (a missing bin with evidence of its own), and 5 special codes -999 in the number."""
+    frame, is_bad = _two_bin_sample()
+    x = frame["x"].to_numpy().copy()
+    x[:10] = x[40:45] = np.nan
+    x[10:15] = -999.0
+    channel = np.where(frame["x"] == 0, "app", "web").astype(object)
+    channel[:10] = channel[40:45] = None
+    return pd.DataFrame({"x": x, "channel": channel}), is_bad
+
+
+MISSING_SPELLINGS = {
+    "x": {
+        "NaN": [np.nan, np.nan, 0.0],
+        "None, float column read as object": pd.Series([None, np.nan, 0.0], dtype=object),
+        "pd.NA, nullable Float64": pd.array([pd.NA, pd.NA, 0.0], dtype="Float64"),
+        "pd.NA, object": pd.Series([pd.NA, None, 0.0], dtype=object),
+        "NaN, category": pd.Categorical([np.nan, np.nan, 0.0]),
+    },
+    "channel": {
+        "None": [None, None, "app"],
+        "NaN": [np.nan, np.nan, "app"],
+        "pd.NA, object": pd.Series([pd.NA, None, "app"], dtype=object),
+        "pd.NA, string": pd.array([pd.NA, pd.NA, "app"], dtype="string"),
+        "NaN, other categories": pd.Categorical([None, None, "app"], categories=["kiosk", "app"]),
+    },
+}
+
+
+@pytest.mark.parametrize(("feature", "spelling"), [
+    (feature, spelling) for feature, spellings in MISSING_SPELLINGS.items()
+    for spelling in spellings
+])
+def test_a_missing_value_gets_the_missing_bin_however_it_is_spelt(feature, spelling):
+    frame, is_bad = _missing_sample()
+    binner = WoeBinner(special_codes=[-999]).fit(frame, is_bad)
+    table = binner.binning_table(feature)
+    missing = table.index[table["Bin"] == "Missing"][0]
+    assert table.loc[missing, "Count"] == 15
+    expected = math.log((10 / 70) / (5 / 30))
+    scored = pd.DataFrame({"x": [0.0] * 3, "channel": ["app"] * 3})
+    scored[feature] = MISSING_SPELLINGS[feature][spelling]
+    assert binner.bin_indices(scored)[feature].tolist()[:2] == [missing, missing]
+    assert binner.transform(scored)[feature].tolist()[:2] == pytest.approx([expected] * 2)
+    assert binner.transform(scored)[feature].iloc[2] != pytest.approx(expected)
+
+
+def test_missing_values_and_special_codes_keep_their_own_bins():
+    frame, is_bad = _missing_sample()
+    binner = WoeBinner(special_codes=[-999]).fit(frame, is_bad)
+    table = binner.binning_table("x")
+    special, missing = (table.index[table["Bin"] == name][0] for name in ("Special", "Missing"))
+    scored = pd.DataFrame({"x": [-999.0, np.nan], "channel": [None, np.nan]})
+    assert binner.bin_indices(scored)["x"].tolist() == [special, missing]
+    assert binner.transform(scored)["x"].tolist() == pytest.approx(
+        [table.loc[special, "WoE"], table.loc[missing, "WoE"]])
+    # a whole batch without the category: a column of NaN read as float, still missing
+    assert binner.transform(scored)["channel"].tolist() == pytest.approx(
+        [math.log((10 / 70) / (5 / 30))] * 2)
+
+
+@pytest.mark.parametrize("values", [["", 1.0], ["NA", None], ["0.5", "1"]])
+def test_text_in_a_numerical_feature_is_refused_by_name_not_guessed(values):
+    frame, is_bad = _missing_sample()
+    binner = WoeBinner().fit(frame, is_bad)
+    scored = pd.DataFrame({"x": pd.Series(values, dtype=object, index=[7, 8]),
+                           "channel": ["app", "web"]})
+    with pytest.raises(ValueError, match=r"feature 'x' was binned as numerical .* not numbers"
+                                         r".*rows \{7: '"):
+        binner.transform(scored)
+
+
+def test_bin_indices_of_some_features_need_only_their_columns():
+    frame, is_bad = _missing_sample()
+    binner = WoeBinner().fit(frame, is_bad)
+    full = binner.bin_indices(frame)
+    some = binner.bin_indices(frame[["channel"]].assign(other=1), features=["channel"])
+    pd.testing.assert_frame_equal(some, full[["channel"]])
+    with pytest.raises(ValueError, match=r"WoeBinner scores on missing from X: \[x\]"):
+        binner.bin_indices(frame[["channel"]], features=["x"])
+    with pytest.raises(KeyError, match="no binning for 'z'"):
+        binner.bin_indices(frame, features=["z"])
+    # an array is known by position only: every fitted column, in fit order
+    array_some = binner.bin_indices(frame.to_numpy(), features=["channel"])
+    pd.testing.assert_frame_equal(array_some, full[["channel"]])
+    with pytest.raises(ValueError, match="X has 1 features"):
+        binner.bin_indices(frame[["channel"]].to_numpy(), features=["channel"])
+
+
 def test_categories_are_binned_by_bad_rate_and_unseen_ones_are_neutral():
     frame, is_bad = _two_bin_sample()
     categories = pd.DataFrame(

@@ -289,3 +289,168 @@ def test_a_json_scorecard_whose_points_were_altered_is_refused(card):
         WoeScorecard.from_dict(data)
     with pytest.raises(ValueError, match="not a saved WoE scorecard"):
         WoeScorecard.from_dict({"format": "pickle"})
+
+
+# ------------------------------------------------------ missing values at scoring time
+@pytest.fixture(scope="module")
+def missing_card(sample) -> WoeScorecard:
+    """Income and channel both missing in development, missing being risky in both."""
+    frame, is_bad = sample
+    rng = np.random.default_rng(7)
+    absent = rng.random(len(frame)) < 0.15
+    frame = frame.assign(channel=frame["channel"].where(~absent))
+    is_bad = np.where(absent, rng.random(len(frame)) < 0.7, is_bad)
+    return WoeScorecard(selection="none", n_jobs=1).fit(frame, is_bad)
+
+
+def _missing_bin(card: WoeScorecard, feature: str) -> pd.Series:
+    rows = card.points_table_.query("feature == @feature and bin == 'Missing'")
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+MISSING_SPELLINGS = {
+    "income": {
+        "NaN": lambda: [np.nan, np.nan, 4000.0],
+        "None, float column read as object": lambda: pd.Series([None, np.nan, 4000.0],
+                                                               dtype=object),
+        "pd.NA, nullable Float64": lambda: pd.array([pd.NA, pd.NA, 4000.0], dtype="Float64"),
+        "pd.NA, object": lambda: pd.Series([pd.NA, None, 4000.0], dtype=object),
+    },
+    "channel": {
+        "None": lambda: [None, None, "app"],
+        "NaN": lambda: [np.nan, np.nan, "app"],
+        "pd.NA, string": lambda: pd.array([pd.NA, pd.NA, "app"], dtype="string"),
+        "NaN, other categories": lambda: pd.Categorical([None, None, "app"],
+                                                        categories=["kiosk", "app"]),
+    },
+}
+
+
+@pytest.mark.parametrize(("feature", "spelling"), [
+    (feature, spelling) for feature, spellings in MISSING_SPELLINGS.items()
+    for spelling in spellings
+])
+def test_a_missing_value_gets_the_woe_and_points_of_the_missing_bin(missing_card, holdout,
+                                                                    feature, spelling):
+    card = missing_card
+    assert {"income", "channel"} <= set(card.features_)
+    frame = holdout[0].head(3).copy()
+    frame[feature] = MISSING_SPELLINGS[feature][spelling]()
+    missing = _missing_bin(card, feature)
+    assert missing["count"] > 0 and missing["points"] < 0          # risky, not the average
+    points = card.points_by_feature(frame)[feature]
+    assert points.iloc[:2].tolist() == [missing["points"]] * 2
+    assert points.iloc[2] != missing["points"]
+    woe = card._bin_values(frame, 0)
+    expected = card.intercept_ + woe.to_numpy() @ card.coef_.to_numpy()
+    assert woe[feature].iloc[:2].tolist() == [missing["woe"]] * 2
+    np.testing.assert_array_equal(card.decision_function(frame), expected)
+
+
+def test_a_whole_batch_without_a_category_is_missing_not_unknown(missing_card, holdout):
+    frame = holdout[0].head(4).assign(channel=np.nan)       # read back as a float column
+    points = missing_card.points_by_feature(frame)["channel"]
+    assert (points == _missing_bin(missing_card, "channel")["points"]).all()
+
+
+def _score_from_csv(card: WoeScorecard, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Score and log-odds computed from the CSV points table only: a missing value reads the
+    feature's "Missing" row, any other value the row of its bin position."""
+    csv = pd.read_csv(io.StringIO(card.points_table_csv()))
+    base, table = csv.iloc[0], csv.iloc[1:]
+    indices = card.binner_.bin_indices(frame)
+    score = np.full(len(frame), base["points"])
+    log_odds = np.full(len(frame), base["coefficient"])
+    for name in card.features_:
+        rows = table[table["feature"] == name]
+        missing = rows[rows["bin"] == "Missing"].iloc[0]
+        by_index = rows.set_index(rows["bin_index"].astype(int))
+        found = by_index.loc[indices[name].to_numpy()]
+        is_missing = frame[name].isna().to_numpy()
+        score += np.where(is_missing, missing["points"], found["points"].to_numpy())
+        log_odds += np.where(is_missing, missing["coefficient"] * missing["woe"],
+                             (found["coefficient"] * found["woe"]).to_numpy())
+    return score, log_odds
+
+
+def test_missing_values_agree_in_python_sql_csv_and_a_json_copy(missing_card, holdout):
+    card = missing_card
+    frame = holdout[0].head(200).copy()
+    frame.loc[frame.index[:20], "income"] = np.nan
+    frame.loc[frame.index[10:30], "channel"] = None
+    frame.loc[frame.index[30:35], "channel"] = "kiosk"                  # unknown category
+    frame.loc[frame.index[35:40], "utilisation"] = np.nan    # never missing in development
+    assert _missing_bin(card, "utilisation")["count"] == 0
+    assert (card.points_by_feature(frame)["utilisation"].iloc[35:40] == 0).all()
+    expected = card.credit_score(frame).to_numpy()
+
+    connection = sqlite3.connect(":memory:")
+    frame.assign(row_id=np.arange(len(frame))).to_sql("features", connection, index=False)
+    query = f"SELECT row_id, credit_score FROM ({card.to_sql()}) ORDER BY row_id"
+    from_sql = np.array([score for _, score in connection.execute(query).fetchall()])
+    np.testing.assert_allclose(from_sql, expected, rtol=0, atol=1e-6)
+    assert f"WHEN \"channel\" IS NULL THEN {float(_missing_bin(card, 'channel')['points'])!r}" \
+        in card.to_sql()
+
+    from_csv, log_odds = _score_from_csv(card, frame)
+    np.testing.assert_allclose(from_csv, expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(log_odds, card.decision_function(frame), rtol=0, atol=1e-9)
+
+    loaded = WoeScorecard.from_dict(json.loads(json.dumps(card.to_dict(), allow_nan=False)))
+    np.testing.assert_array_equal(loaded.decision_function(frame), card.decision_function(frame))
+    pd.testing.assert_frame_equal(loaded.points_by_feature(frame), card.points_by_feature(frame))
+
+
+def test_a_pure_missing_bin_scores_zero_as_its_table_says():
+    """Missing values all good in development: the bin's WoE is 0 by the binning's convention
+    (no bad to divide by), so a missing value gets 0 points, and the table shows its count."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"x": rng.normal(size=3000)})
+    is_bad = rng.random(3000) < expit(-1 + frame["x"])
+    frame.loc[:9, "x"] = np.nan
+    is_bad[:10] = False
+    card = WoeScorecard(selection="none", n_jobs=1).fit(frame, is_bad)
+    missing = _missing_bin(card, "x")
+    assert missing["count"] == 10 and missing["woe"] == 0 and missing["points"] == 0
+    assert card.points_by_feature(frame.head(10))["x"].eq(0).all()
+
+
+def test_text_in_a_numerical_feature_is_an_error_naming_it(card, holdout):
+    frame = holdout[0].head(3).copy()
+    frame["income"] = pd.Series(["", "NA", "3000"], dtype=object, index=frame.index)
+    with pytest.raises(ValueError, match=r"feature 'income' .* not numbers"):
+        card.credit_score(frame)
+
+
+# ------------------------------------------------------ only the selected features
+def test_scores_a_frame_holding_only_the_selected_features(card, holdout):
+    frame, _ = holdout
+    assert "noise" not in card.features_
+    assert list(card.feature_names_in_) == list(frame.columns)          # the fitted inputs
+    only = frame[card.features_[::-1]].assign(branch="north")         # other order, extra column
+    np.testing.assert_array_equal(card.predict_proba(only), card.predict_proba(frame))
+    np.testing.assert_array_equal(card.predict(only), card.predict(frame))
+    pd.testing.assert_frame_equal(card.points_by_feature(only), card.points_by_feature(frame))
+    pd.testing.assert_frame_equal(card.points_lost(only), card.points_lost(frame))
+    pd.testing.assert_series_equal(card.credit_score(only), card.credit_score(frame))
+    loaded = WoeScorecard.from_dict(json.loads(json.dumps(card.to_dict(), allow_nan=False)))
+    pd.testing.assert_series_equal(loaded.credit_score(only), card.credit_score(frame))
+
+
+def test_a_frame_without_a_selected_feature_is_an_error_naming_it(card, holdout):
+    frame = holdout[0].drop(columns=["income", "noise"])
+    with pytest.raises(ValueError, match=r"1 feature\(s\) WoeScorecard scores on missing from X: "
+                                         r"\[income\]"):
+        card.predict_proba(frame)
+    with pytest.raises(ValueError, match="more than once"):
+        card.predict_proba(pd.concat([frame, holdout[0][["income"]] * 2,
+                                      holdout[0][["income"]]], axis=1))
+
+
+def test_an_array_still_holds_every_fitted_column_in_fit_order(card, holdout):
+    frame, _ = holdout
+    array = frame[list(card.feature_names_in_)].to_numpy()
+    np.testing.assert_array_equal(card.predict_proba(array), card.predict_proba(frame))
+    with pytest.raises(ValueError, match="X has 4 features, but WoeScorecard is expecting 5"):
+        card.predict_proba(frame[card.features_].to_numpy())
