@@ -8,6 +8,7 @@ within a plausibility ceiling (:mod:`credit_models.data.plausibility`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sized
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,7 +19,7 @@ AMOUNT_UNIT = "currency"
 
 OUTCOMES_TABLE = "labels"
 """Carries outcomes observed outside the event history; with rows in it, event tables may be
-empty (application data has no events to derive outcomes from)."""
+empty or left out (application data has no events to derive outcomes from)."""
 
 ATTRIBUTE_PREFIX = "attr_"
 """Customers may carry any number of application attributes named ``attr_<name>`` (numeric or
@@ -60,12 +61,20 @@ class TableSpec:
     columns: tuple[ColumnSpec, ...]
     foreign_keys: tuple[ForeignKey, ...] = field(default_factory=tuple)
     required: bool = True
-    """The table must be present (a file, possibly of an empty table with the right columns)."""
+    """The table must be present, unless :meth:`rows_exempt` (then an absent table is read as an
+    empty one, see :func:`credit_models.data.io.read_tables`)."""
     empty_allowed_with: str | None = None
     """A required table must have rows, unless this other table of the data set has rows: event
-    tables may be empty in a data set carrying its outcomes in ``labels``. Optional tables may
-    always be empty."""
+    tables may be empty, or left out, in a data set carrying its outcomes in ``labels``. Optional
+    tables may always be empty."""
     allows_attributes: bool = False
+
+    def rows_exempt(self, tables: Mapping[str, Sized]) -> bool:
+        """Whether this required table may have no rows (or be absent) beside ``tables``: its
+        ``empty_allowed_with`` table is there with rows. The one statement of the rule, used by
+        reading (absent → empty) and validation (empty allowed)."""
+        exempt_by = self.empty_allowed_with
+        return self.required and exempt_by is not None and len(tables.get(exempt_by, ())) > 0
 
     def column(self, name: str) -> ColumnSpec:
         for column in self.columns:

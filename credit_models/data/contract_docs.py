@@ -47,7 +47,7 @@ def _rows_rule(spec: TableSpec) -> str:
     if spec.empty_allowed_with is None:
         return "Must have rows."
     return (f"Must have rows, unless `{spec.empty_allowed_with}` has rows (application data "
-            "without an event history).")
+            "without an event history): then it may be empty, or left out and read as empty.")
 
 
 def render_table(spec: TableSpec) -> str:

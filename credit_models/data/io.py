@@ -1,7 +1,10 @@
 """Reading and writing a data set: a folder with one Parquet file or part-file folder per table.
 
 A data set folder also holds ``manifest.json`` (its extraction date, where it came from), written
-atomically last so that a folder without a manifest is recognisably incomplete. A folder the
+atomically last so that a folder without a manifest is recognisably incomplete. Application data
+(``customers`` and ``labels`` only) may leave the event tables out: :func:`complete_tables` is the
+one place that turns them into empty tables, applied on reading, so every later stage sees the
+same tables. A folder the
 toolkit writes also carries its marker (:mod:`credit_models.data.folders`): only such a folder,
 or an empty one, is ever replaced. Reading either returns every row of every table or raises a
 :class:`DatasetReadError` naming the file, what is wrong with it and how to fix it.
@@ -46,6 +49,17 @@ REWRITE_FIX = (
 MANIFEST_EXAMPLE = (
     '{"extraction_date": "2025-07-01T00:00:00+00:00", "source": "warehouse", "details": {}}'
 )
+MINIMAL_MANIFEST_EXAMPLE = '{"extraction_date": "2025-07-01T00:00:00+00:00", "source": "warehouse"}'
+"""The smallest valid manifest: ``details`` is optional."""
+ABSENT_TABLE = "credit_models.absent_table"
+"""Key of ``DataFrame.attrs`` set on a table that was absent and read as empty, so that
+validation can say so instead of reporting an ordinary empty table."""
+EMPTY_TABLE_DTYPES = {
+    "int": "int64", "float": "float64", "string": "str", "bool": "bool",
+    "timestamp": "datetime64[us, UTC]",
+}
+"""The dtypes of a table read as empty: those the adapters write, so an absent table and an
+empty file read alike."""
 
 
 @dataclass(frozen=True)
@@ -91,8 +105,13 @@ def read_table(root: str | Path, table: str) -> pd.DataFrame | None:
 
 
 def read_tables(root: str | Path) -> dict[str, pd.DataFrame]:
-    """Every contract table present under ``root``; files the contract does not know are skipped
-    here and reported by validation."""
+    """Every contract table present under ``root``, in contract order; files the contract does not
+    know are skipped here and reported by validation.
+
+    An absent event table of a data set whose ``labels`` table has rows (application data) is
+    read as an empty table with the contract's columns and dtypes (:func:`complete_tables`),
+    marked as absent for validation to report. Any other absent table stays absent: validation
+    names a missing required one."""
     root = Path(root)
     if not root.is_dir():
         what = "is a file, not a folder" if root.is_file() else "does not exist"
@@ -105,7 +124,41 @@ def read_tables(root: str | Path) -> dict[str, pd.DataFrame]:
         frame = read_table(root, name)
         if frame is not None:
             tables[name] = frame
-    return tables
+    return complete_tables(tables)
+
+
+def complete_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``tables`` with each absent table that may be left out (a required table whose rows are
+    exempt, see :meth:`~credit_models.data.contract.TableSpec.rows_exempt`) as an empty table,
+    marked :func:`was_absent`; contract tables in contract order, then any others. The frames
+    given are not copied or changed.
+
+    The one statement of "absent means empty": :func:`read_tables` applies it, so every stage
+    after reading sees complete tables, and validation applies it to what it is given, so an
+    in-memory data set (an adapter's output) is judged as its written-and-read form would be."""
+    completed = dict(tables)
+    for name, spec in TABLES.items():
+        if name not in completed and spec.rows_exempt(completed):
+            frame = empty_table(name)
+            frame.attrs[ABSENT_TABLE] = True
+            completed[name] = frame
+    return {
+        **{name: completed[name] for name in TABLES if name in completed},
+        **{name: frame for name, frame in completed.items() if name not in TABLES},
+    }
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """A table with no rows and exactly the contract's columns and dtypes."""
+    return pd.DataFrame({
+        column.name: pd.Series(dtype=EMPTY_TABLE_DTYPES[column.kind])
+        for column in TABLES[name].columns
+    })
+
+
+def was_absent(frame: pd.DataFrame) -> bool:
+    """Whether :func:`complete_tables` made this table up as empty because it was absent."""
+    return bool(frame.attrs.get(ABSENT_TABLE, False))
 
 
 def unknown_table_files(root: str | Path) -> list[str]:

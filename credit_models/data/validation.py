@@ -2,7 +2,9 @@
 
 Every rule is checked and every violation collected (never stop at the first), so one run tells a
 user everything to fix. A required table must have rows (event tables may be empty only beside a
-``labels`` table with rows). Per-table rules (dtypes, nulls, uniqueness, bounds, vocabularies, finite
+``labels`` table with rows; there they may also be absent: the tables are judged as
+:func:`~credit_models.data.io.read_tables` gives them, with such a table empty, reported as a note,
+not a violation). Per-table rules (dtypes, nulls, uniqueness, bounds, vocabularies, finite
 numbers, plausibility ceilings on amounts) run through pandera schemas built from the contract
 declarations; rules that span tables (foreign keys, a repayment's customer owning its bill, dates in
 order, nothing after the extraction date) are checked here. Nothing is cast or dropped: the frames
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,7 @@ from credit_models.data.contract import (
     ColumnSpec,
     TableSpec,
 )
+from credit_models.data.io import complete_tables, was_absent
 from credit_models.data.plausibility import PlausibilityConfig
 from credit_models.errors import ContractViolation, DataContractError
 
@@ -41,6 +44,8 @@ class ValidationReport:
     ignored_columns: dict[str, list[str]]
     """Columns present in the data but unknown to the contract: reported, never used."""
     row_counts: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+    """Information that is not a violation, such as an absent table read as empty."""
 
     @property
     def ok(self) -> bool:
@@ -48,6 +53,7 @@ class ValidationReport:
 
     def describe(self) -> str:
         lines = [f"{name}: {count:,} rows" for name, count in self.row_counts.items()]
+        lines.extend(self.notes)
         for table, columns in self.ignored_columns.items():
             lines.append(f"{table}: ignored columns not in the contract: {', '.join(columns)}")
         if self.violations:
@@ -63,18 +69,22 @@ def validate_tables(
     extraction_date: pd.Timestamp | None,
     plausibility: PlausibilityConfig | None = None,
 ) -> ValidationReport:
-    """Check every rule of the contract; return all violations found. ``plausibility`` sets the
+    """Check every rule of the contract; return all violations found (and a note naming any event
+    table absent beside ``labels`` with rows, judged as empty). ``plausibility`` sets the
     ceilings on amounts (default: :data:`~credit_models.data.plausibility.DEFAULT_AMOUNT_CEILING`);
     a bad ceiling raises :class:`~credit_models.errors.ConfigError` before any table is read."""
     plausibility = plausibility or PlausibilityConfig()
     plausibility.check()
+    # Judged as read: an event table left out of application data is an empty table, noted.
+    tables = complete_tables(tables)
     violations: list[ContractViolation] = []
     ignored: dict[str, list[str]] = {}
     for name in REQUIRED_TABLES:
         if name not in tables:
-            violations.append(
-                ContractViolation(name, None, "required table is missing", 0)
-            )
+            violations.append(ContractViolation(name, None, _missing_rule(TABLES[name]), 0))
+    notes = _absent_notes(tables)
+    for note in notes:
+        logger.info(note)
     empty = _empty_tables(tables)
     violations.extend(empty)
     for name, frame in tables.items():
@@ -101,6 +111,7 @@ def validate_tables(
         violations=violations,
         ignored_columns=ignored,
         row_counts={name: len(frame) for name, frame in tables.items()},
+        notes=notes,
     )
 
 
@@ -116,6 +127,29 @@ def check_tables(
     return report
 
 
+def _absent_notes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """One line naming the tables reading made up as empty (:func:`~credit_models.data.io.
+    read_tables`): not a violation, but a reader of the report must not take them for files."""
+    absent = [name for name, frame in tables.items() if name in TABLES and was_absent(frame)]
+    if not absent:
+        return []
+    outcomes = sorted({str(TABLES[name].empty_allowed_with) for name in absent})
+    plural = "s" if len(absent) > 1 else ""
+    note = (f"{', '.join(absent)}: absent, read as empty table{plural} (the data set carries its "
+            f"outcomes in {', '.join(outcomes)}: application data without an event history)")
+    return [note]
+
+
+def _missing_rule(spec: TableSpec) -> str:
+    if spec.empty_allowed_with is None:
+        return "required table is missing"
+    return (
+        "required table is missing; it may be left out only in a data set that carries its "
+        f"outcomes in a {spec.empty_allowed_with} table with rows (application data), where "
+        "reading treats it as empty"
+    )
+
+
 def _empty_tables(tables: Mapping[str, pd.DataFrame]) -> list[ContractViolation]:
     """A required table with no rows: an extract that lost its rows, which would otherwise
     train on nothing (no orders) or fail later as a flood of foreign-key errors (no customers)."""
@@ -124,9 +158,9 @@ def _empty_tables(tables: Mapping[str, pd.DataFrame]) -> list[ContractViolation]
         frame = tables.get(name)
         if frame is None or len(frame):
             continue
-        exempt_by = TABLES[name].empty_allowed_with
-        if exempt_by is not None and len(tables.get(exempt_by, ())):
+        if TABLES[name].rows_exempt(tables):
             continue
+        exempt_by = TABLES[name].empty_allowed_with
         if exempt_by is None:
             rule = "table is empty (0 rows); it must have rows: export the table again"
         else:

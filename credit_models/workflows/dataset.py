@@ -12,7 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from credit_models.data.contract import OUTCOMES_TABLE
 from credit_models.data.io import (
+    MANIFEST_NAME,
+    MINIMAL_MANIFEST_EXAMPLE,
     DatasetManifest,
     dataset_folder_check,
     legacy_tables_layout,
@@ -92,13 +95,36 @@ def load_dataset(data: DataSettings, strict: bool = True) -> LoadedDataset:
             details=manifest.details if manifest else {},
         )
     if manifest is None:
-        raise ConfigError(
-            f"{path} has no manifest.json: set data.extraction_date to the date the data were "
-            "extracted (no event may be at or after it)"
-        )
+        raise ConfigError(_missing_manifest_message(path, tables))
     validate = check_tables if strict else validate_tables
     report = validate(tables, manifest.extraction_timestamp, data.plausibility)
     return LoadedDataset(path=path, tables=tables, manifest=manifest, report=report)
+
+
+def _missing_manifest_message(path: Path, tables: dict[str, pd.DataFrame]) -> str:
+    """What to write when a data set has no manifest. The extraction date stays required, even
+    for application data: it is a fact of the extract that validation checks the data against
+    (nothing dated at or after it), so deriving it from the data would check nothing."""
+    message = (
+        f"{path} has no {MANIFEST_NAME}, which gives the data set's extraction date (no event "
+        f"may be dated at or after it). Write {path / MANIFEST_NAME} holding "
+        f"{MINIMAL_MANIFEST_EXAMPLE} with the instant your data were extracted ('details' is "
+        "optional), or pass data.extraction_date=2025-07-01T00:00:00+00:00"
+    )
+    outcomes, customers = tables.get(OUTCOMES_TABLE), tables.get("customers")
+    if outcomes is not None and len(outcomes):
+        message += (f". For application data (outcomes in {OUTCOMES_TABLE}, no events) any "
+                    "instant after every customers.signed_up_at will do")
+        latest = outcomes["as_of"].max() if "as_of" in outcomes.columns else None
+        signed_up = (customers["signed_up_at"].max()
+                     if customers is not None and "signed_up_at" in customers.columns else None)
+        try:
+            fits = latest is not None and signed_up is not None and signed_up < latest
+        except TypeError:       # wrong dtypes: validation will name them
+            fits = False
+        if fits:
+            message += f", such as the latest {OUTCOMES_TABLE}.as_of ({latest.isoformat()})"
+    return message
 
 
 def configured_path(data: DataSettings) -> Path:

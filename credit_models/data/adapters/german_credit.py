@@ -2,9 +2,10 @@
 
 Application attributes only, with a good/bad outcome: one customer per row (ids 1..1000 in row
 order), every attribute as ``attr_<column>`` except the personal ones left out on purpose, and the
-outcome in the ``labels`` table. The event tables the contract requires (orders, bills, repayments,
-limit_events) are written empty with their exact dtypes: this data set supports application-score
-(A-score) models only. See ``data/adapters.md``.
+outcome in the ``labels`` table. The event tables (orders, bills, repayments, limit_events) are not
+written: beside ``labels`` they may be left out, and reading gives them as empty tables with the
+contract's dtypes. This data set supports application-score (A-score) models only. See
+``data/adapters.md``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from credit_models.data.adapters.common import (
     SourceDataError,
     attribute_name,
     contract_frame,
-    empty_table,
     percent,
     read_source_csv,
 )
@@ -41,7 +41,8 @@ LEFT_OUT = {
         "national origin: a protected characteristic a credit model should not use",
 }
 """Source columns deliberately not carried over, with the reason."""
-EMPTY_TABLES = ("orders", "bills", "repayments", "limit_events")
+ABSENT_TABLES = ("orders", "bills", "repayments", "limit_events")
+"""Event tables the source has nothing for: left out, read back as empty."""
 
 
 def convert_german_credit(source_csv: str | Path) -> AdaptedDataset:
@@ -76,8 +77,7 @@ def convert_german_credit(source_csv: str | Path) -> AdaptedDataset:
         "as_of": [AS_OF] * n_customers,
         "is_bad": outcome.map(LABEL_VALUES).astype(bool),
     })
-    tables = {"customers": customers, **{name: empty_table(name) for name in EMPTY_TABLES},
-              "labels": labels}
+    tables = {"customers": customers, "labels": labels}
 
     bad = int(labels["is_bad"].sum())
     missing = {name: int(series.isna().sum()) for name, series in attributes.items()
@@ -95,8 +95,8 @@ def convert_german_credit(source_csv: str | Path) -> AdaptedDataset:
           for column, reason in LEFT_OUT.items()),
         f"labels: {n_customers:,} rows as of {AS_OF.date()} (placeholder), {bad:,} bad "
         f"({LABEL_COLUMN} == 'bad', {percent(bad, n_customers)})",
-        f"{', '.join(EMPTY_TABLES)}: empty (the source has no event history): A-score models "
-        "only",
+        f"{', '.join(ABSENT_TABLES)}: not written (the source has no event history; read as "
+        "empty tables): A-score models only",
     ]
     if missing:
         report.append("missing attribute values kept as missing: "
