@@ -229,8 +229,8 @@ def model_margin(
 def _estimator_and_inputs(model: Any, inputs: pd.DataFrame) -> tuple[Any, pd.DataFrame]:
     """The estimator explained (a :class:`PdModel`'s own) and the columns it reads."""
     estimator = getattr(model, "estimator_", model)
-    if estimator is model:
-        return model, inputs
+    if estimator is model or isinstance(estimator, WoeScorecard):
+        return estimator, inputs      # a scorecard reads the features it selected, by name
     return estimator, inputs[list(model.feature_names_in_)]
 
 

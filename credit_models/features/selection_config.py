@@ -8,6 +8,8 @@ so a bad threshold fails before any data is read.
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -33,6 +35,15 @@ class MonotonicTrend(str, Enum):
     valley_heuristic = "valley_heuristic"
 
 
+class SelectionRules(str, Enum):
+    """Which rule set screens the features (see :mod:`credit_models.features.selection`)."""
+
+    auto = "auto"
+    """By the model family: ``scorecard`` for the WoE scorecard, ``trees`` for XGBoost."""
+    scorecard = "scorecard"
+    trees = "trees"
+
+
 class BinningSolver(str, Enum):
     cp = "cp"
     mip = "mip"
@@ -42,6 +53,12 @@ class BinningSolver(str, Enum):
 class SelectionConfig:
     """Thresholds of the selection rules (in the order they apply) and the binning behind IV."""
 
+    rules: SelectionRules = SelectionRules.auto
+    """``auto`` (by model family) | ``scorecard`` (every rule) | ``trees`` (only drop what no
+    model can use: all missing, constant, identifier-like)."""
+    exclude: list[str] = field(default_factory=list)
+    """Feature-name patterns (fnmatch) never to use, whatever the rules: leaky features, or
+    inputs not available when the decision is made. Each one is reported with the pattern."""
     max_missing_rate: float = 0.95
     """Drop a feature missing in more than this share of development rows."""
     max_single_value_share: float = 0.98
@@ -73,8 +90,26 @@ class SelectionConfig:
     n_jobs: int | None = None
     """Features binned in parallel; null for one at a time."""
 
-    def build(self) -> FeatureSelector:
-        """The unfitted selector, every parameter checked now rather than at ``fit``."""
+    def resolved_rules(self, family: str) -> str:
+        """The rule set that runs for a model ``family`` (``"xgboost"`` or ``"scorecard"``)."""
+        rules = _value(self.rules)
+        if rules != SelectionRules.auto.value:
+            return rules
+        return "scorecard" if family == "scorecard" else "trees"
+
+    def excluded(self, names: Iterable[str]) -> dict[str, str]:
+        """Feature → reason for every name an ``exclude`` pattern matches."""
+        reasons = {}
+        for name in names:
+            pattern = next((item for item in self.exclude if fnmatch.fnmatchcase(name, item)),
+                           None)
+            if pattern is not None:
+                reasons[name] = f"excluded by selection.exclude ({pattern!r})"
+        return reasons
+
+    def build(self, family: str = "scorecard") -> FeatureSelector:
+        """The unfitted selector for a model ``family``, every parameter checked now rather
+        than at ``fit``."""
         binner = WoeBinner(
             monotonic_trend=_value(self.monotonic_trend),
             max_n_prebins=self.max_n_prebins,
@@ -96,6 +131,7 @@ class SelectionConfig:
             max_correlation=self.max_correlation,
             psi_epsilon=self.psi_epsilon,
             binner=binner,
+            rules=self.resolved_rules(family),
         )
         binner._check_parameters()
         selector._check_parameters()

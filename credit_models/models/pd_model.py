@@ -42,7 +42,8 @@ class PdModel(ClassifierMixin, BaseEstimator):
         The family's own parameters: XGBoost's, laid over :data:`DEFAULT_PARAMS`, or the
         scorecard's; ``None`` for the defaults.
     early_stopping_rounds:
-        XGBoost stops when AUC on ``eval_set`` has not improved for this many rounds.
+        XGBoost stops when AUC on ``eval_set`` has not improved for this many rounds; ``None``
+        grows ``n_estimators`` trees whatever ``eval_set`` says.
     class_weight:
         ``"balanced"`` weighs bads by goods / bads of the training rows (XGBoost only).
     monotone_constraints:
@@ -72,7 +73,7 @@ class PdModel(ClassifierMixin, BaseEstimator):
         *,
         family: str = ModelFamily.xgboost.value,
         params: Mapping[str, Any] | None = None,
-        early_stopping_rounds: int = 50,
+        early_stopping_rounds: int | None = 50,
         class_weight: str = ClassWeight.none.value,
         monotone_constraints: Mapping[str, int] | None = None,
         calibration: str = CalibrationMethod.isotonic.value,
@@ -158,7 +159,7 @@ class PdModel(ClassifierMixin, BaseEstimator):
                 bads = int(is_bad.sum())
                 params["scale_pos_weight"] = (len(is_bad) - bads) / max(bads, 1)
             validation = None
-            if eval_set is not None:
+            if eval_set is not None and self.early_stopping_rounds is not None:
                 eval_inputs = self._inputs(eval_set[0], reset=False)
                 validation = (eval_inputs, self._encoded_target(eval_set[1], len(eval_inputs)))
             self.estimator_ = fit_xgb_pd(frame, is_bad, validation, params,
@@ -172,14 +173,17 @@ class PdModel(ClassifierMixin, BaseEstimator):
             ).fit(raw, self._encoded_target(calibration_set[1], len(raw)).astype(bool))
         return self
 
-    def fixed_trees(self) -> PdModel:
-        """An unfitted copy that refits the way cross-validation refits on a fold: XGBoost grows
-        the number of trees this fit kept (no early stopping inside a fold) with this fit's class
-        weight; the scorecard is refitted as configured."""
+    def fixed_trees(self, n_trees: int | None = None) -> PdModel:
+        """An unfitted copy that refits the way cross-validation refits on a fold, or a final
+        model on more rows: XGBoost grows ``n_trees`` trees (default: the number this fit kept),
+        with no early stopping, and this fit's class weight; the scorecard is refitted as
+        configured."""
         check_is_fitted(self)
         copy = clone(self)
         if self._settings().family is ModelFamily.xgboost:
-            params = {**(self.params or {}), "n_estimators": self.best_iteration_ + 1}
+            trees = self.best_iteration_ + 1 if n_trees is None else n_trees
+            params = {**(self.params or {}), "n_estimators": trees}
+            copy.set_params(early_stopping_rounds=None)
             if self._settings().class_weight is ClassWeight.balanced:
                 params["scale_pos_weight"] = self.estimator_.get_params()["scale_pos_weight"]
                 copy.set_params(class_weight=ClassWeight.none.value)
@@ -200,11 +204,13 @@ class PdModel(ClassifierMixin, BaseEstimator):
     def _inputs(self, X: pd.DataFrame | np.ndarray, *, reset: bool) -> pd.DataFrame:
         """``X`` as the estimator reads it: a DataFrame keeps its columns and dtypes (categories
         stay categories); an array is read as numbers for XGBoost, as values for the scorecard
-        (whose bins also take text)."""
+        (whose bins also take text). A fitted scorecard reads only the features it selected."""
         if not isinstance(X, pd.DataFrame) and self.family == ModelFamily.xgboost:
             X = check_array(X, dtype="float64", ensure_all_finite="allow-nan",
                             ensure_min_samples=1 if reset else 0)
-        return feature_frame(self, X, reset=reset)
+        scorecard = None if reset else getattr(self, "estimator_", None)
+        features = scorecard.features_ if isinstance(scorecard, WoeScorecard) else None
+        return feature_frame(self, X, reset=reset, features=features)
 
     def _encoded_target(self, y: ArrayLike, n_rows: int, *, reset: bool = False) -> np.ndarray:
         """``y`` as 0 (good) / 1 (bad), checked by :func:`bad_flags`; ``reset`` sets

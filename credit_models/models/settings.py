@@ -57,7 +57,13 @@ class ModelSettings:
     params: dict[str, Any] = field(default_factory=dict)
     """The estimator's parameters over its defaults (``xgb_pd.DEFAULT_PARAMS`` for XGBoost, the
     :class:`WoeScorecard` signature for the scorecard); names and types checked."""
-    early_stopping_rounds: int = 50
+    early_stopping_rounds: int | None = 50
+    """XGBoost stops when validation AUC has not improved for this many rounds; null grows
+    ``params.n_estimators`` trees (a fixed tree count)."""
+    min_validation_bads: int = 50
+    """XGBoost: with fewer bads in the validation split, early stopping follows noise (100 rows
+    with 7 bads stopped at the first tree), so the tree count comes from grouped 5-fold
+    cross-validation on the pre-test rows instead, with a warning."""
     class_weight: ClassWeight = ClassWeight.none
     monotone_constraints: dict[str, int] = field(default_factory=dict)
     """Feature-name pattern (fnmatch) → +1 (PD never falls as it rises), −1 or 0."""
@@ -73,7 +79,8 @@ class ModelSettings:
             object.__setattr__(self, key, enum_choice(kind, getattr(self, key), f"model.{key}"))
         problems = [problem for key, value, expected in (
             ("model.name", self.name, str),
-            ("model.early_stopping_rounds", self.early_stopping_rounds, int),
+            ("model.early_stopping_rounds", self.early_stopping_rounds, int | None),
+            ("model.min_validation_bads", self.min_validation_bads, int),
             ("model.pd_floor", self.pd_floor, float),
         ) if (problem := type_problem(key, value, expected))]
         if problems:
@@ -87,9 +94,12 @@ class ModelSettings:
         self.score_points()     # checked now, not after training
         if self.family is ModelFamily.xgboost:
             check_xgb_params(dict(self.params))
-            if self.early_stopping_rounds < 1:
-                raise ConfigError("model.early_stopping_rounds must be at least 1; got "
-                                  f"{self.early_stopping_rounds!r}")
+            if self.early_stopping_rounds is not None and self.early_stopping_rounds < 1:
+                raise ConfigError("model.early_stopping_rounds must be at least 1 or null (a "
+                                  f"fixed tree count); got {self.early_stopping_rounds!r}")
+            if self.min_validation_bads < 0:
+                raise ConfigError("model.min_validation_bads must be >= 0; got "
+                                  f"{self.min_validation_bads!r}")
         else:
             check_scorecard_params(dict(self.params))
             if self.class_weight is not ClassWeight.none:

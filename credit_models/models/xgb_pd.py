@@ -104,7 +104,7 @@ def fit_xgb_pd(
     development_is_bad: np.ndarray,
     validation: tuple[pd.DataFrame, np.ndarray] | None,
     params: Mapping[str, Any],
-    early_stopping_rounds: int,
+    early_stopping_rounds: int | None,
     seed: int | None,
 ) -> xgb.XGBClassifier:
     """Fit on the development period (labels 0/1), stopping when validation AUC stops improving;

@@ -113,7 +113,7 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun
 
     prepared = prepare_pd_training(settings, stage)
     data, table = prepared.data, prepared.table
-    evaluated = fit_and_evaluate(table, settings.model, seed, data)
+    evaluated = fit_and_evaluate(table, settings.model, seed, data, refit=settings.refit)
     test_split = data.splitter.evaluation_split
     stage("PD model: %s AUC %.4f", test_split, evaluated.metrics[f"{test_split}/auc"])
 

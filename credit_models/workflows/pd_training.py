@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedGroupKFold
 
 from credit_models.errors import TrainingDataError
 from credit_models.evaluation.fairness import FairnessReview, fairness_review
@@ -23,7 +26,7 @@ from credit_models.features.selection import FeatureSelector
 from credit_models.features.selection_config import SelectionConfig
 from credit_models.features.sensitive import FairnessSettings, SensitiveAttributes
 from credit_models.models.pd_model import PdModel
-from credit_models.models.settings import ModelSettings
+from credit_models.models.settings import CalibrationMethod, ModelFamily, ModelSettings
 from credit_models.models.xgb_pd import model_inputs
 from credit_models.split.names import CALIBRATION, DEVELOPMENT, UNUSED, VALIDATION
 from credit_models.workflows.oracle import oracle_metrics
@@ -31,6 +34,9 @@ from credit_models.workflows.settings import TrainSettings
 from credit_models.workflows.training_data import Stage, TrainingData, assemble_training_data
 
 logger = logging.getLogger(__name__)
+
+TREE_COUNT_FOLDS = 5
+"""Folds of the cross-validation that sets XGBoost's tree count when validation is too small."""
 
 EXPLAIN_SAMPLE_ROWS = 20_000
 """Rows per split explained for the global explanations: enough for stable mean |SHAP|, bounded
@@ -62,9 +68,26 @@ class ModellingTable:
     is_bad: pd.Series
     split: pd.Series
     selection_report: pd.DataFrame
+    selector: FeatureSelector | None = None
+    """The fitted selector (refitted inside each cross-validation fold)."""
+    excluded: dict[str, str] = field(default_factory=dict)
+    """Features the model must not use (sensitive, ``selection.exclude``) → why."""
+    select_features: bool = True
 
     def rows(self, name: str) -> pd.Series:
         return self.split == name
+
+    def selected_on(self, rows: pd.Index) -> list[str]:
+        """The features selection keeps when fitted on ``rows`` only (all but the excluded
+        ones when features are not selected): what a cross-validation fold trains on, so that
+        no fold's features were chosen with its held-out rows."""
+        if not self.select_features or self.selector is None:
+            return [name for name in self.all_inputs if name not in self.excluded]
+        selector = clone(self.selector)
+        if selector.rules == "trees":
+            selector.set_params(measure_iv=False)   # its decisions need no binning
+        selector.fit(self.all_inputs.loc[rows], self.is_bad.loc[rows], excluded=self.excluded)
+        return list(selector.get_feature_names_out())
 
 
 @dataclass(frozen=True)
@@ -108,40 +131,70 @@ def check_features_present(inputs: pd.DataFrame, split: pd.Series) -> None:
 
 def modelling_table(
     data: TrainingData, selector: FeatureSelector, select_features: bool,
-    sensitive: SensitiveAttributes | None = None,
+    sensitive: SensitiveAttributes | None = None, excluded: Mapping[str, str] | None = None,
 ) -> ModellingTable:
-    """Fit the selector on development rows and keep its features (or all but the sensitive
-    attributes, when ``sensitive.exclude_from_model``; None: ``conf/fairness/default.yaml``)."""
+    """Fit the selector on development rows and keep its features (or all but the excluded
+    ones: the sensitive attributes when ``sensitive.exclude_from_model`` — None:
+    ``conf/fairness/default.yaml`` — and ``excluded``, feature → reason).
+
+    Stability (PSI) compares development with the pre-test periods after it (validation and
+    calibration), never with the test period: which features a model may use must not depend
+    on data from after the day it is built."""
     split, is_bad = data.split, data.labelled["is_bad"]
     all_inputs = model_inputs(data.features.frame, data.features.feature_names)
     check_features_present(all_inputs, split)
-    comparison = split == data.splitter.evaluation_split
+    comparison = split.isin([VALIDATION, CALIBRATION])
     sensitive = SensitiveAttributes.default() if sensitive is None else sensitive
-    excluded = sensitive.excluded_from_model(all_inputs.columns)
+    excluded = {**dict(excluded or {}), **sensitive.excluded_from_model(all_inputs.columns)}
     selector.fit(
         all_inputs[split == DEVELOPMENT], is_bad[split == DEVELOPMENT],
-        comparison=all_inputs[comparison], descriptions=data.features.descriptions,
-        excluded=excluded,
+        comparison=all_inputs[comparison] if comparison.any() else None,
+        descriptions=data.features.descriptions, excluded=excluded,
     )
     kept = (list(selector.get_feature_names_out()) if select_features
             else [name for name in all_inputs if name not in excluded])
-    return ModellingTable(all_inputs, all_inputs[kept], is_bad, split, selector.selection_report_)
+    return ModellingTable(all_inputs, all_inputs[kept], is_bad, split, selector.selection_report_,
+                          selector=selector, excluded=excluded, select_features=select_features)
 
 
 def fit_and_evaluate(
     table: ModellingTable, settings: ModelSettings, seed: int, data: TrainingData,
+    *, refit: bool = False,
 ) -> EvaluatedModel:
     """Fit on development (early stopping on validation), calibrate on the calibration split,
-    score every row and compute every split's metrics, plus cross-validation when configured."""
+    score every row and compute every split's metrics, plus cross-validation when configured.
+
+    The tree count comes from early stopping on validation, from grouped cross-validation when
+    validation holds fewer than ``settings.min_validation_bads`` bads, or is fixed
+    (``early_stopping_rounds: null``). With ``refit`` the final model is refitted with that
+    tree count on development and validation rows (and calibration rows when nothing is
+    calibrated): the model then reaches the test period, which stays untouched. ``valid/*``
+    metrics stay those of the validated model, the one whose tree count validation chose."""
     periods = data.splitter.periods
     check_trainable(table.split, table.is_bad, periods)
     inputs, is_bad, split = table.inputs, table.is_bad, table.split
-    model = PdModel.from_settings(settings, random_state=seed).fit(
-        inputs[split == DEVELOPMENT], is_bad[split == DEVELOPMENT],
+    calibration_set = ((inputs[split == CALIBRATION], is_bad[split == CALIBRATION])
+                       if CALIBRATION in periods else None)
+    model = PdModel.from_settings(settings, random_state=seed)
+    development = split == DEVELOPMENT
+    if _validation_too_small(settings, is_bad[split == VALIDATION]):
+        trees = cv_tree_count(table, data.labelled["customer_id"], settings, seed)
+        model.set_params(early_stopping_rounds=None,
+                         params={**settings.params, "n_estimators": trees})
+    model = model.fit(
+        inputs[development], is_bad[development],
         eval_set=(inputs[split == VALIDATION], is_bad[split == VALIDATION]),
-        calibration_set=((inputs[split == CALIBRATION], is_bad[split == CALIBRATION])
-                         if CALIBRATION in periods else None),
+        calibration_set=calibration_set,
     )
+    validated = model
+    if refit:
+        fitted_on = development | (split == VALIDATION)
+        if calibration_set is None or model.calibrator_ is None:
+            fitted_on |= split == CALIBRATION
+        model = validated.fixed_trees().fit(inputs[fitted_on], is_bad[fitted_on],
+                                            calibration_set=calibration_set)
+        logger.info("refitted on %s pre-test rows (%s) with %s", f"{int(fitted_on.sum()):,}",
+                    ", ".join(sorted(set(split[fitted_on]))), _trees_text(model))
     raw = pd.Series(model.predict_raw_proba(inputs)[:, 1], index=inputs.index)
     probability = pd.Series(model.predict_proba(inputs)[:, 1], index=inputs.index)
     used = split != UNUSED
@@ -150,12 +203,59 @@ def fit_and_evaluate(
         f"{name}/ece_uncalibrated": value
         for name, value in _uncalibrated_ece(is_bad[used], raw[used], split[used]).items()
     })
+    if refit:
+        valid = split == VALIDATION
+        metrics.update(evaluate_split_metrics(
+            is_bad[valid], pd.Series(validated.predict_proba(inputs[valid])[:, 1],
+                                     index=inputs.index[valid]), split[valid]))
+        metrics["fit/refit_rows"] = float(fitted_on.sum())
     cv_table = cross_validate(model, table, data)
     if cv_table is not None:
         metrics.update({"cv/auc_mean": float(cv_table["auc"].mean()),
                         "cv/auc_std": float(cv_table["auc"].std(ddof=1)),
                         "cv/folds": float(len(cv_table))})
     return EvaluatedModel(model, probability, raw, metrics, cv_table)
+
+
+def _trees_text(model: PdModel) -> str:
+    summary = model.summary()
+    return (f"{summary['trees']} trees" if "trees" in summary
+            else f"{summary['scorecard_features']} scorecard features")
+
+
+def _validation_too_small(settings: ModelSettings, validation_is_bad: pd.Series) -> bool:
+    """Whether early stopping would follow noise: too few validation bads (XGBoost only)."""
+    if settings.family is not ModelFamily.xgboost or settings.early_stopping_rounds is None:
+        return False
+    bads = int(validation_is_bad.sum())
+    if bads >= settings.min_validation_bads:
+        return False
+    logger.warning(
+        "the validation split has %d bads (fewer than model.min_validation_bads=%d): early "
+        "stopping on it would follow noise; the tree count comes from grouped %d-fold "
+        "cross-validation on the development and validation rows instead", bads,
+        settings.min_validation_bads, TREE_COUNT_FOLDS)
+    return True
+
+
+def cv_tree_count(
+    table: ModellingTable, customers: pd.Series, settings: ModelSettings, seed: int
+) -> int:
+    """The median of the early-stopped tree counts of a customer-grouped, outcome-stratified
+    K-fold over the development and validation rows (never the test's or the calibration's)."""
+    rows = table.split.isin([DEVELOPMENT, VALIDATION]).to_numpy()
+    inputs, is_bad = table.inputs[rows], table.is_bad[rows]
+    folds = StratifiedGroupKFold(n_splits=TREE_COUNT_FOLDS, shuffle=True, random_state=seed)
+    counts = []
+    for train, held in folds.split(inputs, is_bad.astype(int), groups=customers[rows]):
+        fitted = PdModel.from_settings(settings, random_state=seed).set_params(
+            calibration=CalibrationMethod.none.value).fit(
+            inputs.iloc[train], is_bad.iloc[train],
+            eval_set=(inputs.iloc[held], is_bad.iloc[held]))
+        counts.append(fitted.best_iteration_ + 1)
+    trees = int(np.median(counts))
+    logger.info("cross-validated tree count: %d (folds: %s)", trees, counts)
+    return trees
 
 
 def _uncalibrated_ece(is_bad: pd.Series, raw: pd.Series, split: pd.Series) -> dict[str, float]:
@@ -166,8 +266,10 @@ def _uncalibrated_ece(is_bad: pd.Series, raw: pd.Series, split: pd.Series) -> di
 def cross_validate(
     model: PdModel, table: ModellingTable, data: TrainingData
 ) -> pd.DataFrame | None:
-    """Refit the model on each fold the splitter defines (:meth:`PdModel.fixed_trees`: no early
-    stopping inside a fold); AUC and KS of its raw probability on each held-out fold."""
+    """Refit selection and model on each fold the splitter defines (:meth:`PdModel.fixed_trees`:
+    no early stopping inside a fold; features selected on the fold's training rows only, without
+    the PSI rule, which has no later period inside a fold); AUC and KS of the raw probability on
+    each held-out fold."""
     rows = data.labelled[["customer_id", "as_of", "is_bad"]]
     folds = data.splitter.folds(rows, table.split)
     if not folds:
@@ -181,8 +283,9 @@ def cross_validate(
                 f"({int(train_is_bad.sum())} bads), held-out {len(held):,} rows "
                 f"({int(held_is_bad.sum())} bads)"
             )
-        fitted = model.fixed_trees().fit(table.inputs.loc[train], train_is_bad)
-        scores = fitted.predict_raw_proba(table.inputs.loc[held])[:, 1]
+        features = table.selected_on(train)
+        fitted = model.fixed_trees().fit(table.all_inputs.loc[train, features], train_is_bad)
+        scores = fitted.predict_raw_proba(table.all_inputs.loc[held, features])[:, 1]
         results.append({"fold": number, "train_rows": len(train), "held_rows": len(held),
                         "held_bads": int(held_is_bad.sum()),
                         **ranking_metrics(held_is_bad.to_numpy(), scores)})
@@ -286,10 +389,13 @@ def prepare_pd_training(
 ) -> PdModellingData:
     """Assemble the training rows and fit the feature selector on development."""
     data = assemble_training_data(settings, stage)
-    table = modelling_table(data, settings.selection.build(), settings.select_features,
-                            settings.fairness.sensitive)
+    selector = settings.selection.build(settings.model.family.value)
+    table = modelling_table(data, selector, settings.select_features,
+                            settings.fairness.sensitive,
+                            excluded=settings.selection.excluded(data.features.feature_names))
     report = table.selection_report
-    stage("feature selection: %d of %d features kept%s", int(report["kept"].sum()), len(report),
+    stage("feature selection (%s rules): %d of %d features kept%s", selector.rules,
+          int(report["kept"].sum()), len(report),
           "" if settings.select_features else "; training on all (select_features=false)")
     return PdModellingData(data, table)
 
@@ -297,7 +403,8 @@ def prepare_pd_training(
 def train_pd_model(settings: TrainSettings, stage: Stage = _quiet_stage) -> PdTrainingResult:
     """The whole PD training path: rows, selection, fit, calibration, metrics, explanations."""
     prepared = prepare_pd_training(settings, stage)
-    evaluated = fit_and_evaluate(prepared.table, settings.model, settings.seed, prepared.data)
+    evaluated = fit_and_evaluate(prepared.table, settings.model, settings.seed, prepared.data,
+                                 refit=settings.refit)
     return complete_training(prepared, evaluated, settings, stage)
 
 

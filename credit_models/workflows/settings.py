@@ -157,7 +157,8 @@ def check_calibration_split(model: ModelSettings, periods: tuple[str, ...]) -> N
     if model.calibration is not CalibrationMethod.none and CALIBRATION not in periods:
         raise ConfigError(
             f"model.calibration={model.calibration.value} needs a calibration split; set "
-            f"split.calibration_months >= 1 or model.calibration=none"
+            f"split.calibration_share > 0 (split.holdout=customers), split.calibration_months "
+            f">= 1 (split.holdout=months) or model.calibration=none"
         )
 
 
@@ -191,6 +192,10 @@ class TrainSettings(TrainingDataSettings):
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     select_features: bool = True
     """Train on the features the selector keeps (the report is logged either way)."""
+    refit: bool = True
+    """Refit the final model on every pre-test row (development and validation; calibration
+    too when nothing is calibrated) with the validated tree count, so that it learns from the
+    months right before the test period; the test period stays untouched."""
     model: ModelSettings = field(default_factory=ModelSettings)
     fairness: FairnessSettings = field(default_factory=FairnessSettings)
     mlflow: MlflowSettings = field(default_factory=MlflowSettings)
@@ -200,7 +205,7 @@ class TrainSettings(TrainingDataSettings):
         super().__post_init__()
         check_calibration_split(self.model, self.splitter.periods)
         try:
-            self.selection.build()      # every selection parameter checked now, not at fit
+            self.selection.build(self.model.family.value)   # checked now, not at fit
         except ValueError as error:     # the selector's own message starts with the parameter
             raise ConfigError(f"selection.{error}") from None
 

@@ -190,7 +190,8 @@ def tune_pd_model(
 
     model_params = {**base_params, **best.params}
     best_settings = replace(settings, model=with_params(settings.model, model_params))
-    evaluated = fit_and_evaluate(table, best_settings.model, seed, data)
+    evaluated = fit_and_evaluate(table, best_settings.model, seed, data,
+                                 refit=settings.refit)
     refit_value = evaluated.metrics.get(metric, math.nan)
     if not math.isclose(refit_value, best.value, rel_tol=1e-9, abs_tol=1e-12):
         logger.warning("the refitted best model gives %s %.6f, its trial gave %.6f: the fit "

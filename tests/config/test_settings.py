@@ -79,7 +79,7 @@ def test_a_scorecard_param_is_checked_against_the_scorecard(compose_config, tmp_
 
 def test_a_calibrated_model_without_a_calibration_split_exits_2(compose_config, tmp_path, capsys,
                                                                  no_data_read):
-    cfg = compose_config("train", no_data(tmp_path, "split.calibration_months=0"))
+    cfg = compose_config("train", no_data(tmp_path, "split.calibration_share=0"))
     assert train_job.main.run(cfg)[0] == 2
     assert "model.calibration=isotonic needs a calibration split" in one_error_line(capsys)
 
@@ -119,7 +119,7 @@ def test_overrides_merge_into_the_frozen_settings_classes(compose_config):
 
 
 def test_the_splitter_is_built_once_with_the_settings(compose_config):
-    settings = to_settings(compose_config("train", ["split.valid_months=3"]))
+    settings = to_settings(compose_config("train", ["split.holdout=months", "split.valid_months=3"]))
     assert isinstance(settings.splitter, OutOfTimeSplit)
     assert settings.splitter.valid_months == 3
     assert settings.splitter is settings.splitter
@@ -185,7 +185,7 @@ def test_split_settings_refuse_a_field_their_kind_does_not_take():
     with pytest.raises(ConfigError, match="split.kind must be one of"):
         SplitSettings(kind="random")
     with pytest.raises(ConfigError, match="split.holdout_share must be in"):
-        SplitSettings(holdout_share=1.0).build(seed=1)
+        SplitSettings(holdout="months", holdout_share=1.0).build(seed=1)
 
 
 def test_labels_check_their_source_and_capacity_target():

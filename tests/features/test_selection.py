@@ -296,7 +296,7 @@ def portfolio_selection(small_portfolio):
     spec = parse_feature_spec(OmegaConf.to_container(OmegaConf.load(CONF / "features" /
                                                                     "default.yaml")))
     matrix = build_features(spec, tables, labelled[["customer_id", "as_of"]])
-    split = OutOfTimeSplit(group_customers=False).assign(labelled)
+    split = OutOfTimeSplit(holdout="months", group_customers=False).assign(labelled)
     features = matrix.frame[matrix.feature_names]
     development, oot = (split == "dev").to_numpy(), (split == "oot").to_numpy()
     # CPU time of this process (the solver's threads included), not wall time: the bound is on
@@ -304,7 +304,7 @@ def portfolio_selection(small_portfolio):
     started = time.process_time()
     selector = FeatureSelector().fit(
         features[development], labelled.loc[development, "is_bad"].astype(bool),
-        comparison=features[oot], descriptions=matrix.descriptions,
+        comparison=features[(split == "valid").to_numpy()], descriptions=matrix.descriptions,
     )
     elapsed = time.process_time() - started
     return selector, features[development], matrix, elapsed

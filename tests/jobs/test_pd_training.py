@@ -17,7 +17,7 @@ from credit_models.workflows.pd_training import check_features_present, check_tr
 from tests.jobs.conftest import small_train_overrides
 
 MID_SIZE = ["data.simulator.n_customers=5000", "data.simulator.chunk_size=5000",
-            "split.holdout_share=0.4", "model.params.n_estimators=600", "split.cv_folds=3"]
+            "model.params.n_estimators=600", "split.cv_folds=3"]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_scorecard_family_trains_registers_and_exports_its_points(compose_config
 def test_a_config_that_cannot_calibrate_fails_before_any_data_or_run(compose_config, tmp_path):
     data_dir = tmp_path / "portfolio"
     config = compose_config(
-        "train", [*small_train_overrides(tmp_path, data_dir), "split.calibration_months=0"],
+        "train", [*small_train_overrides(tmp_path, data_dir), "split.calibration_share=0"],
     )
     with pytest.raises(ConfigError, match="needs a calibration split"):
         run_training(to_settings(config), config)

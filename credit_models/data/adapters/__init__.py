@@ -6,9 +6,10 @@ Each ``convert_*`` function takes the path of the source file and returns an
 out, is in ``data/adapters.md``.
 """
 
-from credit_models.data.adapters.common import AdaptedDataset, SourceDataError, empty_table
+from credit_models.data.adapters.common import AdaptedDataset, SourceDataError
 from credit_models.data.adapters.german_credit import convert_german_credit
 from credit_models.data.adapters.uci_taiwan import convert_uci_taiwan
+from credit_models.data.io import empty_table
 
 __all__ = [
     "AdaptedDataset",

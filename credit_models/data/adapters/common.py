@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 
 from credit_models.data.contract import ATTRIBUTE_PREFIX, TABLES, ColumnSpec
-from credit_models.data.io import DatasetManifest
+from credit_models.data.io import EMPTY_TABLE_DTYPES, DatasetManifest
 
-TIMESTAMP_DTYPE = "datetime64[us, UTC]"
+TIMESTAMP_DTYPE = EMPTY_TABLE_DTYPES["timestamp"]
 """The one timestamp dtype the adapters write (the contract accepts any unit, UTC)."""
 
-_DTYPES = {"int": "int64", "float": "float64", "string": "str", "bool": "bool"}
+_DTYPES = EMPTY_TABLE_DTYPES
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,9 @@ class SourceDataError(ValueError):
 
 
 def column_dtype(column: ColumnSpec) -> str:
-    """The pandas dtype the adapters use for a contract column."""
-    if column.kind == "timestamp":
-        return TIMESTAMP_DTYPE
+    """The pandas dtype the adapters use for a contract column (an absent table is read with
+    the same ones: :func:`credit_models.data.io.empty_table`)."""
     return _DTYPES[column.kind]
-
-
-def empty_table(name: str) -> pd.DataFrame:
-    """A table with no rows and exactly the contract's columns and dtypes."""
-    spec = TABLES[name]
-    return pd.DataFrame(
-        {column.name: pd.Series(dtype=column_dtype(column)) for column in spec.columns}
-    )
 
 
 def contract_frame(name: str, columns: dict[str, object]) -> pd.DataFrame:

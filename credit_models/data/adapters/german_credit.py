@@ -106,7 +106,7 @@ def convert_german_credit(source_csv: str | Path) -> AdaptedDataset:
         "rows_read": n_customers,
         "as_of": AS_OF.isoformat(),
         "signed_up_at_placeholder": SIGNED_UP_AT.isoformat(),
-        "row_counts": {name: int(len(frame)) for name, frame in tables.items()},
+        "row_counts": {name: len(frame) for name, frame in tables.items()},
         "attributes": {"numeric": numeric, "categorical": categorical},
         "left_out": {column: {"rows": n_customers, "reason": reason}
                      for column, reason in LEFT_OUT.items()},

@@ -38,12 +38,11 @@ import pandas as pd
 from credit_models.data.adapters.common import (
     AdaptedDataset,
     contract_frame,
-    empty_table,
     percent,
     read_source_csv,
     require,
 )
-from credit_models.data.io import DatasetManifest
+from credit_models.data.io import DatasetManifest, empty_table
 from credit_models.labels.delinquency import bill_cure_times, days_past_due_at
 
 SOURCE_NAME = "uci_taiwan_credit_card"
@@ -588,7 +587,7 @@ def _report(
                               "statement",
             "signed_up_at_placeholder": SIGNED_UP_AT.isoformat(),
         },
-        "row_counts": {name: int(len(frame)) for name, frame in tables.items()},
+        "row_counts": {name: len(frame) for name, frame in tables.items()},
         "left_out": {"X2 (SEX)": n_customers},
         "zero_payments_without_row": zero,
         "opening_statements": int(counts["opening_statements"]),
