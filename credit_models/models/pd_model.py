@@ -135,8 +135,9 @@ class PdModel(ClassifierMixin, BaseEstimator):
         eval_set: tuple[pd.DataFrame | np.ndarray, ArrayLike] | None = None,
         calibration_set: tuple[pd.DataFrame | np.ndarray, ArrayLike] | None = None,
     ) -> PdModel:
-        """Fit the family on ``X`` (XGBoost stops early on ``eval_set`` when given, and grows
-        every tree otherwise), then the calibration on ``calibration_set`` when given and the
+        """Fit the family on ``X`` (XGBoost stops early on ``eval_set`` when given and
+        ``early_stopping_rounds`` is set, grows every tree otherwise, and records the
+        ``eval_set`` metric of every round in ``estimator_.evals_result()``), then the calibration on ``calibration_set`` when given and the
         calibration is not ``"none"``: rows of a held-out period, neither trained nor stopped on.
         ``y``: bad = 1 or True, good = 0 or False."""
         settings = self._settings()
@@ -159,7 +160,7 @@ class PdModel(ClassifierMixin, BaseEstimator):
                 bads = int(is_bad.sum())
                 params["scale_pos_weight"] = (len(is_bad) - bads) / max(bads, 1)
             validation = None
-            if eval_set is not None and self.early_stopping_rounds is not None:
+            if eval_set is not None:
                 eval_inputs = self._inputs(eval_set[0], reset=False)
                 validation = (eval_inputs, self._encoded_target(eval_set[1], len(eval_inputs)))
             self.estimator_ = fit_xgb_pd(frame, is_bad, validation, params,

@@ -53,6 +53,8 @@ class SplitSettings:
     customer_shares: dict[str, float] | None = None
     """Share of customers in each split (stratified)."""
     cv_folds: int | None = None
+    cv_repeats: int | None = None
+    """Repeated K-fold with other shuffles (stratified)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", enum_choice(SplitKind, self.kind, "split.kind"))

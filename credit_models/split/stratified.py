@@ -29,6 +29,10 @@ class StratifiedCustomerSplit:
     cv_folds: int = 5
     """Stratified customer-grouped K-fold over all rows (0 = none): the estimate of how the
     modelling procedure performs, independent of one lucky or unlucky hold-out draw."""
+    cv_repeats: int = 1
+    """The K-fold repeated with this many different shuffles, all folds averaged: on small data
+    one shuffle's mean AUC moves by about a point from draw to draw (German credit, 1,000 rows:
+    fold AUC standard deviation 0.02-0.03), repeating narrows that."""
     seed: int = 7
 
     evaluation_split = TEST
@@ -38,6 +42,8 @@ class StratifiedCustomerSplit:
                      "split.customer_shares")
         if self.cv_folds < 0 or self.cv_folds == 1:
             raise ConfigError(f"split.cv_folds must be 0 (none) or >= 2; got {self.cv_folds}")
+        if self.cv_repeats < 1:
+            raise ConfigError(f"split.cv_repeats must be >= 1; got {self.cv_repeats}")
 
     @property
     def periods(self) -> tuple[str, ...]:
@@ -71,9 +77,10 @@ class StratifiedCustomerSplit:
                 f"{self.cv_folds}-fold CV needs at least {self.cv_folds} bad customers; got "
                 f"{int(customer_bad.sum())}"
             )
-        splitter = StratifiedGroupKFold(n_splits=self.cv_folds, shuffle=True,
-                                        random_state=self.seed)
         return [
             (rows.index[train].to_numpy(), rows.index[held].to_numpy())
-            for train, held in splitter.split(rows, customer_bad, groups=rows["customer_id"])
+            for repeat in range(self.cv_repeats)
+            for train, held in StratifiedGroupKFold(
+                n_splits=self.cv_folds, shuffle=True, random_state=self.seed + repeat,
+            ).split(rows, customer_bad, groups=rows["customer_id"])
         ]
