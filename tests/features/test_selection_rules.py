@@ -60,12 +60,12 @@ def test_the_trees_rules_drop_only_what_no_model_can_use(data):
 
 def test_the_scorecard_rules_still_drop_weak_and_redundant_features(data):
     frame, is_bad = data
-    selector = FeatureSelector(rules="scorecard").fit(frame, is_bad)
+    selector = FeatureSelector(rules="scorecard", min_iv=0.1).fit(frame, is_bad)
     report = selector.selection_report_.set_index("feature")
     assert "signal" in selector.selected_features_
     assert report.at["signal_copy", "reason"].startswith("correlated with signal")
     assert report.at["weak", "reason"].startswith("iv ")
-    assert report.at["reference", "reason"].startswith("unusable: identifier-like")
+    assert not {"reference", "order_number", "constant"} & set(selector.selected_features_)
 
 
 def test_without_iv_the_trees_rules_decide_alike_and_skip_the_binning(data):

@@ -110,18 +110,33 @@ def test_isotonic_is_monotone_and_loses_no_more_than_ties(
     assert roc_auc_score(is_bad, calibrated) >= roc_auc_score(is_bad, raw) - 0.005
 
 
-def test_isotonic_matches_scikit_learn(calibration_period: tuple, test_period: tuple) -> None:
+def test_isotonic_keeps_the_ranking_and_each_blocks_bad_rate(
+    calibration_period: tuple, test_period: tuple
+) -> None:
     raw, is_bad = calibration_period
-    isotonic = ProbabilityCalibrator(method="isotonic", min_probability=PROBABILITY_FLOOR).fit(raw, is_bad)
-    reference = IsotonicRegression(
-        y_min=PROBABILITY_FLOOR, y_max=PROBABILITY_CEILING, increasing=True,
-        out_of_bounds="clip",
+    isotonic = ProbabilityCalibrator(method="isotonic").fit(raw, is_bad)
+    staircase = IsotonicRegression(
+        y_min=isotonic.floor_, y_max=PROBABILITY_CEILING, increasing=True, out_of_bounds="clip",
     ).fit(raw, is_bad.astype(float))
-    new = np.r_[test_period[0], 0.0, 1e-9, 0.5, 0.999, 1.0]
-    np.testing.assert_array_equal(isotonic.transform(new), reference.transform(new))
+    # no ties the raw score does not have (between the PD floor and ceiling): the ranking, and
+    # so the AUC, kept
+    test_raw, test_bad = test_period
+    calibrated = isotonic.transform(test_raw)
+    order = np.argsort(test_raw)
+    distinct = np.diff(test_raw[order]) > 0
+    inside = (calibrated[order][1:] > isotonic.floor_) & (calibrated[order][:-1] < PROBABILITY_CEILING)
+    assert (np.diff(calibrated[order])[distinct & inside] > 0).all()
+    assert roc_auc_score(test_bad, calibrated) == pytest.approx(roc_auc_score(test_bad, test_raw),
+                                                                abs=1e-3)
+    assert len(np.unique(staircase.predict(test_raw))) < len(np.unique(calibrated)) / 10
+    # each staircase block's mean calibrated PD stays near its bad rate
+    fitted = staircase.predict(raw)
+    for value in np.unique(fitted):
+        block = fitted == value
+        if block.sum() >= 200:
+            assert isotonic.transform(raw[block]).mean() == pytest.approx(value, abs=0.02)
     # a single column, as scikit-learn passes features, is the same input
-    np.testing.assert_array_equal(isotonic.transform(new.reshape(-1, 1)),
-                                  isotonic.transform(new))
+    np.testing.assert_array_equal(isotonic.transform(test_raw.reshape(-1, 1)), calibrated)
 
 
 def test_output_is_clipped(fitted: ProbabilityCalibrator) -> None:
