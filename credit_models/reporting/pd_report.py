@@ -41,6 +41,7 @@ def pd_report_inputs(
             **(details or {}),
             "model": f"{family.value}; calibration {result.model_settings.calibration.value}",
             "features used": f"{model.n_features_in_} of {len(table.all_inputs.columns)}",
+            "feature selection": selection_summary(result),
             **{f"fit: {key}": str(value) for key, value in model.summary().items()},
             **{key: f"{value:.4f}" for key, value in result.oracle.items()},
             **({"CV AUC": f"{metrics['cv/auc_mean']:.4f} ± {metrics['cv/auc_std']:.4f} "
@@ -48,6 +49,15 @@ def pd_report_inputs(
                if "cv/auc_mean" in metrics else {}),
         },
     )
+
+
+def selection_summary(result: PdTrainingResult) -> str:
+    """Which rule set chose the features, and what the refit did, in words."""
+    rules = result.selection.resolved_rules(result.model_settings.family.value)
+    text = {"trees": "trees rules (only unusable features dropped)",
+            "scorecard": "scorecard rules (missing, single value, IV, PSI, correlation)"}[rules]
+    refit = result.evaluated.metrics.get("fit/refit_rows")
+    return text + ("" if refit is None else f"; refitted on {int(refit):,} pre-test rows")
 
 
 def pd_validation_report(

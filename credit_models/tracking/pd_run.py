@@ -111,7 +111,8 @@ def log_pd_run(
     with mlflow.start_run(run_name=run_name, nested=nested, parent_run_id=parent_run_id) as run, \
             tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
-        mlflow.set_tags(pd_run_tags(result.model_settings, data))
+        mlflow.set_tags({**pd_run_tags(result.model_settings, data), "selection_rules":
+                         result.selection.resolved_rules(result.model_settings.family.value)})
         mlflow.log_params(flatten_params(resolved))
         mlflow.log_metrics(metrics)
         mlflow.log_dict(dict(sorted(metrics.items())), "metrics/metrics.json")

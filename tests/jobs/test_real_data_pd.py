@@ -1,9 +1,11 @@
 """The PD training job on the two public data sets, through their experiment presets
 (conf/experiment/uci_taiwan_pd.yaml, german_credit_pd.yaml), with the quality bars of the product:
 
-- UCI Taiwan: ROC AUC on the stratified held-out 30 % (test) >= 0.78 from the event-built
-  features, and the WoE scorecard within 0.02 of XGBoost;
-- German credit: 5-fold cross-validated AUC (``cv/auc_mean``) >= 0.78 (the preset's scorecard).
+- UCI Taiwan: ROC AUC on the stratified held-out 30 % (test) >= 0.785 from the event-built
+  features (a plain XGBoost on the source's raw columns reaches 0.783-0.784 on the same split),
+  and the WoE scorecard within 0.02 of XGBoost;
+- German credit: 3 × 5-fold cross-validated AUC (``cv/auc_mean``) >= 0.795 for XGBoost and
+  >= 0.785 for the scorecard, each with its family preset.
 
 Skipped when the data sets are not beside the checkout; the project never needs them otherwise.
 """
@@ -22,8 +24,10 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 UCI_FILE = SHARED_DATA / "uci_taiwan_credit_card" / "UCI_Credit_Card.csv.gz"
 GERMAN_FILE = SHARED_DATA / "german_credit" / "germancredit.csv"
 
-AUC_BAR = 0.78
+UCI_XGB_BAR = 0.785
 SCORECARD_GAP = 0.02
+GERMAN_XGB_BAR = 0.795
+GERMAN_SCORECARD_BAR = 0.785
 
 
 def _preset_overrides(tmp_path: Path, preset: str, source_file: Path) -> list[str]:
@@ -61,7 +65,7 @@ def test_uci_taiwan_preset_meets_the_test_auc_bar_and_the_scorecard_keeps_up(
     assert xgb.test_split == scorecard.test_split == "test"
     assert xgb.registered_version is None and scorecard.registered_version is None
     xgb_auc, scorecard_auc = xgb.metrics["test/auc"], scorecard.metrics["test/auc"]
-    assert xgb_auc >= AUC_BAR, f"XGBoost test AUC {xgb_auc:.4f}"
+    assert xgb_auc >= UCI_XGB_BAR, f"XGBoost test AUC {xgb_auc:.4f}"
     assert scorecard_auc >= xgb_auc - SCORECARD_GAP, (
         f"scorecard test AUC {scorecard_auc:.4f} vs XGBoost {xgb_auc:.4f}"
     )
@@ -76,11 +80,11 @@ def test_german_credit_preset_meets_the_cross_validated_auc_bar(compose_config, 
         pytest.skip("the German credit file is not beside the checkout")
     overrides = _preset_overrides(tmp_path, "german_credit_pd", GERMAN_FILE)
     scorecard = _train(compose_config, overrides)            # the preset's model
-    assert scorecard.metrics["cv/folds"] == 5
+    assert scorecard.metrics["cv/folds"] == 15
     cv_auc = scorecard.metrics["cv/auc_mean"]
-    assert cv_auc >= AUC_BAR, f"scorecard 5-fold CV AUC {cv_auc:.4f}"
+    assert cv_auc >= GERMAN_SCORECARD_BAR, f"scorecard CV AUC {cv_auc:.4f}"
 
-    # XGBoost on 500 development rows sits just under the bar (0.778 measured); the guard is
-    # against the early stop on 100 noisy validation rows that left it one tree (CV AUC 0.72).
+    # conf/model_for_data/german_credit_xgb_pd.yaml: shallow, slow, a fixed 300 trees
     xgb = _train(compose_config, [*overrides, "model=xgb_pd"])
-    assert xgb.metrics["cv/auc_mean"] >= 0.76, f"XGBoost CV AUC {xgb.metrics['cv/auc_mean']:.4f}"
+    cv_auc = xgb.metrics["cv/auc_mean"]
+    assert cv_auc >= GERMAN_XGB_BAR, f"XGBoost CV AUC {cv_auc:.4f}"
