@@ -108,6 +108,8 @@ class OutOfTimeSplit:
     seed: int = 7
 
     evaluation_split = OUT_OF_TIME
+    cv_includes_test = False
+    """Its folds stay inside the development period."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "holdout", enum_choice(Holdout, self.holdout, "split.holdout"))

@@ -36,6 +36,9 @@ class StratifiedCustomerSplit:
     seed: int = 7
 
     evaluation_split = TEST
+    cv_includes_test = True
+    """Its folds run over every row, the test split's included: an estimate to report, never a
+    target to choose by."""
 
     def __post_init__(self) -> None:
         check_shares(self.customer_shares, (DEVELOPMENT, VALIDATION, CALIBRATION, TEST),

@@ -125,6 +125,12 @@ def check_tuning_metric(metric: str, direction: str, splitter: Splitter) -> None
             f"optimistic). Tune on the validation split (valid/auc) or on cross-validation "
             f"(cv/auc_mean with split.cv_folds)"
         )
+    if prefix == CROSS_VALIDATION and splitter.cv_includes_test:
+        raise ConfigError(
+            f"tuning.metric={metric}: this split's cross-validation folds run over every row, "
+            f"the {splitter.evaluation_split} split's included, so choosing by it would look at "
+            f"the test period. Tune on the validation split (valid/auc)"
+        )
     allowed = [period for period in splitter.periods if period not in test_splits]
     allowed.append(CROSS_VALIDATION)
     if prefix not in allowed:

@@ -51,3 +51,17 @@ def test_wrong_choice_lists_the_valid_ones(compose_config):
 def test_wrong_type_is_rejected(compose_config):
     with pytest.raises((ConfigCompositionException, OmegaConfBaseException)):
         compose_config("train", ["split.oot_months=three"])
+
+
+def test_a_data_sets_model_preset_applies_to_its_model_family_only(compose_config):
+    """conf/model_for_data/german_credit_xgb_pd.yaml: XGBoost's settings for German credit,
+    never merged into the scorecard's parameters; the command line still wins."""
+    preset = compose_config("train", ["data=german_credit", "model=xgb_pd"]).model
+    assert preset.early_stopping_rounds is None and preset.params.max_depth == 3
+    assert preset.params.n_estimators == 300 and preset.params.tree_method == "hist"
+    scorecard = compose_config("train", ["data=german_credit", "model=scorecard"]).model
+    plain = compose_config("train", ["model=scorecard"]).model
+    assert scorecard == plain
+    assert compose_config("train", ["model=xgb_pd"]).model.params.max_depth == 4
+    chosen = compose_config("train", ["data=german_credit", "model.params.max_depth=5"]).model
+    assert chosen.params.max_depth == 5 and chosen.params.learning_rate == 0.03

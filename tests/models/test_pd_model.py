@@ -141,6 +141,12 @@ def test_scorecard_family_fits_a_woe_scorecard_on_the_points_scale():
     assert np.array_equal(probability, card.predict_proba(frame)[:, 1])
     assert np.allclose(model.points(probability), card.credit_score(frame))
     assert model.fixed_trees().get_params() == model.get_params()     # refitted as configured
+    # it reads only the features it selected: a frame of those, in any order, scores the same
+    used = list(reversed(card.features_))
+    np.testing.assert_array_equal(model.predict_proba(frame[used].assign(extra=1.0))[:, 1],
+                                  probability)
+    with pytest.raises(ValueError, match=used[0]):
+        model.predict_proba(frame[used[1:]])
 
 
 def test_clone_pickle_and_the_coding_of_bad():
