@@ -170,8 +170,9 @@ def fit_and_evaluate(
     validation holds fewer than ``settings.min_validation_bads`` bads, or is fixed
     (``early_stopping_rounds: null``). With ``refit`` the final model is refitted with that
     tree count on development and validation rows (and calibration rows when nothing is
-    calibrated): the model then reaches the test period, which stays untouched. ``valid/*``
-    metrics stay those of the validated model, the one whose tree count validation chose."""
+    calibrated): the model then reaches the test period, which stays untouched, and where the
+    split kept the test's customers out of development it keeps them out of the refit too.
+    ``valid/*`` metrics stay those of the validated model, whose tree count validation chose."""
     periods = data.splitter.periods
     check_trainable(table.split, table.is_bad, periods)
     inputs, is_bad, split = table.inputs, table.is_bad, table.split
@@ -193,6 +194,8 @@ def fit_and_evaluate(
         fitted_on = development | (split == VALIDATION)
         if calibration_set is None or model.calibrator_ is None:
             fitted_on |= split == CALIBRATION
+        fitted_on &= ~_kept_out_of_fitting(data.labelled["customer_id"], split,
+                                           data.splitter.evaluation_split)
         model = validated.fixed_trees().fit(inputs[fitted_on], is_bad[fitted_on],
                                             calibration_set=calibration_set)
         logger.info("refitted on %s pre-test rows (%s) with %s", f"{int(fitted_on.sum()):,}",
@@ -217,6 +220,16 @@ def fit_and_evaluate(
                         "cv/auc_std": float(cv_table["auc"].std(ddof=1)),
                         "cv/folds": float(len(cv_table))})
     return EvaluatedModel(model, probability, raw, metrics, cv_table)
+
+
+def _kept_out_of_fitting(customers: pd.Series, split: pd.Series, test_split: str) -> pd.Series:
+    """Rows the refit must leave out: when the split kept the test's customers out of
+    development (customer grouping, or one row per customer), their other rows too, so that the
+    refitted model is still never judged on a customer it was fitted on."""
+    in_test = customers.isin(set(customers[split == test_split]))
+    if (in_test & (split == DEVELOPMENT)).any():
+        return pd.Series(False, index=split.index)
+    return in_test
 
 
 def _trees_text(model: PdModel) -> str:

@@ -104,3 +104,12 @@ def test_without_calibration_the_refit_also_takes_the_calibration_rows():
     evaluated = fit_and_evaluate(table, _settings(calibration="none"), seed=1, data=data,
                                  refit=True)
     assert evaluated.metrics["fit/refit_rows"] == (table.split != "test").sum()
+
+
+def test_the_refit_keeps_the_test_customers_out_where_the_split_did():
+    table, data = _data()
+    valid, test = (table.split == "valid").to_numpy(), (table.split == "test").to_numpy()
+    seen_later = data.labelled.index[valid][:50]
+    data.labelled.loc[seen_later, "customer_id"] = data.labelled["customer_id"][test][:50].to_numpy()
+    evaluated = fit_and_evaluate(table, _settings(), seed=1, data=data, refit=True)
+    assert evaluated.metrics["fit/refit_rows"] == table.split.isin(["dev", "valid"]).sum() - 50
