@@ -208,11 +208,12 @@ def fit_and_evaluate(
         f"{name}/ece_uncalibrated": value
         for name, value in _uncalibrated_ece(is_bad[used], raw[used], split[used]).items()
     })
-    if refit:
-        valid = split == VALIDATION
-        metrics.update(evaluate_split_metrics(
-            is_bad[valid], pd.Series(validated.predict_proba(inputs[valid])[:, 1],
-                                     index=inputs.index[valid]), split[valid]))
+    if refit:     # validation judged the validated model (its PSI against development too)
+        rows = split.isin([DEVELOPMENT, VALIDATION])
+        before = evaluate_split_metrics(is_bad[rows], pd.Series(
+            validated.predict_proba(inputs[rows])[:, 1], index=inputs.index[rows]), split[rows])
+        metrics.update({key: value for key, value in before.items()
+                        if key.startswith(f"{VALIDATION}/")})
         metrics["fit/refit_rows"] = float(fitted_on.sum())
     cv_table = cross_validate(model, table, data)
     if cv_table is not None:

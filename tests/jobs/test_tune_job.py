@@ -145,11 +145,11 @@ def test_a_failing_trial_is_logged_failed_and_the_study_goes_on_unless_all_fail(
     real_fit = tuning_workflow.fit_and_evaluate
     calls = []
 
-    def fail_second(table, settings, seed, data):
+    def fail_second(table, settings, seed, data, **options):
         calls.append(settings.params["max_depth"])
         if len(calls) == 2:
             raise RuntimeError("simulated fit failure")
-        return real_fit(table, settings, seed, data)
+        return real_fit(table, settings, seed, data, **options)
 
     monkeypatch.setattr(tuning_workflow, "fit_and_evaluate", fail_second)
     config = compose_config("tune", tune_overrides(tmp_path, simulated_data_dir))
