@@ -53,6 +53,14 @@ class LoggedTrainingRows:
         return f"training run {self.run_id}"
 
 
+def logged_split(split: dict[str, Any]) -> dict[str, Any]:
+    """A logged split config as today's settings read it: an out-of-time split logged before
+    ``holdout`` existed held validation and calibration out by months, the only layout then."""
+    if split.get("kind", "out_of_time") == "out_of_time" and "holdout" not in split:
+        return {**split, "holdout": "months"}
+    return split
+
+
 def rebuild_matrix(reference: dict[str, Any], where: str) -> pd.DataFrame:
     """The matrix rebuilt from the events as the run built it, refused unless the data and the
     rows are the ones the run saw (same fingerprints)."""
@@ -67,6 +75,7 @@ def rebuild_matrix(reference: dict[str, Any], where: str) -> pd.DataFrame:
         # A run logged before the engine group existed rebuilds without the cache.
         build = {"engine": {"chunk_customers": 10_000, "feature_cache_dir": None},
                  **reference["build"]}
+        build["split"] = logged_split(build["split"])
         data = assemble_training_data(settings_from(TrainingDataSettings, build))
     except Exception as error:
         raise TrainingRowsError(

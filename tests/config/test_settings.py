@@ -213,3 +213,15 @@ def test_fairness_settings_give_the_sensitive_attributes():
                                  exclude_from_model=True).sensitive
     assert sensitive.features(["customer__age__value", "x"]) == {"customer__age__value": "age"}
     assert sensitive.exclude_from_model
+
+
+def test_a_split_logged_before_holdout_existed_rebuilds_the_rows_it_made():
+    from credit_models.workflows.training_rows import logged_split
+    logged = {"kind": "out_of_time", "valid_months": 2, "calibration_months": 2,
+              "oot_months": 3, "group_customers": True, "holdout_share": 0.3, "cv_folds": 0}
+    with pytest.raises(ConfigError, match="valid_months"):
+        SplitSettings(**logged).build(seed=7)            # today's default holdout is customers
+    splitter = SplitSettings(**logged_split(logged)).build(seed=7)
+    assert splitter.holdout.value == "months" and splitter.group_customers is True
+    stratified = {"kind": "stratified", "cv_folds": 5}
+    assert logged_split(stratified) == stratified
