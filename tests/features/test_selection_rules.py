@@ -168,3 +168,17 @@ def test_a_fold_selects_its_features_on_its_own_training_rows(data):
     assert "weak" in table.inputs                       # varies over development as a whole
     assert "weak" not in table.selected_on(fold_rows)
     assert "signal" in table.selected_on(fold_rows)
+
+
+def test_the_trees_rules_measure_iv_on_a_stratified_sample_of_a_large_development(
+    data, monkeypatch
+):
+    from credit_models.features import selection
+    frame, is_bad = data
+    monkeypatch.setattr(selection, "TREES_IV_SAMPLE_ROWS", 600)
+    sampled = FeatureSelector(rules="trees").fit(frame, is_bad)
+    assert sampled.binner_.bin_counts("signal").sum() == pytest.approx(600, abs=1)
+    assert sampled.selected_features_ == FeatureSelector(rules="trees").fit(
+        frame, is_bad).selected_features_            # decisions never depend on the sample
+    scorecard = FeatureSelector(rules="scorecard").fit(frame, is_bad)
+    assert scorecard.binner_.bin_counts("signal").sum() == len(frame)
