@@ -88,7 +88,7 @@ RULES = ("missing_rate", "single_value_share", "iv", "psi", "unusable", "correla
 """The selection rules in the order they are applied; a drop reason names the first failed."""
 RULE_SETS = ("scorecard", "trees")
 """``scorecard``: every rule; ``trees``: ``unusable`` only (see the module docstring)."""
-TREES_IV_SAMPLE_ROWS = 50_000
+TREES_IV_SAMPLE_ROWS = 20_000
 """The trees rules decide without IV: the report's IV and PSI are then measured on a sample of
 this many development rows (stratified by outcome, seeded), enough for two-decimal IVs, so that
 screening a large development period costs seconds, not minutes."""
