@@ -298,7 +298,7 @@ def portfolio_selection(small_portfolio):
     matrix = build_features(spec, tables, labelled[["customer_id", "as_of"]])
     split = OutOfTimeSplit(holdout="months", group_customers=False).assign(labelled)
     features = matrix.frame[matrix.feature_names]
-    development, oot = (split == "dev").to_numpy(), (split == "oot").to_numpy()
+    development = (split == "dev").to_numpy()
     # CPU time of this process (the solver's threads included), not wall time: the bound is on
     # the selection's own work, whatever else the machine runs meanwhile.
     started = time.process_time()
