@@ -2,7 +2,7 @@
 
 Two rule sets, because model families need different screening:
 
-* ``scorecard`` (the five rules below): a logistic regression on WoE needs informative, stable,
+* ``scorecard`` (every rule below): a logistic regression on WoE needs informative, stable,
   non-redundant inputs, so weak, drifting and correlated features are dropped.
 * ``trees``: gradient-boosted trees pick their own splits and are indifferent to correlated
   inputs; an IV filter (a univariate, monotone view) drops interactions and non-monotone signal
