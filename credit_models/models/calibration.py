@@ -9,8 +9,8 @@ both monotone, so the ranking (AUC, Gini, KS) is kept:
   increasing: its fit is a staircase (every raw probability of a block gets the block's bad rate),
   which gave a quarter of a portfolio one score and cost AUC through the ties. The map used here
   passes through each block's bad rate at the block's mean raw probability and is linear between
-  those points (and beyond the outermost ones, continuing the nearest segment, within [floor,
-  1 − 1e-6]), so distinct raw probabilities keep distinct, ordered PDs while every block's mean
+  those points (beyond the outermost ones it moves a tenth of the way towards the floor or the
+  ceiling), so distinct raw probabilities keep distinct, ordered PDs while every block's mean
   PD stays close to its bad rate. Flexible; needs a few thousand rows and a few hundred bads.
 * ``"platt"``: ``sigmoid(slope · logit(p) + intercept)``, a logistic regression on the raw
   log-odds with one feature and (almost) no penalty. Two parameters: robust on small samples,
@@ -50,6 +50,11 @@ PD_FLOOR = 3e-4
 """Default lowest calibrated PD: 3 basis points, the regulatory floor for retail PDs (Basel).
 Isotonic regression on a finite sample gives its safest group an observed bad rate of 0; a PD of
 1e-6 would then price and limit those customers as if they could not default."""
+TAIL_SHARE = 0.1
+"""Isotonic: beyond the outermost block centres the map keeps rising (or falling), so the order
+of raw scores is kept, but only a tenth of the way to the ceiling (or floor): extrapolating the
+last segment instead gave the riskiest OOT rows PDs near 100 % that no calibration block
+showed."""
 PLATT_C = 1e6
 """Inverse regularisation strength of the Platt regression: large, so it is near-unpenalised (two
 parameters fitted on thousands of rows need no shrinkage)."""
@@ -230,21 +235,15 @@ def _block_knots(
     raw: np.ndarray, fitted: np.ndarray, floor: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """The strictly increasing map through each isotonic block: (mean raw probability, block
-    value) per block, extended to raw 0 and 1 along the outermost segments and clipped to
-    [``floor``, 1 − 1e-6]."""
-    blocks = pd.DataFrame({"raw": raw, "fitted": fitted}).groupby("fitted", sort=True)["raw"]
-    x = blocks.mean().to_numpy(dtype=float)
-    y = blocks.mean().index.to_numpy(dtype=float)
-    if len(x) == 1:                  # one block: every raw probability gets its bad rate
-        return np.array([0.0, 1.0]), np.repeat(y, 2)
-    left_slope = (y[1] - y[0]) / (x[1] - x[0])
-    right_slope = (y[-1] - y[-2]) / (x[-1] - x[-2])
-    start = max(y[0] - left_slope * x[0], floor)
-    end = min(y[-1] + right_slope * (1.0 - x[-1]), PROBABILITY_CEILING)
-    knots_x = np.concatenate([[0.0], x, [1.0]])
-    knots_y = np.concatenate([[min(start, y[0])], y, [max(end, y[-1])]])
-    keep = np.concatenate([[knots_x[1] > 0.0], np.ones(len(x), bool), [knots_x[-2] < 1.0]])
-    return knots_x[keep], knots_y[keep]
+    value) per block, plus the ends: raw 0 and 1 map a :data:`TAIL_SHARE` of the way from the
+    outermost block values towards ``floor`` and the ceiling."""
+    centres = pd.Series(raw).groupby(fitted, sort=True).mean()
+    x, y = centres.to_numpy(dtype=float), centres.index.to_numpy(dtype=float)
+    start = y[0] - TAIL_SHARE * (y[0] - floor)
+    end = y[-1] + TAIL_SHARE * (PROBABILITY_CEILING - y[-1])
+    knots_x, knots_y = np.concatenate([[0.0], x, [1.0]]), np.concatenate([[start], y, [end]])
+    inside = np.concatenate([[x[0] > 0.0], np.ones(len(x), bool), [x[-1] < 1.0]])
+    return knots_x[inside], knots_y[inside]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -137,7 +137,8 @@ class PdModel(ClassifierMixin, BaseEstimator):
     ) -> PdModel:
         """Fit the family on ``X`` (XGBoost stops early on ``eval_set`` when given and
         ``early_stopping_rounds`` is set, grows every tree otherwise, and records the
-        ``eval_set`` metric of every round in ``estimator_.evals_result()``), then the calibration on ``calibration_set`` when given and the
+        ``eval_set`` metric of every round in ``estimator_.evals_result()``), then the
+        calibration on ``calibration_set`` when given and the
         calibration is not ``"none"``: rows of a held-out period, neither trained nor stopped on.
         ``y``: bad = 1 or True, good = 0 or False."""
         settings = self._settings()
@@ -174,16 +175,14 @@ class PdModel(ClassifierMixin, BaseEstimator):
             ).fit(raw, self._encoded_target(calibration_set[1], len(raw)).astype(bool))
         return self
 
-    def fixed_trees(self, n_trees: int | None = None) -> PdModel:
+    def fixed_trees(self) -> PdModel:
         """An unfitted copy that refits the way cross-validation refits on a fold, or a final
-        model on more rows: XGBoost grows ``n_trees`` trees (default: the number this fit kept),
-        with no early stopping, and this fit's class weight; the scorecard is refitted as
-        configured."""
+        model on more rows: XGBoost grows the number of trees this fit kept, with no early
+        stopping, and this fit's class weight; the scorecard is refitted as configured."""
         check_is_fitted(self)
         copy = clone(self)
         if self._settings().family is ModelFamily.xgboost:
-            trees = self.best_iteration_ + 1 if n_trees is None else n_trees
-            params = {**(self.params or {}), "n_estimators": trees}
+            params = {**(self.params or {}), "n_estimators": self.best_iteration_ + 1}
             copy.set_params(early_stopping_rounds=None)
             if self._settings().class_weight is ClassWeight.balanced:
                 params["scale_pos_weight"] = self.estimator_.get_params()["scale_pos_weight"]

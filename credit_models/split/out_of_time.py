@@ -28,7 +28,6 @@ from credit_models.split.names import (
     CALIBRATION,
     DEVELOPMENT,
     OUT_OF_TIME,
-    SPLIT_ORDER,
     UNUSED,
     VALIDATION,
 )
@@ -81,8 +80,8 @@ class OutOfTimeSplit:
     as ``unused``, counted and logged (a WARNING above 20 % of the rows). ``"auto"`` groups only
     in months mode and only when some customer has labelled rows at more than one snapshot date:
     with one snapshot per customer nothing can straddle two periods, and in customers mode the OOT
-    test is the same portfolio's future, as a behaviour score is used. :meth:`describe` gives the
-    resolved choice.
+    test is the same portfolio's future, as a behaviour score is used. :meth:`assign` logs the
+    resolved choice and why.
     """
 
     holdout: Holdout = Holdout.customers
@@ -196,38 +195,6 @@ class OutOfTimeSplit:
                     _text(self.group_customers), "on" if grouped else "off", reason)
         self._warn_if_unused(split)
         return split
-
-    def describe(self, rows: pd.DataFrame, split: pd.Series) -> dict[str, Any]:
-        """What the split resolved to on ``rows`` (as given to :meth:`assign`) and what it
-        produced: the grouping, the OOT boundary, and each split's rows and snapshot dates — a
-        flat mapping to log with the run."""
-        grouped, reason = self._grouping(rows)
-        as_of = rows["as_of"]
-        oot_dates = as_of[self._oot_mask(as_of)]
-        described: dict[str, Any] = {
-            "holdout": self.holdout.value,
-            "group_customers": grouped,
-            "group_customers_setting": _text(self.group_customers),
-            "group_customers_reason": reason,
-            "oot_start": str(pd.Timestamp(oot_dates.min()).date()),
-            "unused_share": float((split == UNUSED).mean()) if len(split) else 0.0,
-        }
-        if self.holdout is Holdout.customers:
-            shares = self._shares()
-            described.update(valid_share=shares[VALIDATION],
-                             calibration_share=shares[CALIBRATION])
-        else:
-            described.update({f"{name}_months": count for name, count in self._months().items()
-                              if name != OUT_OF_TIME})
-        if grouped and self.holdout is Holdout.months:
-            described["holdout_share"] = self._holdout_share()
-        for name in (*SPLIT_ORDER, UNUSED):
-            in_split = as_of[(split == name).to_numpy()]
-            if len(in_split):
-                described[f"{name}_rows"] = len(in_split)
-                described[f"{name}_first"] = str(pd.Timestamp(in_split.min()).date())
-                described[f"{name}_last"] = str(pd.Timestamp(in_split.max()).date())
-        return described
 
     def folds(self, rows: pd.DataFrame, split: pd.Series) -> list[Fold]:
         """Grouped time-series folds inside the development period: fold k evaluates one of the

@@ -192,7 +192,7 @@ def fit_and_evaluate(
     validated = model
     if refit:
         fitted_on = development | (split == VALIDATION)
-        if calibration_set is None or model.calibrator_ is None:
+        if model.calibrator_ is None:        # nothing to calibrate: no row to keep out
             fitted_on |= split == CALIBRATION
         fitted_on &= ~_kept_out_of_fitting(data.labelled["customer_id"], split,
                                            data.splitter.evaluation_split)

@@ -195,7 +195,6 @@ def test_customers_holdout_grouped_leaves_out_the_oot_rows_of_fitted_customers(c
     assert set(rows.loc[split == UNUSED, "as_of"]) == set(sorted(rows["as_of"].unique())[-3:])
     # ~70 % of the 3 OOT months' rows out of 8 months: 26 %, over the warning line.
     assert "split.group_customers=true leaves out the OOT rows" in caplog.text
-    assert splitter.describe(rows, split)["group_customers"] is True
 
 
 def one_snapshot_rows(customers: int, months: int, seed: int = 0) -> pd.DataFrame:
@@ -207,34 +206,22 @@ def one_snapshot_rows(customers: int, months: int, seed: int = 0) -> pd.DataFram
                          "is_bad": rng.random(customers) < 0.1})
 
 
-def test_auto_grouping_is_off_for_one_snapshot_data_and_on_for_panel_data_in_months_mode():
+def test_auto_grouping_is_off_for_one_snapshot_data_and_on_for_panel_data_in_months_mode(caplog):
     splitter = OutOfTimeSplit(holdout="months")
     single = one_snapshot_rows(3000, 12)
-    split = splitter.assign(single)
+    with caplog.at_level("INFO", logger="credit_models.split"):
+        split = splitter.assign(single)
     assert not (split == UNUSED).any()
-    described = splitter.describe(single, split)
-    assert described["group_customers"] is False
-    assert described["group_customers_setting"] == "auto"
-    assert "one labelled snapshot per customer" in described["group_customers_reason"]
-    assert described["unused_share"] == 0.0
+    assert "group_customers=auto → off (auto: one labelled snapshot per customer" in caplog.text
     panel = monthly_rows(300, 12)
-    panel_split = splitter.assign(panel)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="credit_models.split"):
+        panel_split = splitter.assign(panel)
     assert (panel_split == UNUSED).any()
-    assert splitter.describe(panel, panel_split)["group_customers"] is True
+    assert "group_customers=auto → on (auto: customers have labelled rows" in caplog.text
     assert panel_split.equals(OutOfTimeSplit(holdout="months", group_customers=True).assign(panel))
     # Customers mode: auto is off even on panel data.
     assert not (OutOfTimeSplit().assign(panel) == UNUSED).any()
-
-
-def test_describe_reports_the_resolved_split_for_the_log():
-    rows = monthly_rows(500, 12)
-    splitter = OutOfTimeSplit(oot_start="2024-10-01")
-    described = splitter.describe(rows, splitter.assign(rows))
-    assert described["holdout"] == "customers" and described["oot_start"] == "2024-10-01"
-    assert described["oot_rows"] == 1500 and described["oot_first"] == "2024-10-01"
-    assert described["dev_last"] == "2024-09-01"
-    assert sum(described[f"{name}_rows"] for name in ("dev", "valid", "calibration", "oot")) \
-        == len(rows)
 
 
 def test_many_unused_rows_warn_with_the_counts_and_the_settings_to_blame(caplog):
