@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from credit_models.explain.contributions import Contributions, mean_absolute_shap
+from credit_models.explain.figure_style import styled
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def _aligned(contributions: pd.DataFrame | Contributions, inputs: pd.DataFrame) 
     return values
 
 
+@styled
 def beeswarm_plot(
     contributions: pd.DataFrame | Contributions,
     inputs: pd.DataFrame,
@@ -114,7 +116,6 @@ def beeswarm_plot(
     axes.set_xlabel("SHAP value (log-odds of bad; > 0 raises the PD)")
     axes.set_title(title or f"SHAP values of the top {min(max_display, values.shape[1])} "
                             f"features ({len(rows):,} rows)")
-    figure.tight_layout()
     return figure
 
 
@@ -190,6 +191,7 @@ def _binned_correlations(target: np.ndarray, others: np.ndarray, step: int) -> n
     return totals
 
 
+@styled
 def dependence_plots(
     contributions: pd.DataFrame | Contributions,
     inputs: pd.DataFrame,
@@ -247,7 +249,6 @@ def _dependence_figure(name: str, partner: str | None, shap_values: np.ndarray,
     axes.set_title(f"{name}\ncoloured by {partner}" if partner else name, fontsize=9)
     if (~present).any():
         axes.legend(loc="best", fontsize=8)
-    figure.tight_layout()
     return figure
 
 
@@ -285,6 +286,7 @@ def importance_drift(
                              kind="stable").reset_index(drop=True)
 
 
+@styled
 def importance_drift_plot(drift: pd.DataFrame, *, top: int = 20,
                           names: tuple[str, str] = ("dev", "oot")) -> Figure:
     """Paired bars of mean |SHAP| per feature on both samples (the ``top`` features by the larger
@@ -310,5 +312,4 @@ def importance_drift_plot(drift: pd.DataFrame, *, top: int = 20,
     axes.set_title(f"SHAP importance, {first} vs {second} (rank change: + climbed)")
     axes.legend(loc="lower right", fontsize=8)
     axes.margins(x=0.15)
-    figure.tight_layout()
     return figure

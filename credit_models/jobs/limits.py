@@ -26,16 +26,38 @@ logger = logging.getLogger("credit_models.limits")
 
 def summary_lines(run: LimitRun, run_id: str, version: str | None, tracking_uri: str) -> str:
     """What the console shows at the end: PD AUC, limits by PD band, the backtest's headline
-    and where to look."""
+    in one line (its table is logged once, when the backtest finishes) and where to look."""
+    import pandas as pd
+
     evaluation = run.evaluation_split
+    by_band = run.by_band
+    bands = pd.DataFrame({
+        "customers": by_band["customers"].map(lambda value: f"{int(value):,}"),
+        "mean PD": by_band["mean_pd"].map(lambda value: f"{value:.2%}"),
+        **{label: by_band[f"{column}_mean"].map(lambda value: f"{value:,.0f}")
+           for column, label in (("current_limit", "current limit"),
+                                 ("target_limit", "target"), ("new_limit", "after review"))},
+    }, index=by_band.index)
     lines = ["", f"PD {evaluation.upper()} AUC {run.metrics[f'{evaluation}/auc']:.4f}",
-             run.by_band[["customers", "mean_pd", "current_limit_mean",
-                          "new_limit_mean"]].round(3).to_string()]
+             "Mean limits by PD band:", bands.to_string()]
     if run.backtest is not None:
-        lines.append(run.backtest_headline().to_string())
+        lines.append(backtest_line(run))
     lines.append(f"MLflow run {run_id}" + (f", registered version {version}" if version else ""))
     lines.append(f"Look at it with:  mlflow ui --backend-store-uri {tracking_uri}")
     return "\n".join(lines) + "\n"
+
+
+def backtest_line(run: LimitRun) -> str:
+    """The backtest in one line: the policy against the current limits held."""
+    from credit_models.workflows.limit_backtest import CURRENT_HELD, POLICY
+
+    assert run.backtest is not None
+    headline = run.backtest_headline()
+    policy, held = headline.loc[POLICY], headline.loc[CURRENT_HELD]
+    return (f"Backtest {run.backtest.start.date()} → {run.backtest.end.date()}: policy expected "
+            f"loss {policy['expected_loss']:,.0f} against {held['expected_loss']:,.0f} with the "
+            f"current limits held, declined orders {policy['declined_order_rate']:.2%} against "
+            f"{held['declined_order_rate']:.2%} (the table is in the log above and the report)")
 
 
 @job_entry("limits")

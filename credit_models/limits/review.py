@@ -11,7 +11,10 @@ raise, keep or cut — within guardrails that hold whatever the models say:
   a cut removes idle limit (the exposure a default would draw) without stopping the spending the
   customer normally does — a customer is not shut out overnight.
 
-Each action carries its reason code, so a kept limit says which guardrail held it.
+Each action carries its reason code (customer-facing, with a text) and ``review_guardrail``, the
+one guardrail that held the new limit away from the target (empty where the limit follows the
+target): the reason code says *that* a cut was held, the guardrail says by which rule, the floor
+included, so a report can count, band by band, why limits stay above their target.
 """
 
 from __future__ import annotations
@@ -28,11 +31,20 @@ REVIEW_REASONS = ("raise_capped_by_max_step", "raise", "grant", "cut_capped_by_m
                   "cut_high_pd", "keep_recent_delinquency", "keep_raised_recently",
                   "keep_at_ceiling", "keep_balance_above_target", "keep_pd_below_cut_threshold",
                   "keep_no_line", "keep_near_target")
+GUARDRAILS = ("max_raise_step", "ceiling", "no_raise_after_delinquency",
+              "min_months_between_raises", "min_change", "cut_pd_threshold", "max_cut_share",
+              "floor", "utilisation_protection")
+"""The values of ``review_guardrail`` (besides ``""``), named after the policy's review rules:
+a raise held by ``max_step_share``/``max_step_amount`` or the ceiling; no raise after a
+delinquency or too soon after the last raise; a change within ``min_change``; no cut below
+``cut_pd_threshold``; a cut held by ``max_cut_share``, the floor, or the balance plus the peak
+month (utilisation protection)."""
 
 
 def review_limits(portfolio: pd.DataFrame, target: pd.Series, policy: LimitPolicy,
                   room_needed: np.ndarray) -> pd.DataFrame:
-    """Per customer: action, new_limit, review_reason (see the module docstring).
+    """Per customer: action, new_limit, review_reason and review_guardrail (see the module
+    docstring).
     ``room_needed``: the room above the balance a cut leaves at least (a high-percentile peak
     month)."""
     rules = policy.review
@@ -73,5 +85,20 @@ def review_limits(portfolio: pd.DataFrame, target: pd.Series, policy: LimitPolic
          "keep_balance_above_target", "keep_pd_below_cut_threshold", "keep_no_line"],
         "keep_near_target",
     )
-    return pd.DataFrame({"action": action, "new_limit": new_limit, "review_reason": reason},
-                        index=portfolio.index)
+    # The guardrail a held cut ran into: the largest of the limits a cut may not pass.
+    cut_guardrail = np.select(
+        [(cut_to == policy.floor) & (policy.floor > np.maximum.reduce([wanted, needed, deepest])),
+         (cut_to == deepest) & (deepest > wanted), (cut_to == needed) & (needed > wanted)],
+        ["floor", "max_cut_share", "utilisation_protection"], "")
+    over_ceiling = np.minimum(wanted, current + step_cap) > policy.ceiling
+    guardrail = np.select(
+        [can_raise & over_ceiling, can_raise & capped, can_raise | can_grant, can_cut,
+         wants_more & delinquent_recently, wants_more & has_line & raised_recently,
+         wants_more & has_line, may_cut, wants_less, ~has_line],
+        ["ceiling", "max_raise_step", "", cut_guardrail,
+         "no_raise_after_delinquency", "min_months_between_raises", "ceiling",
+         cut_guardrail, "cut_pd_threshold", ""],
+        "min_change",
+    )
+    return pd.DataFrame({"action": action, "new_limit": new_limit, "review_reason": reason,
+                         "review_guardrail": guardrail}, index=portfolio.index)

@@ -1,12 +1,12 @@
 """The monitoring report: the plots of a :class:`~credit_models.evaluation.monitoring.
-MonitoringResult` and the one self-contained HTML page that shows the checks first (alerts on
-top), then the evidence for each kind of check. The checks themselves are
+MonitoringResult` and the one self-contained HTML page that shows the summary first (each kind of
+check with its alerts, then the alerts), the plots and their evidence next, and every individual
+check last, alerts on top. The checks themselves are
 :mod:`credit_models.evaluation.monitoring`'s; this module only shows them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from html import escape
 
 import numpy as np
 import pandas as pd
@@ -16,9 +16,11 @@ from credit_models.evaluation.monitoring import (
     ALERT,
     ALL_MONTHS,
     CHECK_DESCRIPTIONS,
+    OK,
     MonitoringResult,
     MonitoringThresholds,
 )
+from credit_models.explain.figure_style import styled
 from credit_models.reporting import columns
 from credit_models.reporting import html as page
 from credit_models.reporting.plots import BAD_COLOUR, GOOD_COLOUR, top_features_bar
@@ -28,6 +30,7 @@ from credit_models.reporting.plots import BAD_COLOUR, GOOD_COLOUR, top_features_
 # ---------------------------------------------------------------------------------------------
 
 
+@styled
 def score_stability_plot(table: pd.DataFrame, threshold: float) -> Figure:
     """Share of rows per reference score bin, reference against batch, with the PSI."""
     positions = np.arange(len(table))
@@ -44,7 +47,6 @@ def score_stability_plot(table: pd.DataFrame, threshold: float) -> Figure:
     psi = float(table["psi"].sum())
     axes.set_title(f"Score stability: PSI {psi:.3f} (alert above {threshold:g})")
     axes.legend(fontsize=8)
-    figure.tight_layout()
     return figure
 
 
@@ -56,6 +58,7 @@ def _threshold_line(figure: Figure, threshold: float) -> Figure:
     return figure
 
 
+@styled
 def csi_plot(drift: pd.DataFrame, threshold: float, top: int = 20) -> Figure:
     """The features of largest CSI, with the alert threshold."""
     values = drift.set_index("feature")["csi"].sort_values(ascending=False)
@@ -65,6 +68,7 @@ def csi_plot(drift: pd.DataFrame, threshold: float, top: int = 20) -> Figure:
     )
 
 
+@styled
 def missing_rate_plot(drift: pd.DataFrame, threshold: float, top: int = 20) -> Figure:
     """The features whose missing share rose most (batch − reference), with the threshold."""
     values = drift.set_index("feature")["missing_rate_increase"].sort_values(ascending=False)
@@ -75,6 +79,7 @@ def missing_rate_plot(drift: pd.DataFrame, threshold: float, top: int = 20) -> F
     )
 
 
+@styled
 def auc_by_month_plot(performance: pd.DataFrame, reference_auc: float | None,
                       thresholds: MonitoringThresholds) -> Figure:
     """AUC and KS per month against the training run's test AUC and the alert levels."""
@@ -99,10 +104,10 @@ def auc_by_month_plot(performance: pd.DataFrame, reference_auc: float | None,
     axes.set_ylabel("AUC / KS")
     axes.set_title("Performance of the labelled rows by month")
     axes.legend(fontsize=8, loc="best")
-    figure.tight_layout()
     return figure
 
 
+@styled
 def monitoring_figures(result: MonitoringResult, thresholds: MonitoringThresholds,
                        top: int = 20) -> dict[str, Figure]:
     """File stem → figure, for every plot the result has."""
@@ -154,6 +159,34 @@ _MONTH_TABLE = (
 )
 
 
+_KIND_TABLE = (
+    page.Column("check", "Check", numeric=False),
+    page.Column("description", "What it checks", numeric=False),
+    page.Column("checks", "Checks", page.count),
+    page.Column("alerts", "Alerts", page.count),
+    page.Column("status", "Status", lambda value: page.badge(str(value)), numeric=False,
+                markup=True),
+)
+
+
+def check_summary(checks: pd.DataFrame) -> pd.DataFrame:
+    """One row per kind of check: what it checks, how many checks, how many alerts and the
+    kind's status; kinds with alerts first."""
+    grouped = checks.groupby("check", sort=False)["status"]
+    summary = pd.DataFrame({"checks": grouped.size(),
+                            "alerts": grouped.apply(lambda status: int((status == ALERT).sum()))})
+    summary["status"] = np.where(summary["alerts"] > 0, ALERT, OK)
+    summary["description"] = [CHECK_DESCRIPTIONS.get(name, "") for name in summary.index]
+    return (summary.reset_index()
+            .sort_values("alerts", ascending=False, kind="stable").reset_index(drop=True))
+
+
+def alerts_first(checks: pd.DataFrame) -> pd.DataFrame:
+    """The checks, alerts on top (each group in its own order)."""
+    return pd.concat([checks[checks["status"] == ALERT],
+                      checks[checks["status"] != ALERT]]).reset_index(drop=True)
+
+
 def build_monitoring_report(
     result: MonitoringResult,
     figures: Mapping[str, Figure],
@@ -162,8 +195,9 @@ def build_monitoring_report(
     details: Mapping[str, str] | None = None,
     generated_at: pd.Timestamp | None = None,
 ) -> str:
-    """The monitoring result as one self-contained HTML page (a string): the checks first
-    (alerts on top), then the evidence for each kind of check; ``figures`` are
+    """The monitoring result as one self-contained HTML page (a string): the summary (verdict,
+    each kind of check with its alerts, the alerts themselves), then the plots with their
+    evidence, and every individual check last, alerts on top; ``figures`` are
     :func:`monitoring_figures`'s."""
     generated_at = generated_at or pd.Timestamp.now(tz="UTC")
     alerts = result.alerts
@@ -175,16 +209,13 @@ def build_monitoring_report(
                               "New batch against the model's training reference", meta)
     verdict = (f"{len(alerts)} of {len(result.checks)} checks crossed their threshold."
                if len(alerts) else f"All {len(result.checks)} checks are within their thresholds.")
-    ordered = pd.concat([alerts, result.checks[result.checks["status"] != ALERT]])
-    kinds = "".join(f"<li><b>{escape(name)}</b>: {escape(text)}</li>"
-                    for name, text in CHECK_DESCRIPTIONS.items()
-                    if name in set(result.checks["check"]))
+    summary = [page.headline(verdict), *(page.note(note) for note in result.notes),
+               page.table(check_summary(result.checks), _KIND_TABLE)]
+    if len(alerts):
+        summary += [page.how("The checks that crossed their threshold:"),
+                    page.table(alerts, _CHECK_TABLE, scroll=True)]
     sections = [
-        page.section("checks", "Checks",
-                     page.headline(verdict),
-                     f'<ul class="facts">{kinds}</ul>',
-                     *(page.note(note) for note in result.notes),
-                     page.table(ordered, _CHECK_TABLE, scroll=True)),
+        page.section("summary", "Summary", *summary),
         page.section("score", "Score stability",
                      page.figure(figures["score_psi"], "score PSI",
                                  "Share of rows in each decile of the reference score: a stable "
@@ -193,12 +224,13 @@ def build_monitoring_report(
                               "< 0.1 stable, 0.1–0.25 watch, > 0.25 act."),
                      page.table(result.score_stability, _SCORE_TABLE)),
         page.section("features", "Feature stability and missing values",
-                     page.figure(figures["feature_csi"], "feature CSI",
-                                 "CSI of the least stable features (their own PSI, missing "
-                                 "values a bin of their own)."),
-                     page.figure(figures["missing_rate_increase"], "missing rate rise",
-                                 "Rise of each feature's missing share: a broken feed shows here "
-                                 "first."),
+                     page.pair(
+                         page.figure(figures["feature_csi"], "feature CSI",
+                                     "CSI of the least stable features (their own PSI, missing "
+                                     "values a bin of their own)."),
+                         page.figure(figures["missing_rate_increase"], "missing rate rise",
+                                     "Rise of each feature's missing share: a broken feed shows "
+                                     "here first.")),
                      page.how("Every model feature, least stable first."),
                      page.table(result.drift.sort_values("csi", ascending=False), _DRIFT_TABLE,
                                 scroll=True)),
@@ -217,6 +249,10 @@ def build_monitoring_report(
         sections.append(page.section(
             "performance", "Performance by month",
             page.note("No labels in the batch: performance not checked.")))
+    sections.append(page.section(
+        "checks", "Every check",
+        page.how(f"All {len(result.checks)} checks, alerts on top."),
+        page.table(alerts_first(result.checks), _CHECK_TABLE, scroll=True)))
     footer = page.footer(f"Generated {page.utc_minute(generated_at)}.")
     return page.document(f"Monitoring report: {model_label}",
                          header + "\n".join(sections) + footer, css=page.CHECK_CSS)

@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike
 from sklearn.metrics import RocCurveDisplay, roc_curve
 
 from credit_models.evaluation.metrics import PSI_ACT, PSI_STABLE, calibration_table
+from credit_models.explain.figure_style import styled
 
 matplotlib.use("Agg")   # scikit-learn's displays import pyplot: never an interactive backend here
 
@@ -38,6 +39,7 @@ def _split_colour(name: str, position: int) -> str:
     return SPLIT_COLOURS.get(name, _OTHER_COLOURS[position % len(_OTHER_COLOURS)])
 
 
+@styled
 def roc_by_split(curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
     """One ROC curve per split (label, score), so over-fitting and drift show at a glance."""
     figure = Figure(figsize=(5.5, 5))
@@ -49,10 +51,10 @@ def roc_by_split(curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
         )
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey")
     axes.set_title("ROC by split (bad = positive class)")
-    figure.tight_layout()
     return figure
 
 
+@styled
 def bad_rate_by_snapshot(as_of: list[str], bad_rate: list[float], rows: list[int]) -> Figure:
     """Labelled rows and bad rate per snapshot: where the label population comes from."""
     figure = Figure(figsize=(8, 4))
@@ -65,10 +67,10 @@ def bad_rate_by_snapshot(as_of: list[str], bad_rate: list[float], rows: list[int
     right.plot(positions, bad_rate, color=BAD_COLOUR, marker="o", label="bad rate")
     right.set_ylabel("bad rate")
     left.set_title("Label population and bad rate by snapshot")
-    figure.tight_layout()
     return figure
 
 
+@styled
 def top_features_bar(importance: pd.Series, title: str, top: int = 20) -> Figure:
     """Horizontal bars of the largest values, biggest on top."""
     shown = importance.head(top)[::-1]
@@ -77,10 +79,10 @@ def top_features_bar(importance: pd.Series, title: str, top: int = 20) -> Figure
     axes.barh(shown.index, shown.to_numpy(), color=GOOD_COLOUR)
     axes.set_title(title)
     axes.tick_params(axis="y", labelsize=7)
-    figure.tight_layout()
     return figure
 
 
+@styled
 def ks_curve(
     is_bad: ArrayLike, score: ArrayLike, *, higher_is_riskier: bool = True,
     title: str = "KS curve",
@@ -117,10 +119,10 @@ def ks_curve(
     axes.set_ylim(0, 1.02)
     axes.legend(loc="lower right", fontsize=8)
     axes.set_title(title)
-    figure.tight_layout()
     return figure
 
 
+@styled
 def calibration_by_split(
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]], bins: int = 10
 ) -> Figure:
@@ -135,7 +137,6 @@ def calibration_by_split(
                   label=split, color=_split_colour(split, position))
         top = max(top, table["mean_probability"].max(), table["bad_rate"].max())
     calibration_frame(axes, top, bins, "Calibration (reliability) by split")
-    figure.tight_layout()
     return figure
 
 
@@ -154,6 +155,7 @@ def calibration_frame(axes: Axes, top: float, bins: int, title: str) -> None:
     axes.set_title(title)
 
 
+@styled
 def score_distributions(
     is_bad: ArrayLike, score: ArrayLike, *, title: str = "Score distributions",
     xlabel: str = "score", bins: int = 40, log_scale: bool = False,
@@ -187,10 +189,10 @@ def score_distributions(
     axes.set_ylabel("share of the class")
     axes.legend(fontsize=8)
     axes.set_title(title)
-    figure.tight_layout()
     return figure
 
 
+@styled
 def bad_rate_by_band(band_table: pd.DataFrame, *, title: str = "Bad rate by score band") -> Figure:
     """Bars of the observed bad rate per band of a score band table, the share of rows written
     above each bar and, when the table has ``mean_probability``, the predicted bad rate as a
@@ -219,10 +221,10 @@ def bad_rate_by_band(band_table: pd.DataFrame, *, title: str = "Bad rate by scor
     axes.set_xlabel("score band (share of rows above each bar)")
     axes.legend(fontsize=8, loc="upper left")
     axes.set_title(title)
-    figure.tight_layout()
     return figure
 
 
+@styled
 def psi_by_month(
     months: Sequence[str], psi: Sequence[float], splits: Sequence[str] | None = None,
     *, title: str = "PSI of the score by snapshot month",
@@ -250,10 +252,10 @@ def psi_by_month(
     if splits is not None:
         axes.legend(fontsize=8, loc="upper left")
     axes.set_title(title)
-    figure.tight_layout()
     return figure
 
 
+@styled
 def segment_bars(segment_table: pd.DataFrame, *, title: str = "Performance by segment") -> Figure:
     """Two panels per segment value: AUC (left; no bar where a segment has one class) and the
     observed bad rate next to the mean predicted PD (right). Expects columns ``segment``,
@@ -285,7 +287,6 @@ def segment_bars(segment_table: pd.DataFrame, *, title: str = "Performance by se
     right.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
                  frameon=False)
     figure.suptitle(title)
-    figure.tight_layout()
     return figure
 
 
@@ -298,6 +299,7 @@ def _reliability_curve(
     return float(max(table["mean_probability"].max(), table["bad_rate"].max()))
 
 
+@styled
 def calibration_before_after(
     curves: Mapping[str, tuple[ArrayLike, ArrayLike, ArrayLike]], bins: int = 10,
     *, columns: int = 2,
@@ -333,10 +335,10 @@ def calibration_before_after(
     for axes in panels[len(curves):]:
         axes.set_visible(False)
     figure.suptitle(f"Calibration before and after, by split ({bins} equal-frequency bins)")
-    figure.tight_layout()
     return figure
 
 
+@styled
 def roc_by_model(
     is_bad: ArrayLike, scores: Mapping[str, ArrayLike], *, title: str = "ROC by model"
 ) -> Figure:
@@ -354,10 +356,10 @@ def roc_by_model(
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey")
     axes.legend(loc="lower right", fontsize=8)
     axes.set_title(title)
-    figure.tight_layout()
     return figure
 
 
+@styled
 def scorecard_points_range(
     scorecard_table: pd.DataFrame, *, title: str = "Points range per feature", top: int = 30
 ) -> Figure:
@@ -378,5 +380,4 @@ def scorecard_points_range(
     axes.set_yticks(positions, [str(name) for name in ranges.index], fontsize=7)
     axes.set_xlabel("points (each bar spans the feature's lowest to highest bin)")
     axes.set_title(title)
-    figure.tight_layout()
     return figure

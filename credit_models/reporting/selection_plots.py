@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from credit_models.explain.figure_style import styled
 from credit_models.features.selection import RULES
 
 _COLOURS = {
@@ -39,6 +40,7 @@ def drop_rule(reason: str) -> str:
     return "correlation" if first == "correlated" else first
 
 
+@styled
 def iv_psi_plot(
     report: pd.DataFrame,
     *,
@@ -91,5 +93,4 @@ def iv_psi_plot(
     axes.set_title(f"Feature selection: {int((outcome == 'kept').sum())} of {len(report)} kept")
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     axes.grid(alpha=0.3)
-    figure.tight_layout()
     return figure
