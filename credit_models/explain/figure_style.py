@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import logging
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
@@ -120,10 +121,34 @@ def _figures(result: Any) -> list[Figure]:
     return []
 
 
+def fit_titles(figure: Figure) -> None:
+    """Wrap a title (of an axes, or the figure's) that would run past the figure's edge onto more
+    lines: the constrained layout makes room above a title, never beside it. Call after a draw."""
+    width = figure.bbox.width
+    titles = [axes.title for axes in figure.axes]
+    suptitle = getattr(figure, "_suptitle", None)
+    changed = False
+    for title in [*titles, *([suptitle] if suptitle is not None else [])]:
+        text = title.get_text()
+        if not text or not title.get_visible():
+            continue
+        extent = title.get_window_extent()
+        if extent.x0 >= 0 and extent.x1 <= width:
+            continue
+        centre = (extent.x0 + extent.x1) / 2
+        room = 2 * min(centre, width - centre) if title.get_ha() == "center" else width
+        longest = max(len(line) for line in text.split("\n"))
+        per_line = max(12, int(longest * 0.95 * max(room, 1.0) / extent.width))
+        title.set_text("\n".join(textwrap.fill(line, per_line) for line in text.split("\n")))
+        changed = True
+    if changed:
+        figure.draw_without_rendering()
+
+
 def styled(function: Callable[P, R]) -> Callable[P, R]:
     """Build the figure(s) ``function`` returns (a Figure or a dict of them) in the style, and lay
     them out once inside it: tick labels and layout made later, when the caller saves the figure,
-    keep the style's sizes."""
+    keep the style's sizes; a title too wide for the figure is wrapped (:func:`fit_titles`)."""
 
     @functools.wraps(function)
     def build(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -131,6 +156,7 @@ def styled(function: Callable[P, R]) -> Callable[P, R]:
             result = function(*args, **kwargs)
             for figure in _figures(result):
                 figure.draw_without_rendering()
+                fit_titles(figure)
         return result
 
     return build

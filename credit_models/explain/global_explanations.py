@@ -20,7 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from credit_models.explain.contributions import Contributions, mean_absolute_shap
-from credit_models.explain.figure_style import styled
+from credit_models.explain.figure_style import LABEL_SIZE, TICK_SIZE, styled
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +90,11 @@ def beeswarm_plot(
     rows = _sample(len(values), max_points, seed)
     shown = values.iloc[rows]
     numbers = numeric_view(inputs[list(values.columns)].iloc[rows])
-    height = 1.2 + 0.32 * min(max_display, values.shape[1])
-    figure = Figure(figsize=(8, height))
+    shown_names = list(mean_absolute_shap(values).index[:max_display])
+    height = 1.2 + 0.32 * len(shown_names)
+    # Wide enough for the longest feature name at the style's tick size, beside the plot.
+    longest = max((len(str(name)) for name in shown_names), default=0)
+    figure = Figure(figsize=(max(8.0, 5.5 + 0.062 * longest), height))
     axes = figure.subplots()
     try:
         import shap
@@ -113,6 +116,10 @@ def beeswarm_plot(
         figure.clear()
         axes = figure.subplots()
         _scatter_beeswarm(axes, shown, numbers, max_display, seed)
+    for each in figure.axes:     # shap's own sizes (13 pt names) back to the style's
+        each.tick_params(labelsize=TICK_SIZE)
+        each.xaxis.label.set_size(LABEL_SIZE)
+        each.yaxis.label.set_size(LABEL_SIZE)
     axes.set_xlabel("SHAP value (log-odds of bad; > 0 raises the PD)")
     axes.set_title(title or f"SHAP values of the top {min(max_display, values.shape[1])} "
                             f"features ({len(rows):,} rows)")

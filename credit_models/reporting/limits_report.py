@@ -195,12 +195,17 @@ def guardrail_lines(table: pd.DataFrame, bands: int = 3) -> list[str]:
         row = table.loc[band]
         held = sorted(((int(row[name]), GUARDRAIL_NAMES[name]) for name in GUARDRAILS
                        if name in row.index and row[name] > 0), reverse=True)
-        reasons = ", ".join(f"{name.lower()} {count:,}" for count, name in held) or "none"
+        reasons = ", ".join(f"{_lower_first(name)} {count:,}" for count, name in held) or "none"
         lines.append(f"Band {band}: target {page.amount(row['target_limit_mean'])} on average, "
                      f"{page.amount(row['new_limit_mean'])} after the review; "
                      f"{int(row['above_target']):,} of {int(row['customers']):,} customers kept "
                      f"above their target, held by: {reasons}.")
     return lines
+
+
+def _lower_first(name: str) -> str:
+    """A name inside a sentence: "Floor" → "floor", "PD below …" kept."""
+    return name if name[:2].isupper() else name[0].lower() + name[1:]
 
 
 def guardrail_section(customers: pd.DataFrame) -> tuple[str, str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.text import Annotation
+from matplotlib.transforms import Bbox
 
 from credit_models.explain.figure_style import styled
 from credit_models.features.selection import RULES
@@ -83,9 +85,16 @@ def iv_psi_plot(
             axes.annotate(text, (value, 1.0), xycoords=("data", "axes fraction"), rotation=90,
                           ha="right", va="top", fontsize=7, color="grey")
     named = report.nlargest(label_top, "iv").index.union(report.index[outcome == "psi"])
+    widest = float(np.nanmax(report["iv"].to_numpy(dtype=float), initial=0.0)) or 1.0
+    labels = []
     for index in named:
-        axes.annotate(str(report.at[index, "feature"]), (report.at[index, "iv"], psi[index]),
-                      fontsize=6, xytext=(3, 3), textcoords="offset points")
+        right = report.at[index, "iv"] > 0.6 * widest     # named to the left, inside the axes
+        labels.append(axes.annotate(
+            str(report.at[index, "feature"]), (report.at[index, "iv"], psi[index]), fontsize=6,
+            xytext=(-4 if right else 4, 3), textcoords="offset points",
+            ha="right" if right else "left",
+            arrowprops={"arrowstyle": "-", "color": "#888888", "linewidth": 0.4,
+                        "shrinkA": 0, "shrinkB": 2}))
     axes.set_yscale("symlog", linthresh=_PSI_LINEAR_BELOW)
     axes.set_ylim(bottom=0.0, top=max(1.0, float(np.nanmax(psi.to_numpy(), initial=0.0)) * 2))
     axes.set_xlabel("information value on the development sample")
@@ -93,4 +102,27 @@ def iv_psi_plot(
     axes.set_title(f"Feature selection: {int((outcome == 'kept').sum())} of {len(report)} kept")
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     axes.grid(alpha=0.3)
+    spread_labels(figure, labels)
     return figure
+
+
+def spread_labels(figure: Figure, labels: list[Annotation], gap: float = 1.0,
+                  tries: int = 40) -> None:
+    """Move labels (annotations in offset points) up or down, nearest free place first, until no
+    two overlap; each keeps a thin line to its point. Greedy, lowest label first."""
+    if len(labels) < 2:
+        return
+    figure.draw_without_rendering()
+    points_per_pixel = 72.0 / figure.dpi
+    placed: list[Bbox] = []
+    for label in sorted(labels, key=lambda item: item.get_window_extent().y0):
+        box = label.get_window_extent()
+        step = box.height + gap
+        for attempt in range(tries):
+            shift = step * ((attempt + 1) // 2) * (1 if attempt % 2 else -1) if attempt else 0.0
+            moved = box.translated(0, shift)
+            if not any(moved.overlaps(other) for other in placed):
+                break
+        x, y = label.xyann
+        label.xyann = (x, y + shift * points_per_pixel)
+        placed.append(moved)
