@@ -43,10 +43,14 @@ SEGMENTS = pd.DataFrame({"segment": ["channel", "channel"], "group": ["app", "we
                          "mean_probability": [0.12, 0.18]})
 BY_BAND = pd.DataFrame({"customers": [120, 80], "current_limit_mean": [9000.0, 4000.0],
                         "new_limit_mean": [9500.0, 3000.0]}, index=pd.Index(["A", "B"]))
-REASONS = pd.DataFrame({"reason_1_code": ["R01", "R02", "R01"], "reason_1_zh": ["近期有逾期", "额度使用率高", "近期有逾期"],
-                        "reason_1_en": ["recent delinquency", "high use", "recent delinquency"],
-                        "reason_2_code": ["R02", None, None], "reason_2_zh": ["额度使用率高", None, None],
-                        "reason_2_en": ["high use", None, None]})
+REASONS = pd.DataFrame({
+    "reason_1_code": ["R01", "R02", "R01"],
+    "reason_1_zh": ["近期有逾期", "额度使用率高", "近期有逾期"],
+    "reason_1_en": ["recent delinquency", "high use", "recent delinquency"],
+    "reason_2_code": ["R02", None, None],
+    "reason_2_zh": ["额度使用率高", None, None],
+    "reason_2_en": ["high use", None, None],
+})
 
 
 def _study() -> optuna.Study:
