@@ -105,11 +105,13 @@ class Column:
     """Right-aligned with tabular digits; text columns are left-aligned."""
     markup: bool = False
     """The formatter returns HTML (a badge) rather than text to escape."""
+    wrap: bool = False
+    """Long text (a description) that wraps inside a column of reading width."""
 
     @property
     def align(self) -> str:
-        """The cell class: ``num`` or ``txt``."""
-        return "num" if self.numeric else "txt"
+        """The cell class: ``num`` or ``txt`` (``txt wrap`` for wrapping text)."""
+        return "num" if self.numeric else ("txt wrap" if self.wrap else "txt")
 
     def th(self) -> str:
         """The header cell."""
@@ -121,21 +123,24 @@ class Column:
         return f'<td class="{self.align}">{shown if self.markup else escape(shown)}</td>'
 
 
-def table(frame: pd.DataFrame, columns: Sequence[Column], *, scroll: bool = False) -> str:
+def table(frame: pd.DataFrame, columns: Sequence[Column], *, scroll: bool = False,
+          tall: bool = False) -> str:
     """The rows of ``frame`` in ``columns``; ``scroll`` wraps a wide table so that it scrolls
-    sideways instead of widening the page."""
+    sideways instead of widening the page, ``tall`` a long one so that it scrolls under its
+    header."""
     head = "".join(column.th() for column in columns)
     body = [
         "<tr>" + "".join(column.td(row[column.name]) for column in columns) + "</tr>"
         for _, row in frame.iterrows()
     ]
     html = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-    return scrolling(html) if scroll else html
+    return scrolling(html, tall=tall) if scroll or tall else html
 
 
-def scrolling(html: str) -> str:
-    """A wide block (HTML) that scrolls sideways."""
-    return f'<div class="scroll">{html}</div>'
+def scrolling(html: str, *, tall: bool = False) -> str:
+    """A wide block (HTML) that scrolls sideways; ``tall`` also caps its height (a long table
+    scrolls under its header instead of running for pages)."""
+    return f'<div class="scroll{" tall" if tall else ""}">{html}</div>'
 
 
 def meta_table(rows: Iterable[tuple[str, str | list[str]]]) -> str:
@@ -214,15 +219,23 @@ def headline(text: str) -> str:
     return f'<p class="headline">{escape(text)}</p>'
 
 
-def fact_list(facts: Iterable[str]) -> str:
-    """A list of short facts (text)."""
-    return '<ul class="facts">' + "".join(f"<li>{escape(fact)}</li>" for fact in facts) + "</ul>"
+def fact_list(facts: Iterable[str], *, css: str = "facts") -> str:
+    """A list of short facts (text); ``css`` is the list's class."""
+    return (f'<ul class="{escape(css)}">' + "".join(f"<li>{escape(fact)}</li>" for fact in facts)
+            + "</ul>")
+
+
+def paragraph(text: str) -> str:
+    """A paragraph of running text."""
+    return f"<p>{escape(text)}</p>"
 
 
 def badge(status: str) -> str:
-    """A coloured status badge (``stable``/``watch``/``act``, ``ok``/``alert``): the status is
-    the CSS class; :data:`CSS` colours the PSI readings, :data:`CHECK_CSS` the check verdicts."""
-    return f'<span class="badge {escape(status)}">{escape(status)}</span>'
+    """A coloured status badge (``stable``/``watch``/``act``, ``pass``/``watch``/``fail``/``n/a``,
+    ``ok``/``alert``): the status, letters only, is the CSS class; :data:`CSS` colours the PSI
+    readings and the verdicts, :data:`CHECK_CSS` the checks."""
+    css = re.sub(r"[^a-z]", "", status.lower())
+    return f'<span class="badge {css}">{escape(status)}</span>'
 
 
 def section(key: str, title: str, *parts: str) -> str:
@@ -291,7 +304,7 @@ thead th { background: var(--head); font-weight: 600; border-bottom: 2px solid v
 tbody tr:nth-child(even) { background: #fafbfc; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.txt, th.txt { text-align: left; }
-table.meta th { text-align: left; width: 170px; background: none; color: var(--muted);
+table.meta th { text-align: left; width: 250px; background: none; color: var(--muted);
   font-weight: 600; vertical-align: top; }
 table.meta td { text-align: left; }
 .scroll { overflow-x: auto; }
@@ -305,7 +318,15 @@ table.scorecard th.group .facts { float: right; margin-left: 16px; color: var(--
   font-size: 11px; font-weight: 600; text-align: center; }
 .badge.stable { background: #dcefdc; color: #1e6b2e; }
 .badge.watch { background: #fbecc8; color: #8a5a00; }
-.badge.act { background: #f6d0d0; color: #9b1c1c; }
+.badge.act, .badge.fail { background: #f6d0d0; color: #9b1c1c; }
+.badge.pass { background: #dcefdc; color: #1e6b2e; }
+.badge.na { background: #e4e7eb; color: #3e4c59; }
+p.verdict { font-size: 17px; margin: 10px 0; }
+p.verdict .badge { font-size: 14px; min-width: 64px; padding: 1px 10px; }
+ul.limitations li { margin: 5px 0; }
+.scroll.tall { max-height: 560px; overflow-y: auto; border-bottom: 1px solid var(--line); }
+.scroll.tall thead th { position: sticky; top: 0; z-index: 1; }
+td.wrap { white-space: normal; min-width: 180px; }
 ul.facts { margin: 4px 0; padding-left: 20px; }
 ul.facts li { margin: 3px 0; }
 figure { margin: 8px 0 16px; }

@@ -61,10 +61,29 @@ def _feature_rows(feature: str, part: pd.DataFrame, description: str) -> str:
     )
 
 
+def _hidden_note(empty: pd.DataFrame) -> str:
+    """What the hidden empty bins are and what they score."""
+    points = empty["points"].astype(float).dropna()
+    if points.empty:
+        scores = ""
+    elif points.min() == points.max():
+        scores = f"; a value falling in one scores {points.min():.1f} points"
+    else:
+        scores = f"; a value falling in one scores {points.min():.1f} to {points.max():.1f} points"
+    return page.note(
+        f"{len(empty)} empty bin(s) not shown: special or missing values no development row "
+        f"had, in {empty['feature'].nunique()} feature(s){scores}."
+    )
+
+
 def scorecard_section_body(table: pd.DataFrame, descriptions: Mapping[str, str]) -> str:
     """How to read the points table, the table grouped by feature (in the order of ``table``,
-    each feature with its description from ``descriptions``) and the points-range plot."""
+    each feature with its description from ``descriptions``) and the points-range plot. Bins
+    no development row fell in (count 0: a special or missing bin never seen) are left out of
+    the table, the ranges and the plot, and counted in a note."""
     table = table.reset_index(drop=True).copy()
+    empty = table["count"].fillna(0).astype(float) == 0
+    hidden, table = table[empty], table[~empty].reset_index(drop=True)
     counts = table["count"].astype(float)
     table["share"] = counts / counts.groupby(table["feature"], sort=False).transform("sum")
     head = "".join(column.th() for column in _COLUMNS)
@@ -83,12 +102,14 @@ def scorecard_section_body(table: pd.DataFrame, descriptions: Mapping[str, str])
         ),
         page.scrolling(f'<table class="scorecard"><thead><tr>{head}</tr></thead>'
                        f"{groups}</table>"),
+        _hidden_note(hidden) if len(hidden) else "",
         page.single(
             page.figure(
                 scorecard_points_range(table, title="Scorecard: points range per feature"),
                 "Scorecard points range per feature",
-                "Each bar spans a feature's lowest- to highest-scoring bin: the widest bars are "
-                "the features that can move a customer's score the most.",
+                "Each bar spans a feature's lowest- to highest-scoring bin (points follow "
+                "coefficient × WoE): the widest bars are the features that can move a "
+                "customer's score the most.",
             ),
         ),
     ))

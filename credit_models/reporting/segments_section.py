@@ -5,6 +5,7 @@ segment, each value with its own ranking and calibration on the test split."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -71,23 +72,34 @@ _COLUMNS = (
 )
 
 
-def segments_section_body(
+@dataclass(frozen=True)
+class SegmentPerformance:
+    """The test split's metrics by segment value, computed once for the segment section and the
+    limitations: ``table`` has ``segment``, ``group`` (the value), rows, share, outcomes, AUC, KS
+    and ECE (``None`` when no segment could be formed); ``missing`` says which standard segment
+    could not be formed, and why."""
+
+    table: pd.DataFrame | None
+    missing: tuple[str, ...] = ()
+
+
+def segment_performance(
     test: pd.DataFrame, in_test: np.ndarray, features: pd.DataFrame | None,
-    segments: Mapping[str, pd.Series], bins: int, split_name: str,
-) -> str:
-    """The section's content: a table and plot of ``test`` (the test split's scored rows,
-    ``is_bad`` and ``probability``) by each value of the standard segments of ``features`` and
-    of ``segments``. ``features`` and ``segments`` cover every scored row (positional index);
-    ``in_test`` marks the test rows among them."""
+    segments: Mapping[str, pd.Series], bins: int,
+) -> SegmentPerformance:
+    """Metrics of ``test`` (the test split's scored rows, ``is_bad`` and ``probability``) by each
+    value of the standard segments of ``features`` and of ``segments``. ``features`` and
+    ``segments`` cover every scored row (positional index); ``in_test`` marks the test rows
+    among them."""
     standard = standard_segments(features) if features is not None else {}
     every = {**standard, **segments}
-    notes = []
+    missing = []
     if "new customers" not in standard:
-        notes.append(f"new customers need the feature {TENURE}")
+        missing.append(f"new customers need the feature {TENURE}")
     if "thin file" not in standard:
-        notes.append(f"thin-file customers need the feature {THIN_FILE_FEATURE}")
+        missing.append(f"thin-file customers need the feature {THIN_FILE_FEATURE}")
     if not every:
-        return page.note("No segment could be formed: " + "; ".join(notes) + ".")
+        return SegmentPerformance(None, tuple(missing))
     tables = []
     for name, labels in every.items():
         values = labels.reset_index(drop=True)[in_test]
@@ -96,7 +108,15 @@ def segments_section_body(
         table.insert(0, "segment", name)
         table["share"] = table["rows"] / len(test)
         tables.append(table)
-    combined = pd.concat(tables, ignore_index=True)
+    return SegmentPerformance(pd.concat(tables, ignore_index=True), tuple(missing))
+
+
+def segments_section_body(performance: SegmentPerformance, split_name: str) -> str:
+    """The section's content: how to read it, the table of :func:`segment_performance` and its
+    plot, and which standard segment could not be formed."""
+    combined = performance.table
+    if combined is None:
+        return page.note("No segment could be formed: " + "; ".join(performance.missing) + ".")
     parts = [
         page.explained_table(
             f"{split_name} metrics for each segment value. Models tend to misjudge "
@@ -112,6 +132,6 @@ def segments_section_body(
             ),
         ),
     ]
-    if notes:
-        parts.append(page.note("Not shown: " + "; ".join(notes) + "."))
+    if performance.missing:
+        parts.append(page.note("Not shown: " + "; ".join(performance.missing) + "."))
     return "".join(parts)

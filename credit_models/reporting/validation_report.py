@@ -1,23 +1,29 @@
 """The model-validation report: one self-contained HTML page a reviewer reads from top to bottom.
 
-Everything a validation asks of a PD model is on the page: who and what (model, label, data, run,
-periods), ranking power (AUC, Gini, KS, ROC, KS curve), calibration (log loss, Brier, ECE,
+It reads as a model-validation document: its purpose and scope, the data and label definition
+(source, snapshots, label, rows and bads per split), the verdict of each headline metric against
+the pass and watch levels of the config (:class:`~credit_models.evaluation.validation_thresholds.
+ValidationThresholds`) and the limitations the data show come first; the evidence follows.
+Everything a validation asks of a PD model is on the page: ranking power (AUC, Gini, KS, ROC, KS curve), calibration (log loss, Brier, ECE,
 reliability diagram, predicted against observed bad rate per band), separation (score
 distributions, gains and lift), stability (PSI of the score, CSI of the top features, PSI month by
 month), out-of-time performance month by month, performance per segment (thin-file and new
 customers included) and the features the model leans on. Optional sections appear when their
 input is given: calibration before and after a recalibration (``raw_probability``), the main model
-against benchmark models (``benchmark``) and a scorecard's points table (``scorecard_table``).
+against benchmark models (``benchmark``), a scorecard's points table (``scorecard_table``), the
+fairness review (``fairness``) and the IV and PSI of every candidate characteristic
+(``selection_report``).
 Every table and plot carries one line saying what it shows and how to read it.
 
 Splits are shown in the order dev, valid, calibration, oot, test, then any other; rows of the split
 ``"unused"`` (grouped out of every period, e.g. a gap between development and calibration) are
-dropped before anything is computed and only counted in the header.
+dropped before anything is computed and only counted in the data section.
 
 The page has no external dependency: the CSS is inline and the plots are embedded as base64 PNG
 (:mod:`credit_models.reporting.html`, the toolkit every report is written with), so it can be
-attached to an e-mail, logged as a run artifact or archived as it is. The segment, fairness and
-scorecard sections are modules of their own (``segments_section``, ``fairness_section``,
+attached to an e-mail, logged as a run artifact or archived as it is. The opening, verdict,
+segment, fairness, selection and scorecard sections are modules of their own (``scope_section``,
+``verdict_section``, ``segments_section``, ``fairness_section``, ``selection_section``,
 ``scorecard_section``). The module takes plain DataFrames, Series and dicts
 (:class:`ValidationInputs`) and knows nothing of the experiment tracker or the config system.
 """
@@ -47,6 +53,7 @@ from credit_models.evaluation.metrics import (
     stability_status,
     stability_table,
 )
+from credit_models.evaluation.validation_thresholds import ValidationThresholds
 from credit_models.reporting import columns
 from credit_models.reporting import html as page
 from credit_models.reporting.fairness_section import FAIRNESS_HEADING, fairness_section_body
@@ -61,8 +68,26 @@ from credit_models.reporting.plots import (
     score_distributions,
     top_features_bar,
 )
+from credit_models.reporting.scope_section import (
+    data_section_body,
+    purpose_section_body,
+    split_periods,
+)
 from credit_models.reporting.scorecard_section import SCORECARD_COLUMNS, scorecard_section_body
-from credit_models.reporting.segments_section import segments_section_body
+from credit_models.reporting.segments_section import (
+    SegmentPerformance,
+    segment_performance,
+    segments_section_body,
+)
+from credit_models.reporting.selection_section import SELECTION_COLUMNS, selection_section_body
+from credit_models.reporting.verdict_section import (
+    Evidence,
+    Verdict,
+    judge,
+    limitations,
+    limitations_section_body,
+    verdict_section_body,
+)
 from credit_models.split.names import SPLIT_ORDER
 from credit_models.split.names import UNUSED as UNUSED_SPLIT
 
@@ -70,6 +95,10 @@ DEFAULT_PD_BAND_EDGES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3
 """PD bands of the score-band table when none are given: finer where most customers are."""
 REQUIRED_COLUMNS = ("is_bad", "probability", "split", "as_of")
 SECTIONS = {
+    "purpose": "Purpose and scope",
+    "data": "Data and label definition",
+    "verdict": "Verdict against thresholds",
+    "limitations": "Limitations",
     "glance": "At a glance",
     "summary": "Headline metrics by split",
     "ranking": "Ranking power: ROC and KS",
@@ -88,12 +117,15 @@ OPTIONAL_SECTIONS = {
     "benchmark": "Benchmark models",
     "scorecard": "Scorecard points",
     "fairness": FAIRNESS_HEADING,
+    "selection": "Feature selection: IV and PSI per characteristic",
 }
-"""Sections shown only when their input is given (``benchmark``, ``scorecard_table``)."""
+"""Sections shown only when their input is given (``benchmark``, ``scorecard_table``,
+``fairness``, ``selection_report``)."""
 
 PAGE_ORDER = (
-    "glance", "summary", "ranking", "benchmark", "calibration", "distributions", "gains",
-    "bands", "stability", "monthly", "segments", "fairness", "features", "scorecard",
+    "purpose", "data", "verdict", "limitations", "glance", "summary", "ranking", "benchmark",
+    "calibration", "distributions", "gains", "bands", "stability", "monthly", "segments",
+    "fairness", "features", "selection", "scorecard",
 )
 _TITLES = {**SECTIONS, **OPTIONAL_SECTIONS}
 
@@ -105,8 +137,8 @@ class ValidationInputs:
     Parameters
     ----------
     model_name, label_definition, data_source:
-        Shown in the header, e.g. ``"xgb_pd"``, ``"bad = ever 30+ DPD within 6 months"``,
-        ``"simulator"``.
+        Shown in the header and the opening sections, e.g. ``"xgb_pd"``, ``"bad = ever 30+ DPD
+        within 6 months"``, ``"simulator"``.
     scored:
         One row per labelled snapshot with columns ``is_bad`` (bool or 0/1), ``probability``
         (the predicted PD: the calibrated one when the model is recalibrated), ``split`` (dev /
@@ -130,7 +162,7 @@ class ValidationInputs:
     score_band_edges:
         Strictly increasing PD band limits from 0 to 1 for the score-band table.
     details:
-        Extra header lines, e.g. code version or data fingerprint.
+        Extra header lines in plain words, e.g. ``{"Code version (git commit)": "abc1234"}``.
     generated_at:
         The report's date; now (UTC) when ``None``.
     reference_split, test_split:
@@ -178,6 +210,22 @@ class ValidationInputs:
     fairness: FairnessReview | None = None
     """The fairness review of the test split (:func:`~credit_models.evaluation.fairness.
     fairness_review`): a "Fairness" section of approval and PD by sensitive group."""
+    thresholds: ValidationThresholds = field(default_factory=ValidationThresholds)
+    """The pass and watch levels of the verdict, and when a limitation is stated."""
+    oracle_auc: float | None = None
+    """On simulated data, the AUC of the simulator's true PD on the test split: the ceiling the
+    limitations compare the model with."""
+    label_statuses: Mapping[str, int] = field(default_factory=dict)
+    """Snapshots per label status (``labelled``, ``excluded_already_bad``…), counted in the
+    data section."""
+    selection_report: pd.DataFrame | None = None
+    """The feature selector's report (one row per candidate characteristic: ``feature``,
+    ``iv``, ``psi``, ``kept``, ``reason``; ``description``, ``missing_rate`` and ``warning``
+    when present): a "Feature selection" section with the IV/PSI plot."""
+    selection_limits: Mapping[str, float | None] = field(default_factory=dict)
+    """The selector's ``min_iv``, ``max_psi`` and ``max_iv``, drawn on the IV/PSI plot."""
+    selection_rules: str = ""
+    """The selection's rule set in words, e.g. ``"tree-model rules"``."""
 
     def __post_init__(self) -> None:
         missing = [column for column in REQUIRED_COLUMNS if column not in self.scored]
@@ -214,12 +262,17 @@ class ValidationInputs:
             _check_probability("raw_probability", self.raw_probability, used)
         for name, probability in (self.benchmark or {}).items():
             _check_probability(f"benchmark {name!r}", probability, used)
-        if self.scorecard_table is not None:
-            absent = [name for name in SCORECARD_COLUMNS if name not in self.scorecard_table]
+        for name, table, required in (("scorecard_table", self.scorecard_table,
+                                       SCORECARD_COLUMNS),
+                                      ("selection_report", self.selection_report,
+                                       SELECTION_COLUMNS)):
+            if table is None:
+                continue
+            absent = [column for column in required if column not in table]
             if absent:
                 raise ValueError(
-                    f"scorecard_table must have columns {list(SCORECARD_COLUMNS)}; missing "
-                    f"{absent} (got {list(self.scorecard_table.columns)})"
+                    f"{name} must have columns {list(required)}; missing {absent} (got "
+                    f"{list(table.columns)})"
                 )
 
 
@@ -317,25 +370,12 @@ def _prepare(inputs: ValidationInputs) -> _Prepared:
 
 def _header(data: _Prepared, generated_at: pd.Timestamp) -> str:
     inputs = data.inputs
-    periods = []
-    for name, part in data.scored.groupby("split", sort=False):
-        periods.append(
-            f"{name}: {page.month(part['as_of'].min())} to {page.month(part['as_of'].max())} "
-            f"({len(part):,} rows, bad rate {part['is_bad'].mean():.2%})"
-        )
-    periods.sort(key=lambda line: _split_order(line.split(":", 1)[0]))
-    if data.unused_rows:
-        periods.append(
-            f"{UNUSED_SPLIT}: {data.unused_rows:,} rows grouped out of every period, left out "
-            "of this report"
-        )
     rows = [
         ("Model", inputs.model_name),
         ("Label definition", inputs.label_definition),
         ("Data source", inputs.data_source),
         ("Run id", inputs.run_id or page.MISSING),
         ("Generated", page.utc_minute(generated_at)),
-        ("Snapshot periods", periods),
         *((str(key), str(value)) for key, value in inputs.details.items()),
     ]
     return page.page_header(f"Model validation report: {inputs.model_name}",
@@ -427,6 +467,45 @@ def _glance(
         page.how("The facts a reviewer checks first, read off the tables below."),
         page.fact_list(facts),
     )
+
+
+def _purpose(data: _Prepared, periods: pd.DataFrame) -> str:
+    inputs = data.inputs
+    extras = tuple(text for present, text in (
+        (inputs.benchmark, "benchmark models"), (inputs.fairness is not None, "fairness"),
+        (inputs.feature_importance is not None, "the features the model leans on"),
+        (inputs.selection_report is not None, "feature selection (IV and PSI)"),
+        (inputs.scorecard_table is not None, "the scorecard's points"),
+    ) if present)
+    return _section("purpose", purpose_section_body(
+        model_name=inputs.model_name, label_definition=inputs.label_definition,
+        data_source=inputs.data_source, periods=periods, test_split=inputs.test_split,
+        split_name=data.split_name, reference_split=inputs.reference_split, extras=extras))
+
+
+def _data(data: _Prepared, periods: pd.DataFrame) -> str:
+    inputs = data.inputs
+    return _section("data", data_section_body(
+        label_definition=inputs.label_definition, data_source=inputs.data_source,
+        periods=periods, label_statuses=inputs.label_statuses, unused_rows=data.unused_rows))
+
+
+def _limitations_found(
+    data: _Prepared, verdict: Verdict, periods: pd.DataFrame, monthly: pd.DataFrame,
+    segments: SegmentPerformance, csi: pd.DataFrame | None, benchmark: pd.DataFrame | None,
+) -> list[str]:
+    inputs = data.inputs
+    test = periods.set_index("split").loc[inputs.test_split]
+    auc = verdict.table.set_index("metric").loc["auc", "value"]
+    return limitations(Evidence(
+        verdict=verdict, thresholds=inputs.thresholds, split_name=data.split_name,
+        test_rows=int(test["rows"]), test_bads=int(test["bads"]), test_auc=float(auc),
+        test_months=len(monthly), segments=segments.table, csi=csi,
+        oracle_auc=inputs.oracle_auc, fairness=inputs.fairness,
+        selection_report=inputs.selection_report,
+        max_iv=inputs.selection_limits.get("max_iv"), benchmark=benchmark,
+        test_split=inputs.test_split,
+    ))
 
 
 def _split_order(name: str) -> tuple[int, str]:
@@ -832,10 +911,13 @@ def _monthly(data: _Prepared, table: pd.DataFrame) -> str:
     )
 
 
-def _segments(data: _Prepared) -> str:
-    return _section("segments", segments_section_body(
-        data.scored[data.test], data.test, data.features, data.segments, data.inputs.bins,
-        data.split_name))
+def _segment_performance(data: _Prepared) -> SegmentPerformance:
+    return segment_performance(data.scored[data.test], data.test, data.features, data.segments,
+                               data.inputs.bins)
+
+
+def _segments(data: _Prepared, performance: SegmentPerformance) -> str:
+    return _section("segments", segments_section_body(performance, data.split_name))
 
 
 def _fairness(data: _Prepared, review: FairnessReview) -> str:
@@ -874,14 +956,21 @@ def _top_features(data: _Prepared, csi: pd.DataFrame | None) -> str:
             "with a high CSI deserves a closer look.",
             table, _FEATURE_COLUMNS,
             page.figure(
-                top_features_bar(ranked, f"Top features: {inputs.importance_label}",
+                top_features_bar(ranked, f"Top features ({data.split_name})",
                                  inputs.top_features),
                 "Top features",
-                "Longer bars move the predicted PD more; the order matters more than the values.",
+                f"Bars: {inputs.importance_label}. Longer bars move the predicted PD more; the "
+                "order matters more than the values.",
             ),
             scroll=True,
         ),
     )
+
+
+def _selection(data: _Prepared, report: pd.DataFrame) -> str:
+    inputs = data.inputs
+    return _section("selection", selection_section_body(report, inputs.selection_limits,
+                                                        inputs.selection_rules))
 
 
 def _scorecard(data: _Prepared, table: pd.DataFrame) -> str:
@@ -913,7 +1002,16 @@ def build_validation_report(inputs: ValidationInputs) -> str:
         else _recalibration_table(data, data.raw_probability)
     )
     benchmark = _benchmark_table(data) if data.benchmark else None
+    periods = split_periods(scored)
+    verdict = judge(split_table, inputs.thresholds, test_split=inputs.test_split,
+                    reference_split=inputs.reference_split, split_name=data.split_name)
+    segments = _segment_performance(data)
+    found = _limitations_found(data, verdict, periods, monthly, segments, csi, benchmark)
     sections: dict[str, Callable[[], str]] = {
+        "purpose": lambda: _purpose(data, periods),
+        "data": lambda: _data(data, periods),
+        "verdict": lambda: _section("verdict", verdict_section_body(verdict)),
+        "limitations": lambda: _section("limitations", limitations_section_body(found)),
         "glance": lambda: _glance(data, split_table, csi, monthly, recalibration, benchmark),
         "summary": lambda: _summary(data, split_table),
         "ranking": lambda: _ranking(data),
@@ -923,7 +1021,7 @@ def build_validation_report(inputs: ValidationInputs) -> str:
         "bands": lambda: _bands(data),
         "stability": lambda: _stability(data, csi),
         "monthly": lambda: _monthly(data, monthly),
-        "segments": lambda: _segments(data),
+        "segments": lambda: _segments(data, segments),
         "features": lambda: _top_features(data, csi),
     }
     if benchmark is not None:
@@ -932,6 +1030,8 @@ def build_validation_report(inputs: ValidationInputs) -> str:
         sections["scorecard"] = lambda: _scorecard(data, inputs.scorecard_table)
     if inputs.fairness is not None:
         sections["fairness"] = lambda: _fairness(data, inputs.fairness)
+    if inputs.selection_report is not None:
+        sections["selection"] = lambda: _selection(data, inputs.selection_report)
     shown = [key for key in PAGE_ORDER if key in sections]
     body = [
         _header(data, generated_at),

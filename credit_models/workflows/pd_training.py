@@ -20,6 +20,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from credit_models.errors import TrainingDataError
 from credit_models.evaluation.fairness import FairnessReview, fairness_review
 from credit_models.evaluation.metrics import evaluate_split_metrics, ranking_metrics
+from credit_models.evaluation.validation_thresholds import ValidationThresholds
 from credit_models.explain.contributions import Contributions, model_contributions
 from credit_models.explain.global_explanations import importance_drift, shap_importance
 from credit_models.features.selection import FeatureSelector
@@ -381,6 +382,8 @@ class PdTrainingResult:
     """Each configured segment column's values, one per modelling-table row."""
     selection: SelectionConfig
     """The selection thresholds the table's features were chosen by."""
+    validation: ValidationThresholds = field(default_factory=ValidationThresholds)
+    """The pass and watch levels the validation report judges the model by."""
 
     @property
     def model(self) -> PdModel:
@@ -456,7 +459,7 @@ def complete_training(
         model_settings=settings.model, data=data, table=table, evaluated=evaluated, oracle=oracle,
         explanations=global_explanations(model, table, test_split, settings.seed),
         fairness=fairness, segments=configured_segments(settings.report.segment_columns, table),
-        selection=settings.selection,
+        selection=settings.selection, validation=settings.validation,
     )
 
 

@@ -44,6 +44,7 @@ from typing import Any
 from credit_models.data.plausibility import PlausibilityConfig
 from credit_models.data.simulator import SimulatorConfig
 from credit_models.errors import ConfigError
+from credit_models.evaluation.validation_thresholds import ValidationThresholds
 from credit_models.features.selection_config import SelectionConfig
 from credit_models.features.sensitive import FairnessSettings
 from credit_models.labels.default_label import DefaultDefinition
@@ -200,6 +201,8 @@ class TrainSettings(TrainingDataSettings):
     fairness: FairnessSettings = field(default_factory=FairnessSettings)
     mlflow: MlflowSettings = field(default_factory=MlflowSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    validation: ValidationThresholds = field(default_factory=ValidationThresholds)
+    """The validation report's pass and watch levels (``conf/validation/``)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

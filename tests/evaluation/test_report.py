@@ -109,11 +109,23 @@ def test_report_contains_every_section_in_order(report: str) -> None:
 
 
 def test_report_header(report: str) -> None:
+    header = report[: report.find("<nav>")]
     for text in ("xgb_pd &lt;challenger&gt;", "bad = ever 30+ DPD within 6 months", "simulator",
-                 "run-42", "2024-09-01 12:00 UTC", "Code version", "abc1234",
-                 "dev: 2023-01 to 2023-12", "oot: 2024-04 to 2024-06"):
-        assert text in report
+                 "run-42", "2024-09-01 12:00 UTC", "Code version", "abc1234"):
+        assert text in header
     assert "<challenger>" not in report                    # text is escaped
+
+
+def test_data_section_gives_each_splits_months_rows_and_bads(
+    report: str, scored_sample: tuple
+) -> None:
+    scored = scored_sample[0]
+    rows = _table_rows(_section_html(report, "data"))
+    assert [row[0] for row in rows] == ["dev", "valid", "oot"]
+    oot = scored[scored["split"] == "oot"]
+    assert rows[-1][2:5] == ["2024-04", "2024-06", "3"]
+    assert rows[-1][5] == f"{len(oot):,}" and rows[-1][7] == f"{int(oot['is_bad'].sum()):,}"
+    assert "Label: bad = ever 30+ DPD within 6 months" in _section_html(report, "data")
 
 
 def test_report_is_well_formed_and_self_contained(report: str) -> None:
@@ -233,6 +245,20 @@ SCORECARD = pd.DataFrame({
 })
 
 
+SELECTION = pd.DataFrame({
+    "feature": ["due_outcomes__is_missed__sum__365d", "statements__utilisation__mean__90d",
+                TENURE, "customer__channel__value", "orders__order__count__365d"],
+    "description": ["missed due dates <365 days>", "mean utilisation, last 90 days",
+                    "days since the credit line was opened", "channel", "orders, last year"],
+    "missing_rate": [0.0, 0.0, 0.03, 0.0, 0.0],
+    "iv": [0.62, 0.21, 0.08, 0.01, 0.12],
+    "psi": [0.01, 0.02, 0.31, 0.0, np.nan],
+    "kept": [True, True, False, False, True],
+    "reason": ["", "", "psi 0.31 > 0.25", "iv 0.01 < 0.02", ""],
+    "warning": ["iv 0.62 > 0.5: unusually strong, check for leakage", "", "", "", ""],
+})
+
+
 def _recalibrated_sample(scored_sample: tuple) -> tuple[pd.DataFrame, dict]:
     """The sample re-split as dev (9 months), unused (1), valid (2), calibration (3), oot (3),
     with a raw PD that is too flat (the conftest PD plays the calibrated one) and a weaker
@@ -251,7 +277,9 @@ def _recalibrated_sample(scored_sample: tuple) -> tuple[pd.DataFrame, dict]:
     scored.loc[unused, "probability"] = np.nan
     return scored, {
         "raw_probability": raw, "benchmark": {"woe_scorecard": benchmark},
-        "scorecard_table": SCORECARD,
+        "scorecard_table": SCORECARD, "selection_report": SELECTION,
+        "selection_limits": {"min_iv": 0.02, "max_psi": 0.25, "max_iv": 0.5},
+        "selection_rules": "scorecard rules",
     }
 
 
@@ -313,7 +341,8 @@ def test_full_report_has_every_section_in_page_order(full_report: str) -> None:
     checker.close()
     assert checker.errors == [] and checker.stack == []
     for alt in ("ROC curves by model", "Calibration before and after by split",
-                "Scorecard points range per feature", "Approval ratio by sensitive group"):
+                "Scorecard points range per feature", "Approval ratio by sensitive group",
+                "Information value against stability per characteristic"):
         assert alt in checker.alts
     check_fairness_section(full_report)
     for source in checker.images:
@@ -331,11 +360,12 @@ def test_unused_rows_are_left_out_and_calibration_is_ordered(
         int((used["split"] == name).sum()) for name in ("dev", "valid", "calibration", "oot")
     ]
     assert sum(int(row[1].replace(",", "")) for row in summary) == len(scored) - 400
-    header = full_report[: full_report.find("<nav>")]
-    order = [header.find(f"{name}: 20") for name in ("dev", "valid", "calibration", "oot")]
-    assert all(position > 0 for position in order) and order == sorted(order)
-    assert "unused: 400 rows grouped out of every period, left out of this report" in header
-    assert "2023-09" in header and "to 2023-10" not in header and "2023-10 to" not in header
+    section = _section_html(full_report, "data")
+    periods = _table_rows(section)
+    assert [row[0] for row in periods] == ["dev", "valid", "calibration", "oot"]
+    assert "unused: 400 rows grouped out of every period" in section
+    assert [row[3] for row in periods][:1] == ["2023-09"]        # dev ends before the gap
+    assert "2023-10" not in section
     for key in ("summary", "benchmark", "calibration"):
         assert ">unused<" not in _section_html(full_report, key), key
 
@@ -358,9 +388,10 @@ def test_unused_rows_change_nothing_but_the_header_line(
         ))
 
     with_unused, without = page(np.ones(len(scored), dtype=bool)), page(used)
-    line = "<br>unused: 400 rows grouped out of every period, left out of this report"
-    assert line in with_unused and "unused" not in without
-    assert with_unused.replace(line, "") == without
+    line = re.search(r'<p class="note">unused: 400 rows grouped out of every period.*?</p>',
+                     with_unused)
+    assert line is not None and "unused" not in without
+    assert with_unused.replace(line.group(0), "") == without
 
 
 def test_calibration_before_and_after(full_report: str, recalibrated: tuple) -> None:

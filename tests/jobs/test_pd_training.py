@@ -150,6 +150,6 @@ def test_the_workflows_train_tune_and_report_without_a_tracking_server(compose_c
     assert refitted.explanations.importance.index[0] in refitted.table.inputs.columns
 
     report = pd_validation_report(refitted, "pd_xgb")
-    assert "pd_xgb (xgboost)" in report and "oracle_auc" in report
+    assert "pd_xgb (xgboost)" in report and "Oracle AUC (simulator&#x27;s true PD)" in report
     assert mlflow.active_run() is None
     assert not (tmp_path / "mlflow.db").exists()
