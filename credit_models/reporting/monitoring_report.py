@@ -196,9 +196,9 @@ def build_monitoring_report(
     generated_at: pd.Timestamp | None = None,
 ) -> str:
     """The monitoring result as one self-contained HTML page (a string): the summary (verdict,
-    each kind of check with its alerts, the alerts themselves), then the plots with their
-    evidence, and every individual check last, alerts on top; ``figures`` are
-    :func:`monitoring_figures`'s."""
+    each kind of check with its alerts, the alerts themselves), then the plots with their short
+    tables, then the long lists: every feature's drift and every individual check, alerts on top;
+    ``figures`` are :func:`monitoring_figures`'s."""
     generated_at = generated_at or pd.Timestamp.now(tz="UTC")
     alerts = result.alerts
     meta = [("Model", model_label), ("Generated", page.utc_minute(generated_at)),
@@ -230,10 +230,7 @@ def build_monitoring_report(
                                      "values a bin of their own)."),
                          page.figure(figures["missing_rate_increase"], "missing rate rise",
                                      "Rise of each feature's missing share: a broken feed shows "
-                                     "here first.")),
-                     page.how("Every model feature, least stable first."),
-                     page.table(result.drift.sort_values("csi", ascending=False), _DRIFT_TABLE,
-                                scroll=True)),
+                                     "here first."))),
     ]
     if result.performance is not None:
         sections.append(page.section(
@@ -249,6 +246,10 @@ def build_monitoring_report(
         sections.append(page.section(
             "performance", "Performance by month",
             page.note("No labels in the batch: performance not checked.")))
+    sections.append(page.section(
+        "drift", "Every feature",
+        page.how("CSI and missing shares of every model feature, least stable first."),
+        page.table(result.drift.sort_values("csi", ascending=False), _DRIFT_TABLE, scroll=True)))
     sections.append(page.section(
         "checks", "Every check",
         page.how(f"All {len(result.checks)} checks, alerts on top."),

@@ -22,7 +22,8 @@ def test_summary_and_plots_come_before_the_checks_and_alerts_lead_each_list():
 
     summary, first_plot = page.index('id="summary"'), page.index("<img")
     every_check = page.index('id="checks"')
-    assert summary < first_plot < page.index('id="features"') < every_check
+    assert summary < first_plot < page.index('id="features"') < page.index('id="drift"')
+    assert page.index('id="performance"') < page.index('id="drift"') < every_check
     assert page.index("<h2>") == page.index("<h2>Summary</h2>")
     # In the summary, the kinds with alerts first; in the full list, every alert before any ok.
     kinds = check_summary(result.checks)
