@@ -27,6 +27,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import matplotlib
 from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ PACKAGED_CJK_FONT = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
 """The Noto Sans CJK SC file the ``mplfonts`` dependency ships (package, path inside it): used
 when no system font has Chinese glyphs."""
 
+WIDE_TITLE = 0.55
+"""A title wider than this share of its figure is checked against the laid-out figure."""
 FONT_SIZE = 9.0
 TITLE_SIZE = 11.0
 LABEL_SIZE = 9.0
@@ -145,18 +148,35 @@ def fit_titles(figure: Figure) -> None:
         figure.draw_without_rendering()
 
 
+def _settle(figure: Figure) -> None:
+    """Inside the style: make each axis's first tick (the ones made later copy it), and where a
+    title may be too wide for the figure, lay the figure out and wrap it (a full layout costs
+    about as much as saving the figure, so only then)."""
+    for axes in figure.axes:
+        axes.xaxis.get_major_ticks()
+        axes.yaxis.get_major_ticks()
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    titles = [axes.title for axes in figure.axes]
+    suptitle = getattr(figure, "_suptitle", None)
+    widest = max((title.get_window_extent(renderer).width
+                  for title in [*titles, *([suptitle] if suptitle is not None else [])]
+                  if title.get_text()), default=0.0)
+    if widest > WIDE_TITLE * figure.bbox.width:
+        figure.draw_without_rendering()
+        fit_titles(figure)
+
+
 def styled(function: Callable[P, R]) -> Callable[P, R]:
-    """Build the figure(s) ``function`` returns (a Figure or a dict of them) in the style, and lay
-    them out once inside it: tick labels and layout made later, when the caller saves the figure,
-    keep the style's sizes; a title too wide for the figure is wrapped (:func:`fit_titles`)."""
+    """Build the figure(s) ``function`` returns (a Figure or a dict of them) in the style, so that
+    ticks made later, when the caller saves the figure, keep the style's sizes; a title too wide
+    for the figure is wrapped (:func:`fit_titles`)."""
 
     @functools.wraps(function)
     def build(*args: P.args, **kwargs: P.kwargs) -> R:
         with style():
             result = function(*args, **kwargs)
             for figure in _figures(result):
-                figure.draw_without_rendering()
-                fit_titles(figure)
+                _settle(figure)
         return result
 
     return build

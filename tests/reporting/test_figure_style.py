@@ -114,7 +114,8 @@ def test_every_figure_function_draws_in_the_one_style(name):
         suptitle = getattr(figure, "_suptitle", None)
         if not first.get_title() and suptitle is not None:
             assert suptitle.get_fontsize() == TITLE_SIZE + 1
-        # Nothing runs past the figure's edge (titles are wrapped to fit).
+        # Laid out as when saved, no title runs past the figure's edge (wrapped to fit).
+        figure.draw_without_rendering()
         width = figure.bbox.width
         for title in [axes.title for axes in figure.axes if axes.get_title()]:
             extent = title.get_window_extent()
