@@ -43,7 +43,10 @@ def limits_by_band_figure(by_band: pd.DataFrame, columns: Sequence[str],
 _ACRONYMS = {"pd": "PD", "ead": "EAD", "lgd": "LGD", "mape": "MAPE", "auc": "AUC", "psi": "PSI",
              "el": "EL"}
 _HEADERS = {"pd_band": "PD band", "customers": "Customers", "policy": "Policy",
-            "scenario": "Scenario", "segment": "Segment"}
+            "scenario": "Scenario", "segment": "Segment",
+            "current_limit_mean": "Granted (mean)", "current_limit_median": "Granted (median)",
+            "target_limit_mean": "Target (mean)", "target_limit_median": "Target (median)",
+            "new_limit_mean": "After review (mean)", "new_limit_median": "After review (median)"}
 _PERCENT = re.compile(r"(^|_)(rate|share|utilisation|lgd)$|^(mean_pd|pd)$|^(coverage|mape)_q\d+$")
 """Columns of shares and probabilities, shown as percentages."""
 TABLE_CSS = "thead th.num { white-space: normal; min-width: 4.2em; }"

@@ -50,7 +50,9 @@ def test_a_column_every_row_shares_is_said_once_instead_of_widening_the_table():
 
 
 def test_headers_are_plain_words():
-    assert header("current_limit_mean") == "Current limit (mean)"
+    assert header("new_limit_mean") == "After review (mean)"
+    assert header("current_limit_p90") == "Current limit p90"
+    assert header("capital_at_risk_mean") == "Capital at risk (mean)"
     assert header("mean_pd") == "Mean PD"
     assert header("ead") == "EAD"
     assert header("declined_order_rate/double_11") == "Declined order rate (double 11)"
