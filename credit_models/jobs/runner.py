@@ -70,6 +70,14 @@ Job = Callable[[Any, DictConfig], Any]
 ``cfg`` is what a run logs as its config."""
 
 
+def task_overrides() -> list[str]:
+    """The command line's overrides of the running Hydra job (none outside one): what a run
+    is named after."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
 def verbose() -> bool:
     return any(os.environ.get(name, "") not in ("", "0", "false") for name in VERBOSE_VARIABLES)
 

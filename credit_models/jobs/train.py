@@ -12,8 +12,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from credit_models.jobs.runner import job_entry
-from credit_models.tracking.mlflow_tracking import resolve_tracking_uri
+from credit_models.jobs.runner import job_entry, task_overrides
+from credit_models.tracking.mlflow_tracking import resolve_tracking_uri, ui_command
 from credit_models.workflows.settings import TrainSettings
 
 logger = logging.getLogger("credit_models.train")
@@ -42,7 +42,8 @@ def run_training(settings: TrainSettings, cfg: DictConfig) -> TrainingResult:
     result = train_pd_model(settings, stage)
     # A job of a multirun sweep (`-m`) is a child of the sweep's parent run.
     logged = log_pd_run(result, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
-                        settings.mlflow, parent_run_id=parent_run_id())
+                        settings.mlflow, overrides=task_overrides(),
+                        parent_run_id=parent_run_id())
     stage("MLflow run %s logged%s", logged.run_id,
           f"; registered {settings.mlflow.registered_model_name} version "
           f"{logged.registered_version}" if logged.registered_version else "")
@@ -64,7 +65,7 @@ def summary_lines(result: TrainingResult) -> str:
         + f"\nMLflow run {result.run_id}"
         + (f", registered version {result.registered_version}" if result.registered_version
            else "")
-        + f"\nLook at it with:  mlflow ui --backend-store-uri {result.tracking_uri}\n"
+        + f"\nLook at it with:  {ui_command(result.tracking_uri)}\n"
     )
 
 

@@ -18,8 +18,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from credit_models.jobs.runner import job_entry
-from credit_models.tracking.mlflow_tracking import open_experiment, resolve_tracking_uri
+from credit_models.jobs.runner import job_entry, task_overrides
+from credit_models.tracking.mlflow_tracking import (
+    open_experiment,
+    resolve_tracking_uri,
+    ui_command,
+)
 from credit_models.workflows.settings import TuneSettings
 
 logger = logging.getLogger("credit_models.tune")
@@ -44,6 +48,8 @@ class TuningResult:
     registered_version: str | None
     test_split: str
     seconds: float
+    duplicate_of: str | None = None
+    """The registered version with the best config on the same data (nothing registered)."""
 
 
 def run_tuning(settings: TuneSettings, cfg: DictConfig) -> TuningResult:
@@ -53,6 +59,7 @@ def run_tuning(settings: TuneSettings, cfg: DictConfig) -> TuningResult:
     # before it loads.
 
     from credit_models.tracking.pd_run import pd_run_tags
+    from credit_models.tracking.run_summary import run_name
     from credit_models.tracking.tuning_run import best_config, tuning_parent_run
     from credit_models.workflows.pd_training import prepare_pd_training, timed_stage
     from credit_models.workflows.tuning import tune_pd_model
@@ -65,8 +72,9 @@ def run_tuning(settings: TuneSettings, cfg: DictConfig) -> TuningResult:
 
     open_experiment(settings.mlflow.tracking_uri, settings.mlflow.experiment_name)
     tags = pd_run_tags(settings.model, prepared.data)
-    with tuning_parent_run(f"tune-{settings.model.name}", tags, study_settings.metric,
-                           resolved) as parent:
+    name = run_name(["tune", settings.model.name, prepared.data.label_name,
+                     prepared.data.dataset.path.name], task_overrides())
+    with tuning_parent_run(name, tags, study_settings.metric, resolved) as parent:
         study = tune_pd_model(prepared, settings, study_settings, track_trial=parent.trial,
                               stage=stage)
         parent.log_study(study, study_settings.metric, study_settings.sampler_seed)
@@ -84,6 +92,7 @@ def run_tuning(settings: TuneSettings, cfg: DictConfig) -> TuningResult:
         trials_failed=study.trials_failed, metrics=study.refitted.metrics,
         tracking_uri=tracking_uri, registered_version=logged.registered_version,
         test_split=study.refitted.test_split, seconds=time.perf_counter() - started,
+        duplicate_of=logged.duplicate_of,
     )
 
 
@@ -108,8 +117,10 @@ def summary_lines(result: TuningResult) -> str:
         f"MLflow parent run {result.parent_run_id}: trials are its child runs trial-<n>, the "
         f"refitted best model the child run 'best' ({result.best_run_id})"
         + (f", registered version {result.registered_version}" if result.registered_version
-           else ""),
-        f"Look at it with:  mlflow ui --backend-store-uri {result.tracking_uri}",
+           else "")
+        + (f"; not registered: version {result.duplicate_of} has the same config on the same "
+           f"data" if result.duplicate_of else ""),
+        f"Look at it with:  {ui_command(result.tracking_uri)}",
         "",
     ]
     return "\n".join(lines)

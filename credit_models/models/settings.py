@@ -47,6 +47,11 @@ def check_scorecard_params(params: dict[str, Any]) -> None:
         raise ConfigError("; ".join(problems))
 
 
+XGBOOST_ONLY_KEYS = ("early_stopping_rounds", "min_validation_bads", "monotone_constraints",
+                     "class_weight")
+"""``model.*`` keys only the XGBoost family reads."""
+
+
 @dataclass(frozen=True)
 class ModelSettings:
     """The PD model: family, its estimator's parameters, early stopping, class weight, monotone
@@ -107,6 +112,12 @@ class ModelSettings:
                     "model.class_weight applies to the xgboost family only; a WoE scorecard is "
                     "fitted unweighted (its log-odds are the points)"
                 )
+
+    @property
+    def unused_keys(self) -> tuple[str, ...]:
+        """Settings this family does not have (XGBoost's early stopping, monotone constraints
+        and class weight on a scorecard): a run does not log them as its parameters."""
+        return () if self.family is ModelFamily.xgboost else XGBOOST_ONLY_KEYS
 
     @property
     def estimator_params(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ every artifact, so a failure or a kill before it leaves no model version behind.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,13 @@ from credit_models.reporting.limits_report import (
     limits_by_band_figure,
     table_section,
 )
-from credit_models.split.names import DEVELOPMENT
+from credit_models.split.names import CALIBRATION, DEVELOPMENT
 from credit_models.tracking.artifacts import log_figure
+from credit_models.tracking.dataset_inputs import (
+    SOURCE_CONTEXT,
+    log_dataset_inputs,
+    source_dataset,
+)
 from credit_models.tracking.input_example import signature_rows
 from credit_models.tracking.limit_pyfunc import (
     CreditDecisionModel,
@@ -44,6 +49,13 @@ from credit_models.tracking.model_code import DECISION_MODEL_CODE, pip_requireme
 from credit_models.tracking.pd_pyfunc import feature_contract
 from credit_models.tracking.pd_run import LoggedRun
 from credit_models.tracking.run_lifecycle import register_finished_model
+from credit_models.tracking.run_summary import (
+    config_digest,
+    description,
+    headline_metrics,
+    in_sample_metric_names,
+    run_name,
+)
 from credit_models.workflows.limits import LimitRun
 from credit_models.workflows.settings import MlflowSettings
 
@@ -52,16 +64,45 @@ FAIRNESS_ARTIFACT = "fairness/limit_fairness.csv"
 """Approval and recommended limit by sensitive group (one row per group)."""
 
 
-def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSettings
-                  ) -> LoggedRun:
+LIMIT_HEADLINE_METRICS = (
+    "backtest/policy/declined_order_rate", "backtest/policy/declined_order_rate/618",
+    "backtest/policy/declined_order_rate/double_11", "backtest/policy/expected_loss",
+    "backtest/current_held/declined_order_rate", "policy/share_raise", "policy/share_cut",
+)
+"""What a limit run is compared by first (beside its PD model's test AUC)."""
+
+
+def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSettings,
+                  overrides: Sequence[str] = ()) -> LoggedRun:
     """Log ``run`` as one MLflow run in the active experiment and, with ``settings.register``,
     register its credit-decision model as ``settings.registered_model_name``. ``config``: the
-    job's resolved config as plain containers. The customer-level decision table is logged only
-    with ``settings.log_decisions`` (a run stores no customer rows unless asked)."""
+    job's resolved config as plain containers; the run is named after the policy, the data and
+    the key command-line ``overrides``. The customer-level decision table is logged only with
+    ``settings.log_decisions`` (a run stores no customer rows unless asked)."""
     policy = config["policy"]
     decisions = run.decisions.table(run.reasons)
-    with mlflow.start_run() as active, tempfile.TemporaryDirectory() as scratch:
+    data = run.data
+    test_split = data.splitter.evaluation_split
+    headline = {name: value for name, value in headline_metrics(run.metrics, test_split).items()
+                if name.endswith("/auc")}
+    headline.update({name: float(run.metrics[name]) for name in LIMIT_HEADLINE_METRICS
+                     if name in run.metrics})
+    in_sample = (in_sample_metric_names(run.metrics, [CALIBRATION])
+                 if run.pd_model.model.calibrator_ is not None else [])
+    title = f"{settings.registered_model_name}: {policy['name']} ({policy['method']})"
+    summary = description(title, [
+        f"PD model {run.pd_model.model.family}, capacity model {config['capacity']['name']}",
+        f"label: {data.label_text}", f"data: {data.dataset.path.name}",
+        f"as of {run.portfolio.attrs['as_of'].date()}",
+    ], headline)
+    name = run_name(["limits", str(policy["name"]), str(policy["method"]), data.label_name,
+                     data.dataset.path.name], overrides)
+    with mlflow.start_run(run_name=name) as active, tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
+        mlflow.set_tag("mlflow.note.content", summary)
+        log_dataset_inputs([(source_dataset(data.dataset.path, data.dataset.tables,
+                                            data.fingerprint, data.dataset.manifest.source),
+                             SOURCE_CONTEXT)])
         mlflow.set_tags({
             "model_family": "credit_limit",
             "model_kind": f"{run.pd_model.model.family}+{config['capacity']['name']}",
@@ -74,8 +115,10 @@ def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSett
             **code_version(PACKAGE_DIR),
         })
         mlflow.log_params(flatten_params(config))
-        mlflow.log_metrics(run.metrics)
-        mlflow.log_dict(dict(sorted(run.metrics.items())), "metrics/metrics.json")
+        mlflow.log_metrics({key: value for key, value in run.metrics.items()
+                            if key not in in_sample})
+        mlflow.log_dict({**dict(sorted(run.metrics.items())), "in_sample": in_sample,
+                         "headline": list(headline)}, "metrics/metrics.json")
         mlflow.log_text(_yaml(config), "config/resolved_config.yaml")
         mlflow.log_text(_yaml(policy), "policy/policy.yaml")
         mlflow.log_dict(run.data.fingerprint, "data/fingerprint.json")
@@ -108,7 +151,13 @@ def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSett
 
         model_info = _log_decision_model(config, run, scratch_dir)
     # The run has ended FINISHED with every artifact: only now does it get a version.
-    version = (register_finished_model(model_info, settings.registered_model_name)
+    tags = {**{key: f"{value:.4f}" for key, value in headline.items()},
+            "label": data.label_name, "policy": str(policy["name"]),
+            "data_source": data.dataset.path.name,
+            "data_fingerprint": data.fingerprint["combined_sha256"],
+            "training_run": active.info.run_id, "config_digest": config_digest(config)}
+    version = (register_finished_model(model_info, settings.registered_model_name, tags=tags,
+                                       description=summary)
                if settings.register else None)
     return LoggedRun(active.info.run_id, version)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,14 @@ def resolve_tracking_uri(uri: str, base_dir: Path) -> str:
     if uri.startswith(SQLITE_PREFIX) and not uri.startswith(SQLITE_PREFIX + "/"):
         return SQLITE_PREFIX + str((base_dir / uri.removeprefix(SQLITE_PREFIX)).resolve())
     return uri
+
+
+def ui_command(tracking_uri: str) -> str:
+    """The command that opens the MLflow UI on ``tracking_uri``, as it works when pasted: the
+    ``mlflow`` beside the running Python (the virtual environment's, activated or not)."""
+    installed = Path(sys.executable).parent / "mlflow"
+    program = shlex.quote(str(installed)) if installed.is_file() else "mlflow"
+    return f"{program} ui --backend-store-uri {shlex.quote(tracking_uri)}"
 
 
 def open_experiment(tracking_uri: str, experiment_name: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,15 @@ from credit_models.reporting.plots import (
 )
 from credit_models.reporting.selection_plots import iv_psi_plot
 from credit_models.reporting.validation_report import DEFAULT_PD_BAND_EDGES
-from credit_models.split.names import SPLIT_ORDER, UNUSED
+from credit_models.split.names import CALIBRATION, SPLIT_ORDER, UNUSED
 from credit_models.tracking.artifacts import log_figure
+from credit_models.tracking.dataset_inputs import (
+    SOURCE_CONTEXT,
+    MetadataDataset,
+    log_dataset_inputs,
+    source_dataset,
+    split_datasets,
+)
 from credit_models.tracking.input_example import signature_rows
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params, open_experiment
 from credit_models.tracking.model_code import PD_MODEL_CODE, pip_requirements
@@ -57,6 +65,14 @@ from credit_models.tracking.pd_pyfunc import (
     write_model_files,
 )
 from credit_models.tracking.run_lifecycle import register_finished_model
+from credit_models.tracking.run_summary import (
+    config_digest,
+    description,
+    headline_metrics,
+    in_sample_metric_names,
+    run_name,
+    without_keys,
+)
 from credit_models.tracking.training_rows import log_training_rows
 from credit_models.workflows.pd_training import GlobalExplanations, PdTrainingResult
 from credit_models.workflows.settings import MlflowSettings
@@ -71,6 +87,9 @@ ONNX_TOLERANCE = 1e-5
 class LoggedRun:
     run_id: str
     registered_version: str | None
+    duplicate_of: str | None = None
+    """The registered version of the same config on the same data, when one made registering
+    this run's model a duplicate."""
 
 
 def pd_run_tags(model: ModelSettings, data: TrainingData) -> dict[str, str]:
@@ -91,14 +110,18 @@ def log_pd_run(
     resolved: dict[str, Any],
     settings: MlflowSettings,
     *,
-    run_name: str | None = None,
+    name: str | None = None,
+    overrides: Sequence[str] = (),
     nested: bool = False,
     parent_run_id: str | None = None,
+    register: bool | None = None,
 ) -> LoggedRun:
     """One MLflow run with every artifact of ``result``; ``resolved`` is the run's plain resolved
     config (logged as params and files); ``settings`` say where (store and experiment: a run
     nested in an open one stays in its experiment), whether to log the training rows and register
-    the model, and under which name. Returns the run id and the registered version."""
+    the model, and under which name (``register`` overrides ``settings.register``). The run is
+    named ``name`` or after the model, label, data and the key command-line ``overrides``, and
+    described by its headline metrics. Returns the run id and the registered version."""
     if not nested:
         open_experiment(settings.tracking_uri, settings.experiment_name)
     data, table, evaluated, model = result.data, result.table, result.evaluated, result.model
@@ -107,15 +130,26 @@ def log_pd_run(
     used = split != UNUSED
     metrics = {**result.metrics, **result.fit_metrics}
     test_inputs = table.inputs[split == test_split]
+    headline = headline_metrics(metrics, test_split)
+    # A calibrator is perfectly calibrated on its own rows: those ECEs are in metrics.json only.
+    in_sample = (in_sample_metric_names(metrics, [CALIBRATION])
+                 if model.calibrator_ is not None else [])
+    digest = config_digest(resolved)
 
-    with mlflow.start_run(run_name=run_name, nested=nested, parent_run_id=parent_run_id) as run, \
+    with mlflow.start_run(run_name=name or pd_run_name(result, overrides), nested=nested,
+                          parent_run_id=parent_run_id) as run, \
             tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
         mlflow.set_tags({**pd_run_tags(result.model_settings, data), "selection_rules":
-                         result.selection.resolved_rules(result.model_settings.family.value)})
-        mlflow.log_params(flatten_params(resolved))
-        mlflow.log_metrics(metrics)
-        mlflow.log_dict(dict(sorted(metrics.items())), "metrics/metrics.json")
+                         result.selection.resolved_rules(result.model_settings.family.value),
+                         "config_digest": digest,
+                         "mlflow.note.content": pd_description(result, headline)})
+        log_dataset_inputs(pd_datasets(result))
+        mlflow.log_params(flatten_params(
+            without_keys(resolved, "model", result.model_settings.unused_keys)))
+        mlflow.log_metrics({key: value for key, value in metrics.items() if key not in in_sample})
+        mlflow.log_dict({**dict(sorted(metrics.items())), "in_sample": in_sample,
+                         "headline": list(headline)}, "metrics/metrics.json")
         mlflow.log_text(
             split_metrics_table(is_bad[used], evaluated.probability[used], split[used])
             .to_csv(), "metrics/split_metrics.csv",
@@ -170,9 +204,64 @@ def log_pd_run(
             pip_requirements=pip_requirements(),
         )
     # The run has ended FINISHED with every artifact: only now does it get a version.
-    version = (register_finished_model(model_info, settings.registered_model_name)
-               if settings.register else None)
+    registering = settings.register if register is None else register
+    version = (register_finished_model(
+        model_info, settings.registered_model_name,
+        tags=pd_version_tags(result, run.info.run_id, headline, digest),
+        description=pd_description(result, headline)) if registering else None)
     return LoggedRun(run.info.run_id, version)
+
+
+def pd_run_name(result: PdTrainingResult, overrides: Sequence[str] = ()) -> str:
+    """Model name · label · data set · key overrides, e.g.
+    ``pd_xgb · dpd30_6m · simulated_20000_seed7 · params.max_depth=6``."""
+    data = result.data
+    return run_name([result.model_settings.name, data.label_name, data.dataset.path.name],
+                    overrides)
+
+
+def pd_description(result: PdTrainingResult, headline: dict[str, float]) -> str:
+    """The run's (and its version's) description: what was trained on what, then the headline
+    metrics."""
+    data, table, settings = result.data, result.table, result.model_settings
+    test = table.split == result.test_split
+    facts = [
+        f"{settings.family.value} PD model `{settings.name}`",
+        f"label: {data.label_text}",
+        f"data: {data.dataset.path.name} (fingerprint {data.fingerprint['combined_sha256'][:12]})",
+        f"{len(result.model.feature_names_in_)} features",
+        f"{result.test_split} split: {int(test.sum()):,} rows, "
+        + f"{int(table.is_bad[test].sum()):,} bads",
+    ]
+    return description(f"{settings.name} on {data.dataset.path.name}", facts, headline)
+
+
+def pd_datasets(result: PdTrainingResult) -> list[tuple[MetadataDataset, str]]:
+    """The event data set and each split of the modelling table, as MLflow dataset inputs."""
+    data = result.data
+    source = source_dataset(data.dataset.path, data.dataset.tables, data.fingerprint,
+                            data.dataset.manifest.source)
+    splits = split_datasets(data.dataset.path.name, data.labelled, result.table.split,
+                            result.table.inputs, data.dataset.path)
+    return [(source, SOURCE_CONTEXT), *splits]
+
+
+def pd_version_tags(result: PdTrainingResult, run_id: str, headline: dict[str, float],
+                    digest: str) -> dict[str, str]:
+    """What a registry page shows of a version without opening its run: headline test metrics,
+    label, data fingerprint, training run, config digest and the gate (not run until a
+    promotion)."""
+    data = result.data
+    return {
+        **{name: f"{value:.4f}" for name, value in headline.items()},
+        "label": data.label_name,
+        "model_kind": result.model_settings.family.value,
+        "data_source": data.dataset.path.name,
+        "data_fingerprint": data.fingerprint["combined_sha256"],
+        "training_run": run_id,
+        "config_digest": digest,
+        "gate": "not run: credit-models-promote judges this version against the champion",
+    }
 
 
 def config_yaml(resolved: dict[str, Any]) -> str:

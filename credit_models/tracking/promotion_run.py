@@ -115,6 +115,16 @@ def promotion_versions(client: MlflowClient, settings: PromoteSettings) -> Promo
     return versions
 
 
+def gate_tags(decision: GateDecision) -> dict[str, str]:
+    """The gate's verdict as version tags: ``gate`` in words (passed, failed with the failed
+    rules, or not run and why), and ``gate_results`` (every rule as JSON) when rules ran."""
+    if not decision.rules:
+        return {"gate": f"not run: {decision.reason}"[:5000]}
+    verdict = ("passed" if not decision.failed else "failed: " + "; ".join(
+        rule.describe() for rule in decision.failed))
+    return {"gate": verdict[:5000], "gate_results": decision.json()}
+
+
 def record_promotion(client: MlflowClient, settings: PromoteSettings,
                      versions: PromotionVersions, decision: GateDecision) -> PromotionResult:
     """The promotion run (the settings as its parameters, the gate and the comparison), and the
@@ -147,12 +157,16 @@ def record_promotion(client: MlflowClient, settings: PromoteSettings,
                 decision.table().to_html(na_rep=""),
             )])
         if not decision.promote:
+            # The verdict is visible on the version the gate judged, not only on this run.
+            for key, value in {**gate_tags(decision),
+                               "gate_run_id": run.info.run_id}.items():
+                client.set_model_version_tag(name, str(challenger.version), key, value)
             return PromotionResult("rejected", 1, decision.failure_message(), champion,
                                    challenger, rules, comparison, run.info.run_id)
         tags = {
             "promotion_reason": reason[:5000],
             "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "gate_results": decision.json(),
+            **gate_tags(decision),
             "promotion_run_id": run.info.run_id,
             "promoted_over_version": "" if champion is None else str(champion.version),
         }

@@ -101,6 +101,14 @@ def version_numbers(client: MlflowClient, name: str) -> list[int]:
     return sorted(int(v.version) for v in client.search_model_versions(f"name = '{escaped}'"))
 
 
+def versions_tagged(client: MlflowClient, name: str, tags: dict[str, str]) -> list[str]:
+    """The model's versions (numbers as text, ascending) that carry every one of ``tags``."""
+    escaped = name.replace("'", "\\'")
+    return [str(number) for number in sorted(
+        int(version.version) for version in client.search_model_versions(f"name = '{escaped}'")
+        if all(version.tags.get(key) == value for key, value in tags.items()))]
+
+
 def aliases(client: MlflowClient, name: str) -> dict[str, str]:
     """alias → version number (as text) of a registered model."""
     registered = _registered_model(client, name)

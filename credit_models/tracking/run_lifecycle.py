@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -85,20 +85,29 @@ def mark_killed(run_ids: list[str]) -> list[str]:
     return killed
 
 
-def register_finished_model(model_info: ModelInfo, name: str) -> str:
+def register_finished_model(
+    model_info: ModelInfo, name: str, *, tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+) -> str:
     """Register a logged model once its run has ended FINISHED; returns the version.
 
     Called after the ``with mlflow.start_run()`` block: a failure or a kill before this point
-    leaves no version, and a version never belongs to a run that is not FINISHED."""
+    leaves no version, and a version never belongs to a run that is not FINISHED. ``tags`` are
+    created with the version (one registry call: a version never lacks them); the Markdown
+    ``description`` follows in a second call, so a kill in between leaves a complete, tagged
+    version without its description."""
     import mlflow
     from mlflow import MlflowClient
     from mlflow.entities import RunStatus
 
-    status = MlflowClient().get_run(model_info.run_id).info.status
+    client = MlflowClient()
+    status = client.get_run(model_info.run_id).info.status
     if status != RunStatus.to_string(RunStatus.FINISHED):
         raise RegistryError(
             f"run {model_info.run_id} is {status}, not FINISHED: its model is not registered as "
             f"{name!r} (register only the model of a complete run)"
         )
-    version = mlflow.register_model(model_info.model_uri, name)
+    version = mlflow.register_model(model_info.model_uri, name, tags=dict(tags or {}))
+    if description:
+        client.update_model_version(name, version.version, description=description)
     return str(version.version)

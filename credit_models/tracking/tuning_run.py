@@ -18,6 +18,8 @@ from credit_models.reporting.tuning_plots import study_plots
 from credit_models.tracking.artifacts import log_figure
 from credit_models.tracking.mlflow_tracking import flatten_params
 from credit_models.tracking.pd_run import LoggedRun, config_yaml, log_pd_run
+from credit_models.tracking.registry import versions_tagged
+from credit_models.tracking.run_summary import config_digest
 from credit_models.workflows.settings import MlflowSettings
 from credit_models.workflows.tuning import StudyResult, TrialRecord
 
@@ -73,13 +75,23 @@ class TuningParentRun:
                  settings: MlflowSettings) -> LoggedRun:
         """The refitted best model as the child run ``best``, logged like a training run of
         ``resolved`` (the train job's config with the best ``model.params``), so the compare
-        view lines it up with training runs."""
-        logged = log_pd_run(result.refitted, resolved, settings, run_name="best", nested=True)
-        MlflowClient().set_tag(logged.run_id, "tuning", "best")
+        view lines it up with training runs. It is registered unless a version of the same
+        config on the same data exists (the study found nothing better than what is
+        registered): then the run names that version instead of making a duplicate."""
+        client = MlflowClient()
+        twins = (versions_tagged(client, settings.registered_model_name, {
+            "config_digest": config_digest(resolved),
+            "data_fingerprint": result.refitted.data.fingerprint["combined_sha256"]})
+            if settings.register else [])
+        logged = log_pd_run(result.refitted, resolved, settings, name="best", nested=True,
+                            register=False if twins else None)
+        client.set_tag(logged.run_id, "tuning", "best")
         mlflow.set_tags({"best_run_id": logged.run_id,
                          **({"registered_version": logged.registered_version}
-                            if logged.registered_version else {})})
-        return logged
+                            if logged.registered_version else {}),
+                         **({"duplicate_of_version": twins[-1]} if twins else {})})
+        return LoggedRun(logged.run_id, logged.registered_version,
+                         duplicate_of=twins[-1] if twins else None)
 
 
 @contextmanager

@@ -286,7 +286,8 @@ def test_first_champion_needs_force(registry, compose_config, capsys):
     assert aliases(registry, NAME) == {"champion": "1"}
     tags = version_tags(registry, "1")
     assert tags["promotion_reason"] == "first champion, no gate possible (force=true)"
-    assert json.loads(tags["gate_results"]) == []
+    assert "gate_results" not in tags       # no rule ran: the gate tag says why, never "[]"
+    assert tags["gate"] == "not run: first champion, no gate possible (force=true)"
     run = registry.get_run(tags["promotion_run_id"])
     assert run.data.tags["run_kind"] == "promotion" and run.data.tags["decision"] == "promoted"
 
@@ -328,7 +329,10 @@ def test_a_failed_gate_moves_nothing_and_lists_the_failed_rules(
     assert "FAIL auc_gain: challenger AUC − champion AUC = -0." in message
     assert "(must be ≥ 0)" in message
     assert aliases(registry, NAME) == before
-    assert version_tags(registry, "1") == {}
+    tags = version_tags(registry, "1")      # the verdict is on the version the gate judged
+    assert "promotion_reason" not in tags and tags["gate"].startswith("failed: FAIL auc_gain")
+    assert {rule["rule"]: rule["passed"] for rule in json.loads(tags["gate_results"])
+            }["auc_gain"] is False
     runs = registry.search_runs(
         [registry.get_experiment_by_name("credit_models_registry").experiment_id])
     assert [run.data.tags["decision"] for run in runs] == ["rejected"]
