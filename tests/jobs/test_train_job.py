@@ -42,8 +42,26 @@ def test_main_job_end_to_end_logs_metrics_and_registers_a_version(trained_pd_run
     # The ONNX export ships inside the registered model and matches XGBoost on the OOT rows.
     assert run.data.metrics["export/onnx_max_abs_diff"] <= 1e-5
 
+    # What the UI shows: a name, a description with the headline metrics, the data sets.
+    assert run.info.run_name.startswith("pd_xgb · dpd30_6m · portfolio")
+    note = run.data.tags["mlflow.note.content"]
+    assert "| OOT AUC |" in note and f"{run.data.metrics['oot/auc']:.4f}" in note
+    inputs = {item.dataset.name: item for item in run.inputs.dataset_inputs}
+    fingerprint = mlflow.artifacts.load_dict(
+        f"{run.info.artifact_uri}/data/fingerprint.json")["combined_sha256"]
+    assert inputs["portfolio"].dataset.digest == fingerprint[:32]
+    contexts = {item.tags[0].value for item in inputs.values()}
+    assert {"source", "training", "validation", "calibration", "test"} <= contexts
+    assert '"rows"' in inputs["portfolio (oot)"].dataset.profile
+    # An isotonic map is calibrated on its own rows by construction: not a logged metric.
+    assert "calibration/ece" not in run.data.metrics and "oot/ece" in run.data.metrics
+
     version = client.get_model_version("pd_xgb", result.registered_version)
     assert version.run_id == result.run_id
+    assert version.tags["oot/auc"] == f"{run.data.metrics['oot/auc']:.4f}"
+    assert version.tags["training_run"] == result.run_id
+    assert version.tags["label"] == "dpd30_6m" and version.tags["gate"].startswith("not run")
+    assert "OOT AUC" in version.description
 
     mlflow.set_tracking_uri(result.tracking_uri)
     model = mlflow.pyfunc.load_model(f"models:/pd_xgb/{result.registered_version}")
@@ -67,7 +85,9 @@ def test_console_script_runs_with_overrides_and_prints_where_to_look(tmp_path, s
         capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "mlflow ui --backend-store-uri sqlite:///" in completed.stdout
+    # The printed command works as printed: the environment's own mlflow.
+    assert f"{Path(sys.executable).parent / 'mlflow'} ui --backend-store-uri sqlite:///" in (
+        completed.stdout)
     assert "OOT AUC" in completed.stdout
 
 

@@ -136,6 +136,12 @@ def test_same_config_and_seed_give_the_same_trials_and_the_best_model_is_registe
     assert version.run_id == second.best_run_id
     assert client.get_run(second.parent_run_id).data.tags["registered_version"] == \
         second.registered_version
+    # A study that finds the registered config again registers no duplicate: it names it.
+    third = run_tuning(to_settings(second_config), second_config)
+    assert third.registered_version is None and third.duplicate_of == second.registered_version
+    assert client.get_run(third.parent_run_id).data.tags["duplicate_of_version"] == \
+        second.registered_version
+    assert "not registered: version" in tune_job.summary_lines(third)
 
 
 @pytest.mark.slow
