@@ -35,7 +35,7 @@ def summary_lines(run: LimitRun, run_id: str, version: str | None, tracking_uri:
         "customers": by_band["customers"].map(lambda value: f"{int(value):,}"),
         "mean PD": by_band["mean_pd"].map(lambda value: f"{value:.2%}"),
         **{label: by_band[f"{column}_mean"].map(lambda value: f"{value:,.0f}")
-           for column, label in (("current_limit", "current limit"),
+           for column, label in (("current_limit", "granted"),
                                  ("target_limit", "target"), ("new_limit", "after review"))},
     }, index=by_band.index)
     lines = ["", f"PD {evaluation.upper()} AUC {run.metrics[f'{evaluation}/auc']:.4f}",
