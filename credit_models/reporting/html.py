@@ -174,10 +174,12 @@ def image(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{encoded}" alt="{escape(alt)}">'
 
 
-def figure(figure: Figure, alt: str, how_to_read: str, *, dpi: float = 100) -> str:
-    """A figure with its caption, the line that says how to read it."""
+def figure(figure: Figure, alt: str, how_to_read: str, *, dpi: float = 100,
+           tight: bool = False) -> str:
+    """A figure with its caption, the line that says how to read it; ``tight`` crops the image
+    to what is drawn (for a figure whose layout is not its own, e.g. shap's)."""
     return (
-        f"<figure>{image(figure_png(figure, dpi=dpi), alt)}"
+        f"<figure>{image(figure_png(figure, dpi=dpi, tight=tight), alt)}"
         f"<figcaption>{escape(how_to_read)}</figcaption></figure>"
     )
 
@@ -326,7 +328,7 @@ p.verdict .badge { font-size: 14px; min-width: 64px; padding: 1px 10px; }
 ul.limitations li { margin: 5px 0; }
 .scroll.tall { max-height: 560px; overflow-y: auto; border-bottom: 1px solid var(--line); }
 .scroll.tall thead th { position: sticky; top: 0; z-index: 1; }
-td.wrap { white-space: normal; min-width: 180px; }
+td.wrap { white-space: normal; min-width: 160px; }
 ul.facts { margin: 4px 0; padding-left: 20px; }
 ul.facts li { margin: 3px 0; }
 figure { margin: 8px 0 16px; }

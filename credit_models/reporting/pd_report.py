@@ -8,6 +8,7 @@ from typing import Any
 
 from credit_models.models.settings import CalibrationMethod, ModelFamily
 from credit_models.reporting.validation_report import ValidationInputs, build_validation_report
+from credit_models.split.names import VALIDATION
 from credit_models.workflows.pd_training import PdTrainingResult
 
 DETAIL_LABELS = {
@@ -46,6 +47,11 @@ def pd_report_inputs(
         feature_descriptions=data.features.descriptions,
         feature_importance=explanations.importance,
         importance_label=importance_label(result),
+        contributions=explanations.test.values,
+        contribution_inputs=explanations.test_rows,
+        contribution_label=(
+            "coefficient × WoE (log-odds of bad)" if family is ModelFamily.scorecard
+            else "SHAP value (log-odds of bad)"),
         segments=result.segments,
         fairness=result.fairness,
         scorecard_table=(model.estimator_.points_table_
@@ -58,6 +64,8 @@ def pd_report_inputs(
         selection_report=table.selection_report,
         selection_limits=selection_limits(result),
         selection_rules=_RULES[selection.resolved_rules(family.value)],
+        validation_auc=(result.metrics.get(f"{VALIDATION}/auc")
+                        if "fit/refit_rows" in evaluated.metrics else None),
         details={**model_details(result, oracle),
                  **{DETAIL_LABELS.get(key, key): _plain(value)
                     for key, value in (details or {}).items()}},

@@ -39,11 +39,22 @@ _COLUMNS = (
     page.Column("feature", "Feature", numeric=False),
     page.Column("description", "Description", numeric=False, wrap=True),
     page.Column("missing_rate", "Missing", page.percent(1)),
-    page.Column("iv", "IV", page.number(3)),
-    page.Column("reading", "IV reading", numeric=False),
+    page.Column("iv_text", "IV (reading)"),
     page.Column("psi", "PSI", _psi_badge, markup=True),
     page.Column("outcome", "Outcome", numeric=False, wrap=True),
 )
+RULE_WORDS = {
+    "missing_rate": "mostly missing", "single_value_share": "near-constant",
+    "iv": "weak (IV)", "psi": "unstable (PSI)", "correlated": "correlated with a stronger one",
+    "unusable": "unusable", "excluded": "excluded by the config",
+    "sensitive": "sensitive attribute",
+}
+"""The rule a drop reason starts with (its first word), in words."""
+
+
+def _rule(reason: str) -> str:
+    first = reason.split(":")[0].split(" ")[0]
+    return RULE_WORDS.get(first, first)
 
 
 def selection_section_body(report: pd.DataFrame, limits: Mapping[str, float | None],
@@ -63,11 +74,12 @@ def selection_section_body(report: pd.DataFrame, limits: Mapping[str, float | No
         rank=np.arange(1, len(table) + 1),
         description=table.get("description", ""),
         missing_rate=table.get("missing_rate", np.nan),
-        reading=[iv_reading(value, max_iv) for value in table["iv"]],
+        iv_text=[page.MISSING if page.is_missing(value) else
+                 f"{float(value):.3f} {iv_reading(value, max_iv)}" for value in table["iv"]],
         outcome=[("kept" if keep else f"dropped: {reason}") + (f"; {warning}" if warning else "")
                  for keep, reason, warning in zip(kept, reasons, warnings, strict=True)],
     )
-    dropped = reasons[~kept].str.split(":").str[0].str.split(" ").str[0].value_counts()
+    dropped = reasons[~kept].map(_rule).value_counts()
     summary = (f"{int(kept.sum())} of {len(table)} characteristics kept"
                + (f" by the {rules}" if rules else "")
                + ("; dropped: " + ", ".join(f"{count} {rule}" for rule, count in dropped.items())

@@ -54,6 +54,7 @@ from credit_models.evaluation.metrics import (
     stability_table,
 )
 from credit_models.evaluation.validation_thresholds import ValidationThresholds
+from credit_models.explain.global_explanations import beeswarm_plot
 from credit_models.reporting import columns
 from credit_models.reporting import html as page
 from credit_models.reporting.fairness_section import FAIRNESS_HEADING, fairness_section_body
@@ -226,6 +227,17 @@ class ValidationInputs:
     """The selector's ``min_iv``, ``max_psi`` and ``max_iv``, drawn on the IV/PSI plot."""
     selection_rules: str = ""
     """The selection's rule set in words, e.g. ``"tree-model rules"``."""
+    contributions: pd.DataFrame | None = None
+    """Per-row contributions to the log-odds of bad (SHAP values of trees, a scorecard's
+    coefficient × WoE) of a sample of test rows, one column per model feature: drawn as a
+    beeswarm in the top-features section, with ``contribution_inputs`` (the same rows' feature
+    values, for the colours)."""
+    contribution_inputs: pd.DataFrame | None = None
+    contribution_label: str = "SHAP value (log-odds of bad)"
+    """What a contribution is, the beeswarm's axis."""
+    validation_auc: float | None = None
+    """The validation AUC of the model as validated, where the final model was then refitted
+    on the validation rows (its AUC there is in-sample): where the verdict's AUC drop starts."""
 
     def __post_init__(self) -> None:
         missing = [column for column in REQUIRED_COLUMNS if column not in self.scored]
@@ -262,6 +274,17 @@ class ValidationInputs:
             _check_probability("raw_probability", self.raw_probability, used)
         for name, probability in (self.benchmark or {}).items():
             _check_probability(f"benchmark {name!r}", probability, used)
+        if (self.contributions is None) != (self.contribution_inputs is None) or (
+                self.contributions is not None and self.contribution_inputs is not None
+                and len(self.contributions) != len(self.contribution_inputs)):
+            raise ValueError(
+                "contributions and contribution_inputs go together, one row each per explained "
+                "row; got "
+                + ", ".join(f"{name} {'None' if value is None else f'{len(value)} rows'}"
+                            for name, value in (("contributions", self.contributions),
+                                                ("contribution_inputs",
+                                                 self.contribution_inputs)))
+            )
         for name, table, required in (("scorecard_table", self.scorecard_table,
                                        SCORECARD_COLUMNS),
                                       ("selection_report", self.selection_report,
@@ -948,22 +971,38 @@ def _top_features(data: _Prepared, csi: pd.DataFrame | None) -> str:
         "importance": ranked.to_numpy(dtype=float),
         "csi": stability.reindex(ranked.index).to_numpy(dtype=float),
     })
-    return _section(
-        "features",
-        page.explained_table(
-            f"The {len(ranked)} features the model leans on most, by "
-            f"{inputs.importance_label}; each should make business sense, and a top feature "
-            "with a high CSI deserves a closer look.",
-            table, _FEATURE_COLUMNS,
-            page.figure(
-                top_features_bar(ranked, f"Top features ({data.split_name})",
-                                 inputs.top_features),
-                "Top features",
-                f"Bars: {inputs.importance_label}. Longer bars move the predicted PD more; the "
-                "order matters more than the values.",
-            ),
-            scroll=True,
+    parts = [page.explained_table(
+        f"The {len(ranked)} features the model leans on most, by "
+        f"{inputs.importance_label}; each should make business sense, and a top feature "
+        "with a high CSI deserves a closer look.",
+        table, _FEATURE_COLUMNS,
+        page.figure(
+            top_features_bar(ranked, f"Top features ({data.split_name})", inputs.top_features),
+            "Top features",
+            f"Bars: {inputs.importance_label}. Longer bars move the predicted PD more; the "
+            "order matters more than the values.",
         ),
+        scroll=True,
+    )]
+    if inputs.contributions is not None and inputs.contribution_inputs is not None:
+        parts.append(page.single(_contribution_figure(data)))
+    return _section("features", *parts)
+
+
+def _contribution_figure(data: _Prepared) -> str:
+    """The beeswarm of the contributions: which way each top feature pushes the PD."""
+    inputs = data.inputs
+    figure = beeswarm_plot(inputs.contributions, inputs.contribution_inputs,
+                           max_display=inputs.top_features,
+                           title=f"Contributions of the top features ({data.split_name})")
+    figure.axes[0].set_xlabel(inputs.contribution_label)
+    return page.figure(
+        figure, "Contributions of the top features",
+        f"Each dot is one {data.split_name} row: its position is how far the feature pushes "
+        f"the log-odds of bad ({inputs.contribution_label}; right raises the PD), its colour "
+        "the feature's value (blue low, red high, grey missing). A feature whose colours "
+        "separate cleanly acts in one direction; check that direction makes business sense.",
+        tight=True,
     )
 
 
@@ -1004,7 +1043,8 @@ def build_validation_report(inputs: ValidationInputs) -> str:
     benchmark = _benchmark_table(data) if data.benchmark else None
     periods = split_periods(scored)
     verdict = judge(split_table, inputs.thresholds, test_split=inputs.test_split,
-                    reference_split=inputs.reference_split, split_name=data.split_name)
+                    reference_split=inputs.reference_split, split_name=data.split_name,
+                    validation_auc=inputs.validation_auc)
     segments = _segment_performance(data)
     found = _limitations_found(data, verdict, periods, monthly, segments, csi, benchmark)
     sections: dict[str, Callable[[], str]] = {

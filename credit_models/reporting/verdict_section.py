@@ -40,22 +40,33 @@ _CONSEQUENCES = {
 @dataclass(frozen=True)
 class Verdict:
     """Each metric against its levels (``table``: metric, label, value, pass_level,
-    watch_level, higher_is_better, status) and the worst status (``overall``)."""
+    watch_level, higher_is_better, status), the worst status (``overall``) and what the
+    reader must know to read a value (``notes``)."""
 
     table: pd.DataFrame
     overall: str
+    notes: tuple[str, ...] = ()
 
 
 def judge(split_table: pd.DataFrame, thresholds: ValidationThresholds, *, test_split: str,
-          reference_split: str, split_name: str) -> Verdict:
+          reference_split: str, split_name: str,
+          validation_auc: float | None = None) -> Verdict:
     """The verdict of the test split's row of ``split_table`` (one row per split: auc, ks, ece,
     psi_score against ``reference_split``). The AUC drop is from validation when there is a
-    validation split, else from ``reference_split``."""
+    validation split, else from ``reference_split``; ``validation_auc`` replaces the validation
+    AUC of ``split_table`` where the final model was refitted on the validation rows (its own
+    AUC there is in-sample), with a note saying so."""
     test = split_table.loc[test_split]
     before = (VALIDATION if VALIDATION in split_table.index and VALIDATION != test_split
               else reference_split)
+    start, notes = split_table.loc[before, "auc"], ()
+    if before == VALIDATION and validation_auc is not None and validation_auc != start:
+        notes = ((f"The AUC drop starts from the {before} AUC of the model as validated "
+                 f"({validation_auc:.3f}): the final model was refitted on the {before} rows, "
+                 f"so its own AUC there ({start:.3f}, in the table of splits) is in-sample."),)
+        start = validation_auc
     values = {"auc": test["auc"], "ks": test["ks"], "ece": test["ece"],
-              "psi": test["psi_score"], "auc_drop": split_table.loc[before, "auc"] - test["auc"]}
+              "psi": test["psi_score"], "auc_drop": start - test["auc"]}
     table = thresholds.verdict({key: float(value) for key, value in values.items()})
     labels = {
         "auc": f"AUC, {split_name}",
@@ -65,7 +76,7 @@ def judge(split_table: pd.DataFrame, thresholds: ValidationThresholds, *, test_s
         "auc_drop": f"AUC drop, {before} → {split_name}",
     }
     table["label"] = table["metric"].map(labels)
-    return Verdict(table, overall_status(table["status"]))
+    return Verdict(table, overall_status(table["status"]), notes)
 
 
 def _value_text(metric: str, value: float) -> str:
@@ -107,14 +118,12 @@ def verdict_section_body(verdict: Verdict) -> str:
     if verdict.overall == PASS:
         summary = "every metric meets its pass level."
     else:
-        pieces = []
+        pieces = [f"{int(counts.get(PASS, 0))} of {len(table)} metrics pass"]
         if failing:
-            pieces.append(f"{len(failing)} fail{'s' if len(failing) == 1 else ''}: "
-                          + ", ".join(failing))
+            pieces.append("Fail: " + "; ".join(failing))
         if watched:
-            pieces.append(f"{len(watched)} to watch: " + ", ".join(watched))
-        summary = f"{int(counts.get(PASS, 0))} of {len(table)} metrics pass; " + "; ".join(
-            pieces) + "."
+            pieces.append("Watch: " + "; ".join(watched))
+        summary = ". ".join(pieces) + "."
     headline = (f'<p class="verdict">Overall verdict: {page.badge(verdict.overall)} — '
                 f"{escape(summary)}</p>")
     return "".join((
@@ -127,6 +136,7 @@ def verdict_section_body(verdict: Verdict) -> str:
         ),
         headline,
         page.table(table, _COLUMNS),
+        *(page.note(note) for note in verdict.notes),
     ))
 
 

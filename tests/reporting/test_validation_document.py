@@ -48,10 +48,21 @@ def passing(sample: tuple) -> str:
                                  "excluded_inactive": 0})
 
 
+def _contributions(features: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Made-up contributions of 300 rows: each numeric feature's distance from its mean."""
+    rows = features.select_dtypes("number").iloc[:300]
+    return 0.1 * (rows - rows.mean()) / rows.std(), rows
+
+
 @pytest.fixture(scope="module")
 def failing(sample: tuple) -> str:
-    """Strict thresholds, an oracle, a selection report and a scorecard with an empty bin."""
-    return _page(sample, thresholds=STRICT, oracle_auc=0.99, selection_report=SELECTION,
+    """Strict thresholds, an oracle, a selection report, contributions and a scorecard with an
+    empty bin."""
+    contributions, explained = _contributions(sample[1])
+    return _page(sample, thresholds=STRICT, oracle_auc=0.99, validation_auc=0.95,
+                 contributions=contributions, contribution_inputs=explained,
+                 contribution_label="coefficient × WoE (log-odds of bad)",
+                 selection_report=SELECTION,
                  selection_rules="scorecard rules",
                  selection_limits={"min_iv": 0.02, "max_psi": 0.25, "max_iv": 0.5},
                  scorecard_table=pd.concat([SCORECARD.iloc[:3], EMPTY_BIN, SCORECARD.iloc[3:]],
@@ -135,8 +146,19 @@ def test_the_verdict_follows_the_configured_thresholds(passing, failing):
     assert rows["AUC, OOT"][1:] == ["≥ 0.990", "0.980 – 0.990", "< 0.980", "fail"]
     assert overall == "fail" and _verdict(passing)[0] == "pass"
     assert rows["AUC, OOT"][0] == _verdict(passing)[1]["AUC, OOT"][0]
-    assert "1 fails: AUC, OOT" in _section(failing, "verdict")
+    assert ("2 of 5 metrics pass. Fail: AUC, OOT; AUC drop, valid → OOT. Watch: ECE "
+            "(calibration error), OOT.") in _section(failing, "verdict")
     assert "AUC, OOT is " in _section(failing, "limitations")
+
+
+def test_the_auc_drop_starts_from_the_validated_models_auc_when_given(passing, failing):
+    """A model refitted on the validation rows is in-sample there: the drop starts from the AUC
+    the model had when it was validated."""
+    test_auc = float(_verdict(failing)[1]["AUC, OOT"][0])
+    drop = float(_verdict(failing)[1]["AUC drop, valid → OOT"][0])
+    assert drop == pytest.approx(0.95 - test_auc, abs=2e-3)
+    assert "the model as validated (0.950)" in _section(failing, "verdict")
+    assert "as validated" not in _section(passing, "verdict")
 
 
 def test_limitations_are_stated_from_the_data(sample, failing):
@@ -161,15 +183,15 @@ def test_no_limitation_found_is_said(passing):
 def test_selection_section_lists_every_characteristic_with_its_plot(passing, failing):
     page = failing
     section = _section(page, "selection")
-    assert ("3 of 5 characteristics kept by the scorecard rules; dropped: 1 psi, 1 iv; "
-            "1 flagged.") in section
+    assert ("3 of 5 characteristics kept by the scorecard rules; dropped: 1 unstable (PSI), "
+            "1 weak (IV); 1 flagged.") in section
     rows = _rows(section)
     assert [row[1] for row in rows] == SELECTION.sort_values("iv", ascending=False)[
         "feature"].tolist()
     first, tenure = rows[0], next(row for row in rows if row[1] == "customer__tenure__days")
-    assert first[4:6] == ["0.620", "suspect"] and first[-1].startswith("kept; iv 0.62 > 0.5")
-    assert tenure[5:] == ["weak", "0.310 act", "dropped: psi 0.31 > 0.25"]
-    assert next(row for row in rows if row[1] == "orders__order__count__365d")[6] == "–"
+    assert first[4] == "0.620 suspect" and first[-1].startswith("kept; iv 0.62 > 0.5")
+    assert tenure[4:] == ["0.080 weak", "0.310 act", "dropped: psi 0.31 > 0.25"]
+    assert next(row for row in rows if row[1] == "orders__order__count__365d")[5] == "–"
     image = re.search(r'<img src="data:image/png;base64,([^"]+)" alt="Information value against '
                       r'stability per characteristic">', section)
     assert image is not None
@@ -181,6 +203,21 @@ def test_a_selection_report_without_its_columns_is_refused(sample):
     with pytest.raises(ValueError, match=r"selection_report must have columns .* missing "
                                          r"\['psi', 'kept'\]"):
         _page(sample, selection_report=SELECTION.drop(columns=["psi", "kept"]))
+
+
+def test_contributions_are_drawn_beside_the_importance(passing, failing):
+    section = _section(failing, "features")
+    assert 'alt="Contributions of the top features"' in section
+    assert "(coefficient × WoE (log-odds of bad); right raises the PD)" in section
+    assert 'alt="Contributions of the top features"' not in passing
+
+
+def test_contributions_need_the_rows_they_explain(sample):
+    contributions, explained = _contributions(sample[1])
+    with pytest.raises(ValueError, match="contributions and contribution_inputs go together"):
+        _page(sample, contributions=contributions)
+    with pytest.raises(ValueError, match="contributions 300 rows, contribution_inputs 10 rows"):
+        _page(sample, contributions=contributions, contribution_inputs=explained.head(10))
 
 
 def test_scorecard_hides_empty_bins(failing):
