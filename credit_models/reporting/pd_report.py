@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from credit_models.models.settings import CalibrationMethod, ModelFamily
+from credit_models.models.settings import ModelFamily
 from credit_models.reporting.validation_report import ValidationInputs, build_validation_report
 from credit_models.split.names import VALIDATION
 from credit_models.workflows.pd_training import PdTrainingResult
@@ -17,10 +17,14 @@ DETAIL_LABELS = {
 }
 """Plain labels of the header lines a caller may pass under their machine names."""
 _CALIBRATION = {
-    CalibrationMethod.isotonic: "isotonic regression fitted on the calibration split",
-    CalibrationMethod.platt: "Platt scaling (logistic) fitted on the calibration split",
-    CalibrationMethod.none: "none (the model's own PD)",
+    "isotonic": "isotonic regression fitted on the calibration split",
+    "platt": "Platt scaling (logistic) fitted on the calibration split",
+    "auto": "isotonic or Platt, whichever has the lower held-out log loss on the calibration "
+            "split",
+    "none": "none (the model's own PD)",
 }
+"""Calibration methods (:class:`~credit_models.models.settings.CalibrationMethod` values) in
+words."""
 _RULES = {"trees": "tree-model rules", "scorecard": "scorecard rules"}
 
 
@@ -50,8 +54,8 @@ def pd_report_inputs(
         contributions=explanations.test.values,
         contribution_inputs=explanations.test_rows,
         contribution_label=(
-            "coefficient × WoE (log-odds of bad)" if family is ModelFamily.scorecard
-            else "SHAP value (log-odds of bad)"),
+            "coefficient × WoE, log-odds of bad" if family is ModelFamily.scorecard
+            else "SHAP value, log-odds of bad"),
         segments=result.segments,
         fairness=result.fairness,
         scorecard_table=(model.estimator_.points_table_
@@ -104,7 +108,9 @@ def model_details(result: PdTrainingResult, oracle: float | None) -> dict[str, s
             kind += f", monotone in {summary['monotone_features']} features"
     details = {
         "Model type": kind,
-        "Calibration": _CALIBRATION[settings.calibration],
+        "Calibration": _CALIBRATION.get(settings.calibration.value,
+                                        f"{settings.calibration.value}, fitted on the "
+                                        "calibration split"),
         "Features kept by selection": (f"{model.n_features_in_} of "
                                        f"{len(table.all_inputs.columns)} candidates"),
         "Feature selection": selection_summary(result),

@@ -233,7 +233,7 @@ class ValidationInputs:
     beeswarm in the top-features section, with ``contribution_inputs`` (the same rows' feature
     values, for the colours)."""
     contribution_inputs: pd.DataFrame | None = None
-    contribution_label: str = "SHAP value (log-odds of bad)"
+    contribution_label: str = "SHAP value, log-odds of bad"
     """What a contribution is, the beeswarm's axis."""
     validation_auc: float | None = None
     """The validation AUC of the model as validated, where the final model was then refitted
@@ -999,7 +999,7 @@ def _contribution_figure(data: _Prepared) -> str:
     return page.figure(
         figure, "Contributions of the top features",
         f"Each dot is one {data.split_name} row: its position is how far the feature pushes "
-        f"the log-odds of bad ({inputs.contribution_label}; right raises the PD), its colour "
+        f"the PD ({inputs.contribution_label}; right of zero raises it), its colour "
         "the feature's value (blue low, red high, grey missing). A feature whose colours "
         "separate cleanly acts in one direction; check that direction makes business sense.",
         tight=True,

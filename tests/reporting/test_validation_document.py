@@ -61,7 +61,7 @@ def failing(sample: tuple) -> str:
     contributions, explained = _contributions(sample[1])
     return _page(sample, thresholds=STRICT, oracle_auc=0.99, validation_auc=0.95,
                  contributions=contributions, contribution_inputs=explained,
-                 contribution_label="coefficient × WoE (log-odds of bad)",
+                 contribution_label="coefficient × WoE, log-odds of bad",
                  selection_report=SELECTION,
                  selection_rules="scorecard rules",
                  selection_limits={"min_iv": 0.02, "max_psi": 0.25, "max_iv": 0.5},
@@ -208,7 +208,7 @@ def test_a_selection_report_without_its_columns_is_refused(sample):
 def test_contributions_are_drawn_beside_the_importance(passing, failing):
     section = _section(failing, "features")
     assert 'alt="Contributions of the top features"' in section
-    assert "(coefficient × WoE (log-odds of bad); right raises the PD)" in section
+    assert "(coefficient × WoE, log-odds of bad; right of zero raises it)" in section
     assert 'alt="Contributions of the top features"' not in passing
 
 
