@@ -15,6 +15,12 @@ both monotone, so the ranking (AUC, Gini, KS) is kept:
 * ``"platt"``: ``sigmoid(slope · logit(p) + intercept)``, a logistic regression on the raw
   log-odds with one feature and (almost) no penalty. Two parameters: robust on small samples,
   keeps the ranking exactly, but cannot bend a miscalibration that is not linear in log-odds.
+* ``"auto"``: whichever of the two has the lower log loss on held-out folds of the calibration
+  sample (5-fold, stratified), then fitted on all of it: the data choose between flexibility
+  and robustness, never the rows the choice is judged on.
+
+Whatever the method, a fitted calibrator warns when one PD is shared by more than 5 % of the
+calibration rows: a collapsed score cannot rank, price or set limits for those customers.
 
 Serving needs no pickle: :meth:`ProbabilityCalibrator.to_dict` gives a JSON-safe dict and
 :meth:`ProbabilityCalibrator.from_dict` rebuilds a calibrator whose ``transform`` is identical,
@@ -23,6 +29,7 @@ because a fitted calibrator and a rebuilt one apply the same numpy arithmetic to
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,14 +40,25 @@ from scipy.special import expit, logit
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from credit_models.errors import ConfigError, TrainingDataError
 from credit_models.evaluation.metrics import binary_labels
 
-ISOTONIC, PLATT = "isotonic", "platt"
-METHODS = (ISOTONIC, PLATT)
+logger = logging.getLogger(__name__)
+
+ISOTONIC, PLATT, AUTO = "isotonic", "platt", "auto"
+FITTED_METHODS = (ISOTONIC, PLATT)
+METHODS = (*FITTED_METHODS, AUTO)
+AUTO_FOLDS = 5
+"""``"auto"`` compares the methods by their log loss on held-out folds of the calibration
+sample: in-sample, the more flexible isotonic map would always win."""
+COLLAPSE_SHARE = 0.05
+"""A calibrated PD shared by more than this share of the calibration rows is a collapse worth a
+warning: those customers cannot be told apart by score, limit or decile."""
 PROBABILITY_FLOOR = 1e-6
 PROBABILITY_CEILING = 1.0 - PROBABILITY_FLOOR
 """Calibrated probabilities are clipped to [1e-6, 1 − 1e-6]: never a certain good or bad, so a
@@ -69,12 +87,17 @@ class ProbabilityCalibrator(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     method:
-        ``"isotonic"`` (default) or ``"platt"``; see the module docstring for when to use which.
+        ``"auto"`` (default), ``"isotonic"`` or ``"platt"``; see the module docstring for when
+        to use which.
 
     Attributes
     ----------
     method_:
-        The method fitted (or rebuilt by :meth:`from_dict`).
+        The method fitted (or rebuilt by :meth:`from_dict`): ``"auto"`` resolves to one.
+    cv_log_loss_:
+        ``"auto"`` only: each method's mean held-out log loss on the calibration sample.
+    largest_tie_share_:
+        The share of calibration rows that share the most common calibrated PD.
     thresholds_x_, thresholds_y_:
         Isotonic only: raw probabilities (ascending, from 0 to 1) and their calibrated values
         (increasing): each isotonic block's mean raw probability and bad rate, plus the two ends;
@@ -90,7 +113,7 @@ class ProbabilityCalibrator(TransformerMixin, BaseEstimator):
     --------
     >>> raw = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.8])
     >>> is_bad = np.array([0, 0, 1, 0, 1, 1])
-    >>> calibrator = ProbabilityCalibrator().fit(raw, is_bad)
+    >>> calibrator = ProbabilityCalibrator("isotonic").fit(raw, is_bad)
     >>> # blocks: no bad at 0.1-0.2, one in two at 0.3-0.4, only bads at 0.6-0.8; each block's
     >>> # bad rate at its mean raw probability (0.15, 0.35, 0.7), linear in between
     >>> calibrator.transform([0.15, 0.35, 0.7]).round(6).tolist()
@@ -102,7 +125,7 @@ class ProbabilityCalibrator(TransformerMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, method: str = ISOTONIC, min_probability: float = PD_FLOOR) -> None:
+    def __init__(self, method: str = AUTO, min_probability: float = PD_FLOOR) -> None:
         self.method = method
         self.min_probability = min_probability
 
@@ -128,11 +151,45 @@ class ProbabilityCalibrator(TransformerMixin, BaseEstimator):
                 f"the calibration sample has one class only: {len(labels)} rows, {bads} bads and "
                 f"{len(labels) - bads} goods; both goods and bads are needed"
             )
-        self.method_ = self.method
         self.floor_ = float(self.min_probability)
         self.n_rows_, self.n_bads_ = len(labels), bads
         self.n_features_in_ = 1
-        if self.method == ISOTONIC:
+        self.method_ = self.method
+        if self.method == AUTO:
+            self.cv_log_loss_ = self._held_out_log_loss(raw, labels)
+            # Too few of a class to fold: the two-parameter map is the robust one.
+            self.method_ = (min(self.cv_log_loss_, key=self.cv_log_loss_.get)
+                            if self.cv_log_loss_ else PLATT)
+        self._fit_map(raw, labels)
+        calibrated = self.transform(raw)
+        counts = pd.Series(calibrated).value_counts()
+        commonest, self.largest_tie_share_ = counts.index[0], float(counts.iloc[0] / len(raw))
+        if self.largest_tie_share_ > COLLAPSE_SHARE:
+            logger.warning(
+                "calibrated PDs collapse: %.1f%% of the %s calibration rows share one PD "
+                "(%.4g), from %s distinct raw probabilities; those customers cannot be told "
+                "apart by score, decile or limit: check the PD floor (model.pd_floor) and the "
+                "model's resolution", 100 * self.largest_tie_share_, f"{len(raw):,}", commonest,
+                f"{len(np.unique(raw[calibrated == commonest])):,}")
+        return self
+
+    def _held_out_log_loss(self, raw: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+        """Each fitted method's mean log loss on held-out folds of the calibration sample."""
+        splits = min(AUTO_FOLDS, int(labels.sum()), int(len(labels) - labels.sum()))
+        if splits < 2:
+            return {}
+        folds = StratifiedKFold(n_splits=splits, shuffle=True, random_state=0)
+        losses: dict[str, list[float]] = {method: [] for method in FITTED_METHODS}
+        for train, held in folds.split(raw.reshape(-1, 1), labels):
+            for method in FITTED_METHODS:
+                fitted = ProbabilityCalibrator(method, self.min_probability).fit(
+                    raw[train], labels[train])
+                losses[method].append(log_loss(labels[held], fitted.transform(raw[held]),
+                                               labels=[0, 1]))
+        return {method: float(np.mean(values)) for method, values in losses.items()}
+
+    def _fit_map(self, raw: np.ndarray, labels: np.ndarray) -> None:
+        if self.method_ == ISOTONIC:
             isotonic = IsotonicRegression(
                 y_min=self.floor_, y_max=PROBABILITY_CEILING, increasing=True,
                 out_of_bounds="clip",
@@ -150,7 +207,6 @@ class ProbabilityCalibrator(TransformerMixin, BaseEstimator):
                     "so calibrating them would reverse or flatten the ranking"
                 )
             self.slope_, self.intercept_ = slope, intercept
-        return self
 
     # ------------------------------------------------------------------ applying
     def transform(self, X: ArrayLike) -> np.ndarray:
@@ -187,7 +243,9 @@ class ProbabilityCalibrator(TransformerMixin, BaseEstimator):
         if not isinstance(state, Mapping) or "method" not in state:
             raise ValueError(f"a calibrator dict needs a 'method' key; got {state!r:.200}")
         method = state["method"]
-        _check_method(method)
+        if method not in FITTED_METHODS:
+            raise ConfigError(f"method must be one of {', '.join(FITTED_METHODS)}; got "
+                              f"{method!r} (a saved calibrator names the method it fitted)")
         calibrator = cls(method=method,
                          min_probability=float(state.get("min_probability", PROBABILITY_FLOOR)))
         if method == ISOTONIC:

@@ -49,7 +49,8 @@ class PdModel(ClassifierMixin, BaseEstimator):
     monotone_constraints:
         Feature-name pattern → +1 / −1 (:func:`monotone_directions`); XGBoost only.
     calibration:
-        ``"isotonic"``, ``"platt"`` or ``"none"``: fitted on ``calibration_set``.
+        ``"auto"`` (isotonic or Platt, by held-out log loss), ``"isotonic"``, ``"platt"`` or
+        ``"none"``: fitted on ``calibration_set``.
     pd_floor:
         The lowest calibrated PD.
     pdo, base_score, base_odds:
@@ -76,7 +77,7 @@ class PdModel(ClassifierMixin, BaseEstimator):
         early_stopping_rounds: int | None = 50,
         class_weight: str = ClassWeight.none.value,
         monotone_constraints: Mapping[str, int] | None = None,
-        calibration: str = CalibrationMethod.isotonic.value,
+        calibration: str = CalibrationMethod.auto.value,
         pd_floor: float = PD_FLOOR,
         pdo: float = ScorePoints.pdo,
         base_score: float = ScorePoints.base_score,

@@ -30,6 +30,7 @@ class ClassWeight(str, Enum):
 class CalibrationMethod(str, Enum):
     isotonic = "isotonic"
     platt = "platt"
+    auto = "auto"      # the lower held-out log loss of the two on the calibration split
     none = "none"
 
 
@@ -72,7 +73,7 @@ class ModelSettings:
     class_weight: ClassWeight = ClassWeight.none
     monotone_constraints: dict[str, int] = field(default_factory=dict)
     """Feature-name pattern (fnmatch) → +1 (PD never falls as it rises), −1 or 0."""
-    calibration: CalibrationMethod = CalibrationMethod.isotonic
+    calibration: CalibrationMethod = CalibrationMethod.auto
     pd_floor: float = PD_FLOOR
     """Lowest calibrated PD (3 basis points, the Basel retail floor)."""
     score: dict[str, float] = field(default_factory=dict)

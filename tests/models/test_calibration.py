@@ -148,9 +148,9 @@ def test_output_is_clipped(fitted: ProbabilityCalibrator) -> None:
 
 def test_round_trip_through_json_is_exact(fitted: ProbabilityCalibrator, test_period: tuple) -> None:
     state = fitted.to_dict()
-    assert state["method"] == fitted.method
+    assert state["method"] == fitted.method_ != "auto"
     assert set(state) == (
-        {"method", "x", "y", "n_rows", "n_bads", "min_probability"} if fitted.method == "isotonic"
+        {"method", "x", "y", "n_rows", "n_bads", "min_probability"} if fitted.method_ == "isotonic"
         else {"method", "slope", "intercept", "n_rows", "n_bads", "min_probability"}
     )
     text = json.dumps(state)
@@ -158,7 +158,7 @@ def test_round_trip_through_json_is_exact(fitted: ProbabilityCalibrator, test_pe
     raw = np.r_[test_period[0], 0.0, 1.0]
     np.testing.assert_array_equal(rebuilt.transform(raw), fitted.transform(raw))
     assert rebuilt.to_dict() == state
-    assert rebuilt.get_params() == {"method": fitted.method, "min_probability": PROBABILITY_FLOOR}
+    assert rebuilt.get_params() == {"method": fitted.method_, "min_probability": PROBABILITY_FLOOR}
 
 
 def test_from_dict_without_sample_size() -> None:
@@ -215,7 +215,7 @@ def test_fit_errors(probability: list, is_bad: list, error: type, message: str) 
 
 
 def test_unknown_method_lists_the_choices() -> None:
-    with pytest.raises(ConfigError, match="method must be one of isotonic, platt; got 'beta'"):
+    with pytest.raises(ConfigError, match="method must be one of isotonic, platt, auto; got 'beta'"):
         ProbabilityCalibrator(method="beta").fit([0.1, 0.9], [0, 1])
 
 
@@ -244,3 +244,34 @@ def test_default_floor_keeps_the_safest_customers_above_three_basis_points():
     assert calibrated.min() == pytest.approx(PD_FLOOR)
     with pytest.raises(ConfigError, match="min_probability"):
         ProbabilityCalibrator(min_probability=0.7).fit(raw, is_bad)
+
+
+def test_auto_chooses_by_held_out_log_loss(calibration_period: tuple, test_period: tuple) -> None:
+    """Auto is the method of lower held-out log loss, fitted on the whole sample; on a sample
+    that a Platt map describes exactly, the two-parameter map wins."""
+    raw, is_bad = calibration_period
+    auto = ProbabilityCalibrator(method="auto").fit(raw, is_bad)
+    assert set(auto.cv_log_loss_) == {"isotonic", "platt"}
+    assert auto.method_ == min(auto.cv_log_loss_, key=auto.cv_log_loss_.get)
+    chosen = ProbabilityCalibrator(method=auto.method_).fit(raw, is_bad)
+    np.testing.assert_array_equal(auto.transform(test_period[0]), chosen.transform(test_period[0]))
+
+    rng = np.random.default_rng(3)
+    logistic_raw = rng.uniform(0.01, 0.6, 3_000)
+    logistic_bad = rng.random(3_000) < 1 / (1 + np.exp(-(1.3 * np.log(logistic_raw / (1 - logistic_raw)) - 0.4)))
+    platt_like = ProbabilityCalibrator(method="auto").fit(logistic_raw, logistic_bad)
+    assert platt_like.method_ == "platt"
+
+
+def test_a_collapsed_calibration_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    """Raw probabilities on a coarse grid below the PD floor's reach collapse onto few PDs."""
+    rng = np.random.default_rng(4)
+    raw = np.round(rng.uniform(0, 1, 5_000) ** 4, 2)      # 40 % of rows at raw 0.00-0.01
+    is_bad = rng.random(5_000) < raw
+    with caplog.at_level("WARNING", logger="credit_models.models.calibration"):
+        calibrator = ProbabilityCalibrator(method="isotonic").fit(raw, is_bad)
+    assert calibrator.largest_tie_share_ > 0.05
+    assert "calibrated PDs collapse" in caplog.text
+
+    spread = ProbabilityCalibrator(method="isotonic").fit(rng.uniform(0, 1, 5_000), is_bad)
+    assert spread.largest_tie_share_ < 0.01

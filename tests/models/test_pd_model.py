@@ -176,7 +176,7 @@ def test_from_fitted_wraps_an_estimator_fitted_elsewhere():
     rebuilt = PdModel.from_fitted(model.estimator_, list(frame.columns),
                                   calibrator=model.calibrator_, score={"pdo": 20})
     assert np.array_equal(rebuilt.predict_proba(frame.iloc[:, ::-1]), model.predict_proba(frame))
-    assert (rebuilt.family, rebuilt.calibration) == ("xgboost", "isotonic")
+    assert (rebuilt.family, rebuilt.calibration) == ("xgboost", model.calibrator_.method_)
     assert rebuilt.summary()["best_iteration"] == model.best_iteration_
 
 
