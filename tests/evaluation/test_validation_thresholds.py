@@ -8,6 +8,8 @@ import math
 
 import pytest
 import yaml
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import OmegaConfBaseException
 
 from credit_models.config.settings import to_settings
 from credit_models.errors import ConfigError
@@ -96,6 +98,12 @@ def test_the_training_jobs_carry_the_thresholds_and_take_overrides(compose_confi
     settings = to_settings(compose_config("train", ["validation.auc_pass=0.8",
                                                     "validation.auc_watch=0.75"]))
     assert settings.validation.levels("auc") == (0.8, 0.75)
+
+
+def test_a_misspelt_threshold_is_refused_by_the_schema(compose_config):
+    with pytest.raises((ConfigCompositionException, OmegaConfBaseException)) as raised:
+        compose_config("train", ["validation.auc_pas=0.8"])
+    assert "auc_pas" in str(raised.value)
 
 
 def test_a_broken_threshold_in_the_config_is_a_config_error_naming_it():

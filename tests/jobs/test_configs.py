@@ -8,7 +8,7 @@ from omegaconf.errors import OmegaConfBaseException
 from credit_models.features.spec import parse_feature_spec
 from credit_models.paths import config_dir
 
-GROUPS = ["data", "features", "labels", "selection", "split", "model", "mlflow"]
+GROUPS = ["data", "features", "labels", "selection", "split", "model", "mlflow", "validation"]
 
 
 def _options(group: str) -> list[str]:
