@@ -14,8 +14,12 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig, OmegaConf
 
-from credit_models.jobs.runner import job_entry
-from credit_models.tracking.mlflow_tracking import open_experiment, resolve_tracking_uri
+from credit_models.jobs.runner import job_entry, task_overrides
+from credit_models.tracking.mlflow_tracking import (
+    open_experiment,
+    resolve_tracking_uri,
+    ui_command,
+)
 from credit_models.workflows.settings import LimitsSettings
 
 if TYPE_CHECKING:
@@ -43,7 +47,7 @@ def summary_lines(run: LimitRun, run_id: str, version: str | None, tracking_uri:
     if run.backtest is not None:
         lines.append(backtest_line(run))
     lines.append(f"MLflow run {run_id}" + (f", registered version {version}" if version else ""))
-    lines.append(f"Look at it with:  mlflow ui --backend-store-uri {tracking_uri}")
+    lines.append(f"Look at it with:  {ui_command(tracking_uri)}")
     return "\n".join(lines) + "\n"
 
 
@@ -74,7 +78,7 @@ def main(settings: LimitsSettings, cfg: DictConfig) -> None:
     run = run_limits(settings, stage)
     open_experiment(settings.mlflow.tracking_uri, settings.mlflow.experiment_name)
     logged = log_limit_run(run, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
-                           settings.mlflow)
+                           settings.mlflow, overrides=task_overrides())
     print(summary_lines(run, logged.run_id, logged.registered_version, tracking_uri))
 
 

@@ -35,6 +35,7 @@ from credit_models.workflows.comparison import (
     ComparisonError,
     StoredVersion,
 )
+from credit_models.workflows.promotion import GateDecision
 
 
 class NoChampionError(RegistryError):
@@ -102,15 +103,17 @@ def comparison_tags(comparison: Comparison) -> dict[str, str]:
     return tags
 
 
-def log_comparison(comparison: Comparison, bins: int, extra_sections: list[Section] = ()) -> None:
-    """Into the active run: the table (CSV, HTML page), AUC by month, the figure, the metrics."""
+def log_comparison(comparison: Comparison, bins: int, extra_sections: list[Section] = (), *,
+                   decision: GateDecision | None = None) -> None:
+    """Into the active run: the table (CSV, HTML page, opening with the promotion ``decision``
+    when there is one), AUC by month, the figure, the metrics."""
     figure = comparison_figure(comparison, bins)
     mlflow.set_tags(comparison_tags(comparison))
     mlflow.log_metrics(comparison.metrics())
     mlflow.log_text(comparison.table.to_csv(), "comparison/comparison_table.csv")
     if comparison.by_month is not None:
         mlflow.log_text(comparison.by_month.to_csv(index=False), "comparison/auc_by_month.csv")
-    mlflow.log_text(comparison_html(comparison, figure, extra_sections),
+    mlflow.log_text(comparison_html(comparison, figure, extra_sections, decision=decision),
                     "comparison/comparison.html")
     log_figure(figure, "plots/champion_vs_challenger.png")
 

@@ -19,13 +19,15 @@ import yaml
 from matplotlib.figure import Figure
 from mlflow.models.model import ModelInfo
 
-from credit_models.explain.reason_codes import reference_values
+from credit_models.explain.reason_codes import ReasonDictionary, reference_values
+from credit_models.explain.reason_frequency import reason_frequencies, reason_frequency_figure
 from credit_models.limits.backtest_metrics import frontier_figure
 from credit_models.limits.stress import stress_figure
 from credit_models.paths import PACKAGE_DIR
 from credit_models.reporting.html import figure_png
 from credit_models.reporting.limits_report import (
     fairness_section,
+    guardrail_section,
     image_section,
     limit_report,
     limits_by_band_figure,
@@ -146,6 +148,11 @@ def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSett
                 run.backtest.frontier, highlight={"current": "current limits",
                                                   "current_held": "current limits held",
                                                   "policy": "policy"})
+        # How often each reason is given: aggregates only, never a customer's own reasons.
+        frequencies = reason_frequencies(run.reasons, ReasonDictionary.default().codes())
+        mlflow.log_text(frequencies.to_csv(index=False), "limits/reason_frequency.csv")
+        figures["limits/reason_frequency.png"] = reason_frequency_figure(
+            frequencies, population=f"the policy's {len(run.portfolio):,} customers")
         images = {path: _log_figure(figure, path) for path, figure in figures.items()}
         mlflow.log_text(_report(policy, run, images), "reports/limit_report.html")
 
@@ -180,6 +187,11 @@ def _report(policy: Mapping[str, Any], run: LimitRun, images: dict[str, bytes]) 
                                             "limits by PD band")
          + table_section(run.by_band, "Granted limits against the policy's target and the "
                                       "limit after the review's guardrails.")),
+        guardrail_section(run.decisions.customers),
+        ("Reasons given", image_section(
+            images["limits/reason_frequency.png"], "reason frequency",
+            "How often each reason code is a customer's first reason, or among their top "
+            "reasons, with the text a customer is shown (Chinese and English).")),
     ]
     if run.backtest is not None:
         backtest = run.backtest

@@ -152,10 +152,7 @@ def record_promotion(client: MlflowClient, settings: PromoteSettings,
             mlflow.log_metric("gate/passed", float(not decision.failed))
             mlflow.log_metric("gate/failed_rules", float(len(decision.failed)))
         if comparison is not None:
-            log_comparison(comparison, settings.bins, extra_sections=[(
-                "Promotion gate", "Every rule must pass for the challenger to become champion.",
-                decision.table().to_html(na_rep=""),
-            )])
+            log_comparison(comparison, settings.bins, decision=decision)
         if not decision.promote:
             # The verdict is visible on the version the gate judged, not only on this run.
             for key, value in {**gate_tags(decision),
