@@ -76,6 +76,10 @@ class SelectionConfig:
 
     monotonic_trend: MonotonicTrend | None = MonotonicTrend.ascending_or_descending
     """Bad-rate trend over the bins; null for none (not for scorecards)."""
+    trees_monotonic_trend: MonotonicTrend | None = MonotonicTrend.auto_asc_desc
+    """The trend under the trees rules, whose binning only reports IV and PSI: one solve per
+    feature that picks its direction (auto_asc_desc), a third of the time of solving both ways
+    for about the same IV."""
     max_n_prebins: int = 20
     min_prebin_size: float = 0.02
     max_n_bins: int | None = None
@@ -110,8 +114,10 @@ class SelectionConfig:
     def build(self, family: str = "scorecard") -> FeatureSelector:
         """The unfitted selector for a model ``family``, every parameter checked now rather
         than at ``fit``."""
+        rules = self.resolved_rules(family)
         binner = WoeBinner(
-            monotonic_trend=_value(self.monotonic_trend),
+            monotonic_trend=_value(self.trees_monotonic_trend if rules == "trees"
+                                   else self.monotonic_trend),
             max_n_prebins=self.max_n_prebins,
             min_prebin_size=self.min_prebin_size,
             max_n_bins=self.max_n_bins,
@@ -131,7 +137,7 @@ class SelectionConfig:
             max_correlation=self.max_correlation,
             psi_epsilon=self.psi_epsilon,
             binner=binner,
-            rules=self.resolved_rules(family),
+            rules=rules,
         )
         binner._check_parameters()
         selector._check_parameters()

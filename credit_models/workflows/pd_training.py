@@ -24,6 +24,7 @@ from credit_models.evaluation.validation_thresholds import ValidationThresholds
 from credit_models.explain.contributions import Contributions, model_contributions
 from credit_models.explain.global_explanations import importance_drift, shap_importance
 from credit_models.features.selection import FeatureSelector
+from credit_models.features.selection_cache import cached_selection, selection_key
 from credit_models.features.selection_config import SelectionConfig
 from credit_models.features.sensitive import FairnessSettings, SensitiveAttributes
 from credit_models.models.pd_model import PdModel
@@ -136,8 +137,9 @@ def modelling_table(
     data: TrainingData, selector: FeatureSelector, select_features: bool,
     sensitive: SensitiveAttributes | None = None, excluded: Mapping[str, str] | None = None,
 ) -> ModellingTable:
-    """Fit the selector on development rows and keep its features (or all but the excluded
-    ones: the sensitive attributes when ``sensitive.exclude_from_model`` — None:
+    """Fit the selector on development rows (or read it back from the feature matrix's cache
+    entry, where the same selection was fitted before) and keep its features (or all but the
+    excluded ones: the sensitive attributes when ``sensitive.exclude_from_model`` — None:
     ``conf/fairness/default.yaml`` — and ``excluded``, feature → reason).
 
     Stability (PSI) compares development with the pre-test periods after it (validation and
@@ -149,11 +151,15 @@ def modelling_table(
     comparison = split.isin([VALIDATION, CALIBRATION])
     sensitive = SensitiveAttributes.default() if sensitive is None else sensitive
     excluded = {**dict(excluded or {}), **sensitive.excluded_from_model(all_inputs.columns)}
-    selector.fit(
-        all_inputs[split == DEVELOPMENT], is_bad[split == DEVELOPMENT],
-        comparison=all_inputs[comparison] if comparison.any() else None,
-        descriptions=data.features.descriptions, excluded=excluded,
-    )
+    development = split == DEVELOPMENT
+    selector = cached_selection(
+        data.feature_cache, selection_key(selector, is_bad[development], split[comparison],
+                                          excluded),
+        lambda: selector.fit(
+            all_inputs[development], is_bad[development],
+            comparison=all_inputs[comparison] if comparison.any() else None,
+            descriptions=data.features.descriptions, excluded=excluded,
+        ))
     kept = (list(selector.get_feature_names_out()) if select_features
             else [name for name in all_inputs if name not in excluded])
     return ModellingTable(all_inputs, all_inputs[kept], is_bad, split, selector.selection_report_,

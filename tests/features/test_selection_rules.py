@@ -102,7 +102,7 @@ def _training_data(frame: pd.DataFrame, is_bad: pd.Series) -> SimpleNamespace:
         split=split, labelled=pd.DataFrame({"is_bad": is_bad}),
         features=SimpleNamespace(frame=frame, feature_names=names,
                                  descriptions={name: name for name in names}),
-        splitter=SimpleNamespace(evaluation_split="oot"),
+        splitter=SimpleNamespace(evaluation_split="oot"), feature_cache=None,
     )
 
 
