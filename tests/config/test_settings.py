@@ -81,7 +81,7 @@ def test_a_calibrated_model_without_a_calibration_split_exits_2(compose_config, 
                                                                  no_data_read):
     cfg = compose_config("train", no_data(tmp_path, "split.calibration_share=0"))
     assert train_job.main.run(cfg)[0] == 2
-    assert "model.calibration=isotonic needs a calibration split" in one_error_line(capsys)
+    assert "model.calibration=auto needs a calibration split" in one_error_line(capsys)
 
 
 def test_a_broken_selection_setting_exits_2_naming_its_key(compose_config, tmp_path, capsys,
@@ -150,7 +150,7 @@ def test_a_logged_build_is_rebuilt_through_the_same_classes():
 
 @pytest.mark.parametrize("values, problem", [
     ({"family": "boosting"}, r"model.family must be one of \['xgboost', 'scorecard'\]"),
-    ({"calibration": "beta"}, r"model.calibration must be one of \['isotonic', 'platt', 'none'\]"),
+    ({"calibration": "beta"}, r"model.calibration must be one of \['isotonic', 'platt', 'auto', 'none'\]"),
     ({"params": {"learning_rate": -0.1}}, r"model.params.learning_rate must be in \(0, 1\]"),
     ({"params": {"n_estimators": 10.5}}, r"model.params.n_estimators must be int; got 10.5"),
     ({"params": {"random_state": 1}}, r"model.params.random_state is set by seed"),
