@@ -31,6 +31,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
+from credit_models.explain.figure_style import styled
 from credit_models.features.sensitive import SensitiveAttributes
 
 FOUR_FIFTHS = 0.8
@@ -183,13 +184,14 @@ def limit_ratio_plot(review: FairnessReview) -> Figure:
     return _ratio_bars(review, "limit_ratio", "mean limit / best group's", flag=None)
 
 
+@styled
 def _ratio_bars(review: FairnessReview, column: str, label: str,
                 flag: pd.Series | None) -> Figure:
     """One panel per sensitive feature, one bar per group; with ``flag``, the four-fifths line
     and the flagged bars in red."""
     groups = review.groups
     features = list(dict.fromkeys(groups["feature"]))
-    figure = Figure(figsize=(4.2 * max(len(features), 1), 3.4), layout="constrained")
+    figure = Figure(figsize=(4.2 * max(len(features), 1), 3.4))
     axes = figure.subplots(1, max(len(features), 1), squeeze=False)[0]
     for axis, feature in zip(axes, features, strict=False):
         chosen = (groups["feature"] == feature).to_numpy()
@@ -201,9 +203,9 @@ def _ratio_bars(review: FairnessReview, column: str, label: str,
         if flag is not None:
             axis.axhline(FOUR_FIFTHS, color="#8a5a00", linestyle="--", linewidth=1,
                          label="four-fifths (0.8)")
-            axis.legend(fontsize=7, loc="upper right")
+            axis.legend(loc="upper right")
         axis.set_ylim(0, 1.25)
-        axis.set_title(f"{part['attribute'].iloc[0]} ({feature})", fontsize=9)
+        axis.set_title(f"{part['attribute'].iloc[0]} ({feature})")
         axis.set_ylabel(label)
-        axis.tick_params(axis="x", labelrotation=30, labelsize=8)
+        axis.tick_params(axis="x", labelrotation=30)
     return figure

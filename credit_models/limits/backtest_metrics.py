@@ -15,9 +15,10 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from credit_models.errors import ConfigError, ContractViolation, TrainingDataError
+from credit_models.explain.figure_style import styled
 from credit_models.limits.replay import Replay
 from credit_models.timestamps import utc_timestamp
 
@@ -139,6 +140,7 @@ def policy_comparison(results: Mapping[str, dict[str, float]]) -> pd.DataFrame:
     return table.reindex(list(results))
 
 
+@styled
 def frontier_figure(
     points: pd.DataFrame, highlight: Mapping[str, str] | None = None
 ) -> Figure:
@@ -170,10 +172,9 @@ def frontier_figure(
         axes.scatter([x], [y], s=70, facecolors="none", edgecolors="black", zorder=3)
         axes.annotate(text, (x, y), xytext=(6, 6), textcoords="offset points", fontsize=8)
     axes.xaxis.set_major_formatter(PercentFormatter(decimals=1))
+    axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     axes.set_xlabel("Declined orders (share of demand events)")
     axes.set_ylabel("Expected loss")
     axes.set_title("Limit policy frontier: expected loss against declined demand")
-    axes.grid(alpha=0.3)
-    axes.legend(title="policy family", fontsize=8)
-    figure.tight_layout()
+    axes.legend(title="policy family")
     return figure

@@ -127,8 +127,17 @@ def _exposure(portfolio: pd.DataFrame, limits: pd.Series, policy: LimitPolicy,
 
 
 def stress_figure(table: pd.DataFrame) -> Figure:
-    """Expected loss and capital at risk per scenario (bars), cuts triggered (labels)."""
-    from matplotlib.figure import Figure  # loaded for the figure, not with the settings
+    """Expected loss and capital at risk per scenario (bars), cuts triggered (labels), in the
+    toolkit's figure style."""
+    # matplotlib and the style are loaded for the figure, not with the settings.
+    from credit_models.explain.figure_style import styled
+
+    return styled(_stress_figure)(table)
+
+
+def _stress_figure(table: pd.DataFrame) -> Figure:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import StrMethodFormatter
 
     figure = Figure(figsize=(8, 4.5))
     axis = figure.subplots()
@@ -136,12 +145,15 @@ def stress_figure(table: pd.DataFrame) -> Figure:
     axis.bar(positions - 0.2, table["expected_loss"], width=0.4, label="expected loss (1 year)")
     axis.bar(positions + 0.2, table["capital_at_risk"], width=0.4, label="capital at risk")
     for position, (_, row) in zip(positions, table.iterrows(), strict=True):
-        axis.annotate(f"{row['cuts']:,} cuts", (position, max(row["expected_loss"],
-                                                              row["capital_at_risk"])),
-                      ha="center", va="bottom", fontsize=8)
+        cuts = int(row["cuts"])
+        axis.annotate(f"{cuts:,} cut{'' if cuts == 1 else 's'}",
+                      (position, max(row["expected_loss"], row["capital_at_risk"])),
+                      xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
+                      fontsize=8)
+    axis.margins(y=0.12)             # room above the tallest bar for its label
+    axis.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     axis.set_xticks(positions, table.index, rotation=15)
     axis.set_ylabel("amount at the granted limits")
     axis.set_title("Stress test: loss and capital by scenario, and limit cuts the review triggers")
     axis.legend()
-    figure.tight_layout()
     return figure

@@ -164,14 +164,14 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun
             backtest_settings.months,
             sweep_policies(policy, sweep.expected_loss_budget, sweep.tier_scale))
         stage("backtest %s → %s:\n%s", backtest.start.date(), backtest.end.date(),
-              backtest.comparison.loc[[CURRENT, CURRENT_HELD, POLICY],
-                                      BACKTEST_SHOWN].to_string())
+              console_table(backtest.comparison.loc[[CURRENT, CURRENT_HELD, POLICY],
+                                                    BACKTEST_SHOWN]))
     else:
         stage("backtest skipped: the data set has no orders to replay")
     stress = stress_test(portfolio, decisions.customers["new_limit"], policy, settings.stress,
                          levels, as_of, horizon)
-    stage("stress test:\n%s", stress[["mean_pd", "expected_loss", "capital_at_risk",
-                                      "cuts"]].to_string())
+    stage("stress test:\n%s", console_table(stress[["mean_pd", "expected_loss",
+                                                    "capital_at_risk", "cuts"]]))
 
     metrics = {**evaluated.metrics, **capacity.metrics, **policy_metrics(decisions),
                **backtest_metrics(backtest), **stress_metrics(stress),
@@ -205,6 +205,31 @@ def fairness_metrics(review: FairnessReview) -> dict[str, float]:
         "fairness/min_limit_ratio": float(groups["limit_ratio"].min()),
         "fairness/adverse_impact_groups": float(groups["adverse_impact"].sum()),
     }
+
+
+COUNT_COLUMNS = frozenset({"cuts", "customers", "orders"})
+"""Console columns that count things: shown as whole numbers."""
+SHARE_COLUMNS = frozenset({"mean_pd"})
+"""Console columns that are shares without ``_rate`` / ``_share`` in their name."""
+
+
+def console_table(table: pd.DataFrame) -> str:
+    """``table`` as the console shows it: counts as integers and amounts with thousands
+    separators, rates and shares as percentages (a raw ``1.591683e+06`` reads as nothing)."""
+
+    def shown(column: str, value: object) -> str:
+        if pd.isna(value):
+            return "–"
+        number = float(value)
+        if column in COUNT_COLUMNS:
+            return f"{int(round(number)):,}"
+        if column in SHARE_COLUMNS or column.endswith(("_rate", "_share")) \
+                or column == "utilisation":
+            return f"{100 * number:.2f} %"
+        return f"{number:,.0f}"
+
+    return table.apply(lambda values: [shown(str(values.name), value) for value in values]
+                       ).to_string()
 
 
 def backtest_metrics(backtest: BacktestResult | None) -> dict[str, float]:

@@ -137,3 +137,21 @@ def check_fairness_section(page: str) -> None:
     assert "&lt; 25" in section and "55+" in section and "<img" in section
     assert "Not in the data: gender." in section
     assert page.index('id="segments"') < page.index('id="fairness"') < page.index('id="features"')
+
+
+def test_ratio_plots_are_drawn_in_the_shared_figure_style():
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    from credit_models.evaluation.fairness import approval_ratio_plot, limit_ratio_plot
+    from credit_models.explain.figure_style import BASE_FONT, TITLE_SIZE
+
+    features, probability, is_bad, limit = sample()
+    review = fairness_review(probability, features, SENSITIVE, model_inputs=[AGE],
+                             approval_pd_cutoff=0.10, age_bands=[25, 35, 60],
+                             is_bad=is_bad, limit=limit)
+    for figure in (approval_ratio_plot(review), limit_ratio_plot(review)):
+        assert isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine)
+        titles = [axes.title for axes in figure.axes]
+        assert len(titles) == 2
+        assert all(title.get_fontfamily()[0] == BASE_FONT for title in titles)
+        assert all(title.get_fontsize() == TITLE_SIZE for title in titles)
