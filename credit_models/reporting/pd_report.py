@@ -95,6 +95,18 @@ def importance_label(result: PdTrainingResult) -> str:
     return f"{result.explanations.label} on the {split} split"
 
 
+def calibration_text(configured: str, calibrator: Any) -> str:
+    """The calibration in words; for ``auto``, the method it chose and the held-out log losses
+    it chose by."""
+    text = _CALIBRATION.get(configured, f"{configured}, fitted on the calibration split")
+    losses = getattr(calibrator, "cv_log_loss_", None)
+    if configured == "auto" and calibrator is not None and losses:
+        chosen = calibrator.method_
+        text = (f"{_CALIBRATION[chosen]}, chosen by held-out log loss ("
+                + ", ".join(f"{name} {value:.4f}" for name, value in losses.items()) + ")")
+    return text
+
+
 def model_details(result: PdTrainingResult, oracle: float | None) -> dict[str, str]:
     """The header lines about the model, in plain words."""
     settings, table, model = result.model_settings, result.table, result.model
@@ -108,9 +120,7 @@ def model_details(result: PdTrainingResult, oracle: float | None) -> dict[str, s
             kind += f", monotone in {summary['monotone_features']} features"
     details = {
         "Model type": kind,
-        "Calibration": _CALIBRATION.get(settings.calibration.value,
-                                        f"{settings.calibration.value}, fitted on the "
-                                        "calibration split"),
+        "Calibration": calibration_text(settings.calibration.value, model.calibrator_),
         "Features kept by selection": (f"{model.n_features_in_} of "
                                        f"{len(table.all_inputs.columns)} candidates"),
         "Feature selection": selection_summary(result),

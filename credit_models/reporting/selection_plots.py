@@ -22,6 +22,8 @@ _COLOURS = {
     "iv": "#90a4ae",
     "psi": "#c62828",
     "correlation": "#ef8f00",
+    "unusable": "#6d4c41",
+    "excluded": "#5e35b1",
 }
 _LABELS = {
     "kept": "kept",
@@ -30,6 +32,8 @@ _LABELS = {
     "iv": "dropped: weak (IV)",
     "psi": "dropped: unstable (PSI)",
     "correlation": "dropped: correlated",
+    "unusable": "dropped: unusable (constant, empty or an identifier)",
+    "excluded": "excluded (sensitive or selection.exclude)",
 }
 _PSI_LINEAR_BELOW = 0.01
 
@@ -38,7 +42,9 @@ def drop_rule(reason: str) -> str:
     """The rule a selection report's ``reason`` names (``"kept"`` for an empty reason)."""
     if not reason:
         return "kept"
-    first = reason.split(" ", 1)[0]
+    first = reason.split(" ", 1)[0].rstrip(":")
+    if first in ("excluded", "sensitive"):
+        return "excluded"
     return "correlation" if first == "correlated" else first
 
 
@@ -62,7 +68,7 @@ def iv_psi_plot(
     psi = report["psi"].fillna(0.0)
     figure = Figure(figsize=(10, 5.5))
     axes = figure.subplots()
-    for group in ("kept", *RULES):
+    for group in ("kept", *RULES, "excluded"):
         shown = outcome == group
         if shown.any():
             axes.scatter(report.loc[shown, "iv"], psi[shown], s=18, alpha=0.8,

@@ -42,7 +42,7 @@ TREE_COUNT_FOLDS = 5
 MAXIMISED_METRICS = frozenset({"auc", "aucpr", "map", "ndcg", "pre"})
 """XGBoost evaluation metrics where higher is better (the others are losses or errors)."""
 
-EXPLAIN_SAMPLE_ROWS = 20_000
+EXPLAIN_SAMPLE_ROWS = 10_000
 """Rows per split explained for the global explanations: enough for stable mean |SHAP|, bounded
 time."""
 
@@ -477,8 +477,10 @@ def global_explanations(
     test, test_rows = _explained(model, table.inputs[table.split == test_split], seed)
     development, _ = _explained(model, table.inputs[table.split == DEVELOPMENT], seed)
     splits = (DEVELOPMENT, test_split)
+    label = ("mean |coefficient × WoE| (log-odds)"
+             if model.family == ModelFamily.scorecard.value else "mean |SHAP| (log-odds)")
     return GlobalExplanations(test, test_rows, shap_importance(test),
-                              importance_drift(development, test, names=splits), splits)
+                              importance_drift(development, test, names=splits), splits, label)
 
 
 def _explained(model: PdModel, inputs: pd.DataFrame, seed: int

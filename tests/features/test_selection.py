@@ -276,6 +276,10 @@ def test_iv_psi_plot_draws_every_feature(fitted):
     figure.savefig(io.BytesIO(), format="png")
     assert [drop_rule(reason) for reason in ["", "correlated with x (ρ=0.95)", "psi 0.3 > 0.25"]] \
         == ["kept", "correlation", "psi"]
+    # Every dropped feature has a group in the plot: none silently vanishes.
+    assert [drop_rule(reason) for reason in [
+        "unusable: constant (one value in every row)", "sensitive attribute (age)",
+        "excluded by selection.exclude ('x*')"]] == ["unusable", "excluded", "excluded"]
 
 
 # ------------------------------------------------------------------ simulated portfolio
