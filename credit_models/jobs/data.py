@@ -1,23 +1,36 @@
 """`credit-models-data ACTION [overrides]`: generate a simulated portfolio, convert a public data
-set, or validate a data set folder against the contract.
+set, validate a data set folder against the contract, or write a scoring batch.
 
 `credit-models-data validate data=parquet data.path=/my/tables` prints every violation and exits
-non-zero when there is one.
+non-zero when there is one. `credit-models-data batch as_of=2025-01-01
+output=data/batches/2025-01.parquet` writes the point-in-time feature matrix of every customer
+with an open line at that date (:mod:`credit_models.workflows.scoring_batch`), the input of
+`credit-models-score` and `credit-models-monitor`; it composes `conf/data_batch.yaml`, which
+takes the train job's data, features and labels groups.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
+from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig
 
 from credit_models.config.schema import DataAction, DataJobConfig
 from credit_models.jobs.runner import USAGE_EXIT_CODE, job_entry
+from credit_models.workflows.scoring_batch import ScoringBatchSettings
+from credit_models.workflows.structured import structured
+
+if TYPE_CHECKING:
+    from credit_models.workflows.scoring_batch import ScoringBatch
 
 logger = logging.getLogger("credit_models.data")
 
-ACTIONS = [action.value for action in DataAction]
+BATCH_ACTION = "batch"
+BATCH_SCHEMA = "data_batch_schema"
+ACTIONS = [*(action.value for action in DataAction), BATCH_ACTION]
 
 
 def run_data_job(settings: DataJobConfig) -> int:
@@ -38,11 +51,30 @@ def run_data_job(settings: DataJobConfig) -> int:
     return 0 if dataset.report.ok else 1
 
 
+def register_batch_schema() -> None:
+    """Put :class:`ScoringBatchSettings` where ``conf/data_batch.yaml``'s defaults list expects
+    it (``data_batch_schema``): a misspelt key is refused and every ``data.simulator.…``,
+    ``features.…`` override the train job takes is taken here too."""
+    ConfigStore.instance().store(name=BATCH_SCHEMA, node=structured(ScoringBatchSettings))
+
+
+def run_batch_job(settings: ScoringBatchSettings) -> ScoringBatch:
+    """``credit-models-data batch``: build and write the scoring batch."""
+    from credit_models.workflows.scoring_batch import build_scoring_batch
+
+    return build_scoring_batch(settings)
+
+
 @job_entry("data_job", program="credit-models-data")
 def _hydra_entry(settings: DataJobConfig, cfg: DictConfig) -> None:
     code = run_data_job(settings)
     if code:
         sys.exit(code)
+
+
+@job_entry("data_batch", program="credit-models-data batch")
+def _batch_entry(settings: ScoringBatchSettings, cfg: DictConfig) -> None:
+    print(run_batch_job(settings).summary())
 
 
 def main() -> None:
@@ -53,7 +85,16 @@ def main() -> None:
             print(f"credit-models-data: error: unknown action {action!r}; choose one of "
                   f"{ACTIONS}", file=sys.stderr)
             sys.exit(USAGE_EXIT_CODE)
+        if action == BATCH_ACTION:
+            register_batch_schema()
+            _batch_entry()
+            return
         sys.argv.append(f"action={action}")
+    elif any(argument == f"action={BATCH_ACTION}" for argument in sys.argv[1:]):
+        sys.argv.remove(f"action={BATCH_ACTION}")
+        register_batch_schema()
+        _batch_entry()
+        return
     _hydra_entry()
 
 

@@ -222,9 +222,9 @@ def console_table(table: pd.DataFrame) -> str:
             return "–"
         number = float(value)
         if column in COUNT_COLUMNS:
-            return f"{int(round(number)):,}"
-        if column in SHARE_COLUMNS or column.endswith(("_rate", "_share")) \
-                or column == "utilisation":
+            return f"{round(number):,}"
+        share = column in SHARE_COLUMNS or column.endswith(("_rate", "_share"))
+        if share or column == "utilisation":
             return f"{100 * number:.2f} %"
         return f"{number:,.0f}"
 
