@@ -166,12 +166,17 @@ def frontier_figure(
             group["declined_order_rate"] * 100, group["expected_loss"],
             marker="o", markersize=4, linewidth=1.2, color=colour, label=str(family),
         )
+    rates = points["declined_order_rate"] * 100
+    middle = (rates.min() + rates.max()) / 2
     for label, text in highlight.items():
         row = points.loc[points["label"] == label].iloc[0]
         x, y = row["declined_order_rate"] * 100, row["expected_loss"]
         axes.scatter([x], [y], s=70, facecolors="none", edgecolors="black", zorder=3)
-        axes.annotate(text, (x, y), xytext=(6, 6), textcoords="offset points", fontsize=8)
-    axes.xaxis.set_major_formatter(PercentFormatter(decimals=1))
+        # Text towards the middle: a label past the right edge would squeeze the axes.
+        right = x <= middle
+        axes.annotate(text, (x, y), xytext=(6 if right else -6, 6), textcoords="offset points",
+                      ha="left" if right else "right", fontsize=8)
+    axes.xaxis.set_major_formatter(PercentFormatter(decimals=None))   # as many as the ticks need
     axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     axes.set_xlabel("Declined orders (share of demand events)")
     axes.set_ylabel("Expected loss")
