@@ -3,6 +3,8 @@ period and native categorical splits."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +14,11 @@ import xgboost as xgb
 
 from credit_models.errors import ConfigError
 from credit_models.models.param_checks import param_problems
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 10.0
+"""Seconds between the fit's progress lines."""
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "n_estimators": 600,
@@ -99,6 +106,32 @@ def model_inputs(features: pd.DataFrame, feature_names: list[str]) -> pd.DataFra
     return pd.DataFrame(columns, index=features.index)
 
 
+class TreeProgress(xgb.callback.TrainingCallback):
+    """Log lines while the trees grow (a fit on a large portfolio takes minutes): every
+    :data:`PROGRESS_EVERY` seconds, the trees grown, their rate, and the latest validation
+    metric when there is one."""
+
+    def __init__(self, planned: int, rows: int) -> None:
+        super().__init__()
+        self.planned, self.rows = planned, rows
+
+    def before_training(self, model: xgb.Booster) -> xgb.Booster:
+        self.started = self.reported = time.perf_counter()
+        return model
+
+    def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: dict) -> bool:
+        now = time.perf_counter()
+        if now - self.reported >= PROGRESS_EVERY:
+            self.reported = now
+            latest = [f"{data} {name} {values[-1]:.4f}" for data, metrics in evals_log.items()
+                      for name, values in metrics.items() if values]
+            logger.info("XGBoost: %d of at most %d trees on %s rows (%.1f trees/s)%s",
+                        epoch + 1, self.planned, f"{self.rows:,}",
+                        (epoch + 1) / (now - self.started),
+                        f", {latest[-1]}" if latest else "")
+        return False
+
+
 def fit_xgb_pd(
     development: pd.DataFrame,
     development_is_bad: np.ndarray,
@@ -109,11 +142,15 @@ def fit_xgb_pd(
 ) -> xgb.XGBClassifier:
     """Fit on the development period (labels 0/1), stopping when validation AUC stops improving;
     without ``validation``, every tree of ``n_estimators`` is grown."""
+    merged = {**DEFAULT_PARAMS, **dict(params)}
+    callbacks = [*(merged.pop("callbacks", None) or []),
+                 TreeProgress(int(merged["n_estimators"]), len(development))]
     model = xgb.XGBClassifier(
-        **{**DEFAULT_PARAMS, **dict(params)},
+        **merged,
         enable_categorical=True,
         early_stopping_rounds=None if validation is None else early_stopping_rounds,
         random_state=seed,
+        callbacks=callbacks,
     )
     model.fit(
         development,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,16 @@ class MetadataDataset(MetaDataset):
         return config
 
 
+def local_source(path: Path) -> Any:
+    """MLflow's dataset source for a local folder. MLflow registers two equivalent local
+    sources (for ``file:`` and for plain paths) and warns that a path matches both; the choice
+    does not matter, so the warning is not passed on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The specified dataset source can be "
+                                "interpreted in multiple ways")
+        return resolve_dataset_source(str(Path(path).resolve()))
+
+
 def column_type(dtype: Any) -> DataType:
     """The MLflow column type of a pandas dtype."""
     if pd.api.types.is_bool_dtype(dtype):
@@ -83,7 +94,7 @@ def source_dataset(path: Path, tables: Mapping[str, pd.DataFrame],
     for name, entry in fingerprint.items():
         if isinstance(entry, Mapping):
             profile[name] = {key: entry[key] for key in ("rows", "first", "last") if key in entry}
-    return MetadataDataset(resolve_dataset_source(str(Path(path).resolve())), Path(path).name,
+    return MetadataDataset(local_source(path), Path(path).name,
                            str(fingerprint["combined_sha256"]), frame_schema(tables), profile)
 
 
@@ -93,7 +104,7 @@ def split_datasets(name: str, rows: pd.DataFrame, split: pd.Series, features: pd
     with its MLflow context: the digest is that of the split's row keys and labels, so two runs
     compared on "the same test rows" show the same digest."""
     schema = frame_schema({"features": features})
-    source = resolve_dataset_source(str(Path(source_path).resolve()))
+    source = local_source(source_path)
     datasets = []
     for split_name in [name for name in SPLIT_ORDER if name in set(split)]:
         part = rows[(split == split_name).to_numpy()]
