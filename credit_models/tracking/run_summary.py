@@ -96,12 +96,14 @@ def markdown_table(rows: Mapping[str, float], digits: int = 4) -> str:
 
 
 def description(title: str, facts: Sequence[str], headline: Mapping[str, float]) -> str:
-    """A run or version description: a bold title, one line of facts, the headline table."""
+    """A run or version description: a bold title, the headline table, then one line of facts
+    (the run page shows a description's first lines until "Show more" is clicked: the numbers
+    come first)."""
     text = f"**{_markdown_escape(title)}**"
-    if facts:
-        text += "\n\n" + "; ".join(facts) + "."
     if headline:
         text += "\n\n" + markdown_table(headline)
+    if facts:
+        text += "\n\n" + "; ".join(facts) + "."
     return text
 
 
