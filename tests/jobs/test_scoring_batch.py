@@ -157,8 +157,8 @@ def test_the_console_script_takes_batch_as_its_action(tmp_path):
     script = [sys.executable, "-c", "from credit_models.jobs.data import main; main()", "batch"]
     missing = subprocess.run([*script, f"output={tmp_path / 'x.parquet'}"], cwd=tmp_path,
                              capture_output=True, text=True, timeout=120, check=False)
-    assert missing.returncode == 2 and "as_of" in missing.stderr
+    assert (missing.returncode, "as_of" in missing.stderr) == (2, True), missing.stderr
     misspelt = subprocess.run([*script, "as_off=2024-10-01", "output=x.parquet"], cwd=tmp_path,
                               capture_output=True, text=True, timeout=120, check=False)
-    assert misspelt.returncode == 2 and "as_off" in misspelt.stderr
+    assert (misspelt.returncode, "as_off" in misspelt.stderr) == (2, True), misspelt.stderr
     assert not list(tmp_path.rglob("*.parquet"))
