@@ -20,6 +20,7 @@ from credit_models.workflows.explanation import ExplainSettings
 from credit_models.workflows.monitoring import MonitorSettings
 from credit_models.workflows.promotion import PromoteSettings
 from credit_models.workflows.scoring import ScoreSettings
+from credit_models.workflows.scoring_batch import ScoringBatchSettings
 from credit_models.workflows.settings import (
     DataSettings,
     LimitsSettings,
@@ -33,6 +34,7 @@ class DataAction(str, Enum):
     generate = "generate"
     validate = "validate"
     convert = "convert"
+    # `batch` (credit-models-data batch) composes conf/data_batch.yaml: ScoringBatchSettings
 
 
 @dataclass
@@ -55,5 +57,6 @@ def register_configs() -> None:
     store.store(name="promote_schema", node=structured(PromoteSettings))
     store.store(name="explain_schema", node=structured(ExplainSettings))
     store.store(name="limits_schema", node=structured(LimitsSettings))
+    store.store(name="data_batch_schema", node=structured(ScoringBatchSettings))
     # conf/model/xgb_pd.yaml starts model.params from the code's defaults: one home for them.
     store.store(name="xgb_default_params", node=dict(DEFAULT_PARAMS))

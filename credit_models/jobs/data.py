@@ -15,13 +15,11 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig
 
 from credit_models.config.schema import DataAction, DataJobConfig
 from credit_models.jobs.runner import USAGE_EXIT_CODE, job_entry
 from credit_models.workflows.scoring_batch import ScoringBatchSettings
-from credit_models.workflows.structured import structured
 
 if TYPE_CHECKING:
     from credit_models.workflows.scoring_batch import ScoringBatch
@@ -49,13 +47,6 @@ def run_data_job(settings: DataJobConfig) -> int:
         print(f"ignored: {name} is not a table of the contract")
     print(dataset.report.describe())
     return 0 if dataset.report.ok else 1
-
-
-def register_batch_schema() -> None:
-    """Put :class:`ScoringBatchSettings` where ``conf/data_batch.yaml``'s defaults list expects
-    it (``data_batch_schema``): a misspelt key is refused and every ``data.simulator.…``,
-    ``features.…`` override the train job takes is taken here too."""
-    ConfigStore.instance().store(name=BATCH_SCHEMA, node=structured(ScoringBatchSettings))
 
 
 def run_batch_job(settings: ScoringBatchSettings) -> ScoringBatch:
@@ -86,13 +77,11 @@ def main() -> None:
                   f"{ACTIONS}", file=sys.stderr)
             sys.exit(USAGE_EXIT_CODE)
         if action == BATCH_ACTION:
-            register_batch_schema()
             _batch_entry()
             return
         sys.argv.append(f"action={action}")
     elif any(argument == f"action={BATCH_ACTION}" for argument in sys.argv[1:]):
         sys.argv.remove(f"action={BATCH_ACTION}")
-        register_batch_schema()
         _batch_entry()
         return
     _hydra_entry()

@@ -19,7 +19,7 @@ from credit_models.config.settings import to_settings
 from credit_models.data.contract import TABLES
 from credit_models.data.io import DatasetManifest, read_tables, write_tables
 from credit_models.errors import ConfigError, OutputFolderError
-from credit_models.jobs.data import register_batch_schema, run_batch_job
+from credit_models.jobs.data import run_batch_job
 from credit_models.models.pd_model import PdModel
 from credit_models.models.xgb_pd import model_inputs
 from credit_models.tracking.model_loading import load_pd_model
@@ -40,7 +40,6 @@ def batch_overrides(data_path: Path, output: Path, *extra: str) -> list[str]:
 
 
 def make_batch(data_path: Path, output: Path, *extra: str) -> ScoringBatch:
-    register_batch_schema()         # as the console script does before composing
     return run_batch_job(to_settings(compose_once("data_batch",
                                                   batch_overrides(data_path, output, *extra))))
 
