@@ -120,7 +120,8 @@ def model_details(result: PdTrainingResult, oracle: float | None) -> dict[str, s
             kind += f", monotone in {summary['monotone_features']} features"
     details = {
         "Model type": kind,
-        "Calibration": calibration_text(settings.calibration.value, model.calibrator_),
+        "Calibration": calibration_text(settings.calibration.value,
+                                        getattr(model, "calibrator_", None)),
         "Features kept by selection": (f"{model.n_features_in_} of "
                                        f"{len(table.all_inputs.columns)} candidates"),
         "Feature selection": selection_summary(result),

@@ -32,6 +32,7 @@ from credit_models.reporting.validation_report import (
     build_validation_report,
 )
 from tests.evaluation.test_fairness import check_fairness_section, sample_fairness_review
+from tests.html_page import section_html, table_rows
 
 VOID_ELEMENTS = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "wbr"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -120,12 +121,12 @@ def test_data_section_gives_each_splits_months_rows_and_bads(
     report: str, scored_sample: tuple
 ) -> None:
     scored = scored_sample[0]
-    rows = _table_rows(_section_html(report, "data"))
+    rows = table_rows(section_html(report, "data"))
     assert [row[0] for row in rows] == ["dev", "valid", "oot"]
     oot = scored[scored["split"] == "oot"]
     assert rows[-1][2:5] == ["2024-04", "2024-06", "3"]
     assert rows[-1][5] == f"{len(oot):,}" and rows[-1][7] == f"{int(oot['is_bad'].sum()):,}"
-    assert "Label: bad = ever 30+ DPD within 6 months" in _section_html(report, "data")
+    assert "Label: bad = ever 30+ DPD within 6 months" in section_html(report, "data")
 
 
 def test_report_is_well_formed_and_self_contained(report: str) -> None:
@@ -301,23 +302,6 @@ def full_report(scored_sample: tuple, recalibrated: tuple) -> str:
     ))
 
 
-def _section_html(page: str, key: str) -> str:
-    section = re.search(rf'<section id="{key}">(.*?)</section>', page, re.DOTALL)
-    assert section is not None, key
-    return section.group(1)
-
-
-def _table_rows(fragment: str) -> list[list[str]]:
-    """The cells of every body row of the first table in ``fragment``, as text."""
-    body = re.search(r"<tbody>(.*?)</tbody>", fragment, re.DOTALL)
-    assert body is not None
-    return [
-        [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
-         for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
-        for row in re.findall(r"<tr>(.*?)</tr>", body.group(1))
-    ]
-
-
 def test_optional_sections_are_absent_without_their_inputs(report: str) -> None:
     for key, title in OPTIONAL_SECTIONS.items():
         assert f'id="{key}"' not in report
@@ -335,7 +319,7 @@ def test_full_report_has_every_section_in_page_order(full_report: str) -> None:
     contents = re.findall(r'<li><a href="#(\w+)">', full_report)
     assert contents == list(PAGE_ORDER)
     for key in OPTIONAL_SECTIONS:
-        assert '<p class="how">' in _section_html(full_report, key), key
+        assert '<p class="how">' in section_html(full_report, key), key
     checker = _TagChecker()
     checker.feed(full_report)
     checker.close()
@@ -354,20 +338,20 @@ def test_unused_rows_are_left_out_and_calibration_is_ordered(
 ) -> None:
     scored, _ = recalibrated
     used = scored[scored["split"] != "unused"]
-    summary = _table_rows(_section_html(full_report, "summary"))
+    summary = table_rows(section_html(full_report, "summary"))
     assert [row[0] for row in summary] == ["dev", "valid", "calibration", "oot"]
     assert [int(row[1].replace(",", "")) for row in summary] == [
         int((used["split"] == name).sum()) for name in ("dev", "valid", "calibration", "oot")
     ]
     assert sum(int(row[1].replace(",", "")) for row in summary) == len(scored) - 400
-    section = _section_html(full_report, "data")
-    periods = _table_rows(section)
+    section = section_html(full_report, "data")
+    periods = table_rows(section)
     assert [row[0] for row in periods] == ["dev", "valid", "calibration", "oot"]
     assert "unused: 400 rows grouped out of every period" in section
     assert [row[3] for row in periods][:1] == ["2023-09"]        # dev ends before the gap
     assert "2023-10" not in section
     for key in ("summary", "benchmark", "calibration"):
-        assert ">unused<" not in _section_html(full_report, key), key
+        assert ">unused<" not in section_html(full_report, key), key
 
 
 def test_unused_rows_change_nothing_but_the_header_line(
@@ -396,11 +380,11 @@ def test_unused_rows_change_nothing_but_the_header_line(
 
 def test_calibration_before_and_after(full_report: str, recalibrated: tuple) -> None:
     scored, optional = recalibrated
-    section = _section_html(full_report, "calibration")
+    section = section_html(full_report, "calibration")
     assert "Before and after recalibration" in section
     assert "recalibrated on the calibration split" in section
     fragment = section[section.find("Before and after recalibration"):]
-    rows = _table_rows(fragment)
+    rows = table_rows(fragment)
     assert [row[0] for row in rows] == ["dev", "valid", "calibration", "oot"]
     oot = (scored["split"] == "oot").to_numpy()
     is_bad = scored.loc[oot, "is_bad"].astype(bool)
@@ -412,14 +396,14 @@ def test_calibration_before_and_after(full_report: str, recalibrated: tuple) -> 
     ]
     for row in rows:                                  # the raw PD is the worse calibrated one
         assert float(row[5]) > float(row[6]), row
-    glance = _section_html(full_report, "glance")
+    glance = section_html(full_report, "glance")
     assert f"Recalibration: OOT ECE {before['ece']:.4f} before, {after['ece']:.4f} after" in glance
 
 
 def test_benchmark_section(full_report: str, recalibrated: tuple) -> None:
     scored, optional = recalibrated
-    section = _section_html(full_report, "benchmark")
-    rows = _table_rows(section)
+    section = section_html(full_report, "benchmark")
+    rows = table_rows(section)
     assert [(row[0], row[1]) for row in rows] == [
         (split, model) for split in ("dev", "valid", "calibration", "oot")
         for model in ("xgb_pd <challenger>", "woe_scorecard")
@@ -435,11 +419,11 @@ def test_benchmark_section(full_report: str, recalibrated: tuple) -> None:
     ]
     assert benchmark["auc"] < main["auc"]             # noise made the benchmark weaker
     assert "ROC by model" not in section              # the title is in the image, not the text
-    assert "Benchmark woe_scorecard: OOT AUC" in _section_html(full_report, "glance")
+    assert "Benchmark woe_scorecard: OOT AUC" in section_html(full_report, "glance")
 
 
 def test_scorecard_section(full_report: str) -> None:
-    section = _section_html(full_report, "scorecard")
+    section = section_html(full_report, "scorecard")
     groups = re.findall(r'<tbody class="feature-group">(.*?)</tbody>', section, re.DOTALL)
     assert len(groups) == 2
     first, second = groups

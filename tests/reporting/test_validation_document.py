@@ -21,6 +21,7 @@ from credit_models.reporting.pd_report import importance_label, model_details
 from credit_models.reporting.validation_report import ValidationInputs, build_validation_report
 from tests.evaluation.conftest import synthetic_scored_sample
 from tests.evaluation.test_report import SCORECARD, SELECTION
+from tests.html_page import section_html, table_rows
 
 LENIENT = ValidationThresholds(
     auc_pass=0.6, auc_watch=0.55, ks_pass=0.1, ks_watch=0.05, ece_pass=0.2, ece_watch=0.3,
@@ -81,25 +82,11 @@ def _page(sample: tuple, **overrides: object) -> str:
     return build_validation_report(ValidationInputs(**arguments))
 
 
-def _section(page: str, key: str) -> str:
-    found = re.search(rf'<section id="{key}">(.*?)</section>', page, re.DOTALL)
-    assert found is not None, key
-    return found.group(1)
-
-
-def _rows(fragment: str) -> list[list[str]]:
-    body = re.search(r"<tbody>(.*?)</tbody>", fragment, re.DOTALL)
-    assert body is not None
-    return [[html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
-             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
-            for row in re.findall(r"<tr>(.*?)</tr>", body.group(1))]
-
-
 def _verdict(page: str) -> tuple[str, dict[str, list[str]]]:
-    section = _section(page, "verdict")
+    section = section_html(page, "verdict")
     overall = re.search(r'Overall verdict: <span class="badge (\w+)">', section)
     assert overall is not None
-    return overall.group(1), {row[0]: row[1:] for row in _rows(section)}
+    return overall.group(1), {row[0]: row[1:] for row in table_rows(section)}
 
 
 def test_the_opening_sections_come_first_and_say_what_is_judged(sample, passing):
@@ -107,21 +94,21 @@ def test_the_opening_sections_come_first_and_say_what_is_judged(sample, passing)
     order = [page.find(f'<section id="{key}">')
              for key in ("purpose", "data", "verdict", "limitations", "glance", "summary")]
     assert all(position > 0 for position in order) and order == sorted(order)
-    purpose = _section(page, "purpose")
+    purpose = section_html(page, "purpose")
     oot = sample[0][sample[0]["split"] == "oot"]
     assert "Purpose: to establish whether the probability-of-default model pd_test" in purpose
     assert (f"Judged on: the OOT sample, {len(oot):,} rows ({int(oot['is_bad'].sum()):,} bads) "
             "from 2024-04 to 2024-06") in purpose
     assert "Not covered:" in purpose
-    data = _section(page, "data")
+    data = section_html(page, "data")
     assert "Label: bad = ever 30+ DPD within 6 months" in data
-    assert [row[1] for row in _rows(data)] == [
+    assert [row[1] for row in table_rows(data)] == [
         "fitting the model and choosing its features", "early stopping and model choice",
         "the verdict: later months, unseen in development"]
 
 
 def test_label_statuses_are_counted_in_words(passing):
-    data = _section(passing, "data")
+    data = section_html(passing, "data")
     assert "Labelled: 5,400 of 5,520 customer snapshots; left out: already bad at the snapshot 120." in data
 
 
@@ -147,8 +134,8 @@ def test_the_verdict_follows_the_configured_thresholds(passing, failing):
     assert overall == "fail" and _verdict(passing)[0] == "pass"
     assert rows["AUC, OOT"][0] == _verdict(passing)[1]["AUC, OOT"][0]
     assert ("2 of 5 metrics pass. Fail: AUC, OOT; AUC drop, valid → OOT. Watch: ECE "
-            "(calibration error), OOT.") in _section(failing, "verdict")
-    assert "AUC, OOT is " in _section(failing, "limitations")
+            "(calibration error), OOT.") in section_html(failing, "verdict")
+    assert "AUC, OOT is " in section_html(failing, "limitations")
 
 
 def test_the_auc_drop_starts_from_the_validated_models_auc_when_given(passing, failing):
@@ -157,14 +144,14 @@ def test_the_auc_drop_starts_from_the_validated_models_auc_when_given(passing, f
     test_auc = float(_verdict(failing)[1]["AUC, OOT"][0])
     drop = float(_verdict(failing)[1]["AUC drop, valid → OOT"][0])
     assert drop == pytest.approx(0.95 - test_auc, abs=2e-3)
-    assert "the model as validated (0.950)" in _section(failing, "verdict")
-    assert "as validated" not in _section(passing, "verdict")
+    assert "the model as validated (0.950)" in section_html(failing, "verdict")
+    assert "as validated" not in section_html(passing, "verdict")
 
 
 def test_limitations_are_stated_from_the_data(sample, failing):
     scored = sample[0]
     oot_bads = int(scored.loc[scored["split"] == "oot", "is_bad"].sum())
-    found = _section(failing, "limitations")
+    found = section_html(failing, "limitations")
     items = [html.unescape(re.sub(r"<[^>]+>", "", item))
              for item in re.findall(r"<li>(.*?)</li>", found)]
     assert items[0].startswith("The data are simulated") and "more than 0.01" in items[0]
@@ -176,16 +163,16 @@ def test_limitations_are_stated_from_the_data(sample, failing):
 
 
 def test_no_limitation_found_is_said(passing):
-    found = _section(passing, "limitations")
+    found = section_html(passing, "limitations")
     assert "None found by these checks." in found and "<li>" not in found
 
 
 def test_selection_section_lists_every_characteristic_with_its_plot(passing, failing):
     page = failing
-    section = _section(page, "selection")
+    section = section_html(page, "selection")
     assert ("3 of 5 characteristics kept by the scorecard rules; dropped: 1 unstable (PSI), "
             "1 weak (IV); 1 flagged.") in section
-    rows = _rows(section)
+    rows = table_rows(section)
     assert [row[1] for row in rows] == SELECTION.sort_values("iv", ascending=False)[
         "feature"].tolist()
     first, tenure = rows[0], next(row for row in rows if row[1] == "customer__tenure__days")
@@ -206,7 +193,7 @@ def test_a_selection_report_without_its_columns_is_refused(sample):
 
 
 def test_contributions_are_drawn_beside_the_importance(passing, failing):
-    section = _section(failing, "features")
+    section = section_html(failing, "features")
     assert 'alt="Contributions of the top features"' in section
     assert "(coefficient × WoE, log-odds of bad; right of zero raises it)" in section
     assert 'alt="Contributions of the top features"' not in passing
@@ -221,7 +208,7 @@ def test_contributions_need_the_rows_they_explain(sample):
 
 
 def test_scorecard_hides_empty_bins(failing):
-    section = _section(failing, "scorecard")
+    section = section_html(failing, "scorecard")
     assert ">Special<" not in section and ">99.0<" not in section
     assert "coefficient 0.900 · points -1.4 to 38.0 (range 39.4)" in section
     assert ("1 empty bin(s) not shown: special or missing values no development row had, in 1 "
