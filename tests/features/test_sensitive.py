@@ -38,7 +38,7 @@ def _training_data(rows: int = 1500, seed: int = 3) -> SimpleNamespace:
         labelled=pd.DataFrame({"is_bad": rng.random(rows) < 1 / (1 + np.exp(-log_odds))}),
         features=SimpleNamespace(frame=frame, feature_names=names,
                                  descriptions={name: name for name in names}),
-        splitter=SimpleNamespace(evaluation_split="oot"),
+        splitter=SimpleNamespace(evaluation_split="oot"), feature_cache=None,
     )
 
 
