@@ -16,7 +16,7 @@ from mlflow.entities.model_registry import ModelVersion
 from credit_models.paths import PACKAGE_DIR
 from credit_models.reporting.comparison_report import Section, comparison_figure, comparison_html
 from credit_models.tracking.artifacts import log_figure
-from credit_models.tracking.mlflow_tracking import code_version, flatten_params
+from credit_models.tracking.mlflow_tracking import code_version, flatten_params, use_experiment
 from credit_models.tracking.model_loading import load_version
 from credit_models.tracking.registry import (
     ModelReference,
@@ -126,7 +126,7 @@ class ComparisonResult:
 
 def log_comparison_run(settings: CompareSettings, comparison: Comparison) -> ComparisonResult:
     """The comparison run: the settings as its parameters, the comparison as its artifacts."""
-    mlflow.set_experiment(settings.mlflow.experiment_name)
+    use_experiment(settings.mlflow.experiment_name)
     with mlflow.start_run(run_name=f"compare {settings.model_name} "
                                    f"v{comparison.champion.version} vs "
                                    f"v{comparison.challenger.version}") as run:

@@ -39,8 +39,25 @@ def open_experiment(tracking_uri: str, experiment_name: str) -> str:
 
     resolved = resolve_tracking_uri(tracking_uri, Path.cwd())
     mlflow.set_tracking_uri(resolved)
-    mlflow.set_experiment(experiment_name)
+    use_experiment(experiment_name)
     return resolved
+
+
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_EXPERIMENT_KIND = "custom_model_development"
+"""MLflow 3's UI opens an experiment of this kind on its runs table, not on the GenAI traces
+overview (where a model-training experiment shows "No data available")."""
+
+
+def use_experiment(experiment_name: str) -> None:
+    """Make ``experiment_name`` the active experiment (created if need be) and mark it as a
+    model-development experiment, unless its kind was already set (by the user or MLflow)."""
+    import mlflow
+
+    experiment = mlflow.set_experiment(experiment_name)
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG,
+                                                 MODEL_EXPERIMENT_KIND)
 
 
 TELEMETRY_OFF_VARIABLE = "MLFLOW_DISABLE_TELEMETRY"

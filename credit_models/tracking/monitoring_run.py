@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 from credit_models.evaluation.monitoring import CHECK_COLUMNS, MonitoringResult
 from credit_models.reporting.html import figure_png
 from credit_models.reporting.monitoring_report import build_monitoring_report, monitoring_figures
-from credit_models.tracking.mlflow_tracking import flatten_params
+from credit_models.tracking.mlflow_tracking import flatten_params, use_experiment
 from credit_models.tracking.model_loading import (
     LoadedModel,
     ModelLoadingError,
@@ -164,7 +164,7 @@ def write_outputs(result: MonitoringResult, settings: MonitorSettings, output_di
 def log_monitoring_run(settings: MonitorSettings, result: MonitoringResult,
                        resolved: ResolvedModel, files: list[Path], output_dir: Path) -> str:
     """One MLflow run (tag ``run_kind=monitoring``) with the metrics and every written file."""
-    mlflow.set_experiment(settings.mlflow.experiment_name)
+    use_experiment(settings.mlflow.experiment_name)
     tags: dict[str, Any] = {
         "run_kind": "monitoring",
         "model_uri": resolved.uri,

@@ -23,7 +23,7 @@ from mlflow.entities.model_registry import ModelVersion
 from credit_models.errors import ConfigError
 from credit_models.paths import PACKAGE_DIR
 from credit_models.tracking.comparison_run import find_champion, log_comparison, no_champion
-from credit_models.tracking.mlflow_tracking import code_version, flatten_params
+from credit_models.tracking.mlflow_tracking import code_version, flatten_params, use_experiment
 from credit_models.tracking.registry import (
     PREVIOUS_CHAMPION,
     ModelReference,
@@ -132,7 +132,7 @@ def record_promotion(client: MlflowClient, settings: PromoteSettings,
     name, champion_alias = settings.model_name, versions.champion_alias
     challenger, champion = versions.challenger, versions.champion
     rules, comparison, reason = decision.rules, decision.comparison, decision.reason
-    mlflow.set_experiment(settings.mlflow.experiment_name)
+    use_experiment(settings.mlflow.experiment_name)
     run_name = (f"promote {name} v{challenger.version}"
                 + (f" over v{champion.version}" if champion is not None else ""))
     with mlflow.start_run(run_name=run_name) as run:

@@ -53,7 +53,10 @@ def test_main_job_end_to_end_logs_metrics_and_registers_a_version(trained_pd_run
     contexts = {item.tags[0].value for item in inputs.values()}
     assert {"source", "training", "validation", "calibration", "test"} <= contexts
     assert '"rows"' in inputs["portfolio (oot)"].dataset.profile
-    # An isotonic map is calibrated on its own rows by construction: not a logged metric.
+    # The UI opens the experiment on its runs table, not on the GenAI traces overview.
+    assert client.get_experiment(run.info.experiment_id).tags["mlflow.experimentKind"] == (
+        "custom_model_development")
+    # A calibrator is calibrated on its own rows by construction: not a logged metric.
     assert "calibration/ece" not in run.data.metrics and "oot/ece" in run.data.metrics
 
     version = client.get_model_version("pd_xgb", result.registered_version)

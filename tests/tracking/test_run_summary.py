@@ -66,3 +66,24 @@ def test_without_keys_drops_only_the_named_settings():
     assert without_keys(resolved, "model", ["monotone_constraints"]) == {
         "model": {"name": "pd_scorecard"}, "seed": 7}
     assert without_keys(resolved, "model", []) == resolved
+
+
+def test_an_experiment_is_marked_for_model_development_unless_already_marked(tmp_path):
+    import mlflow
+    from mlflow import MlflowClient
+
+    from credit_models.tracking.mlflow_tracking import EXPERIMENT_KIND_TAG, use_experiment
+
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        client = MlflowClient()
+        use_experiment("fresh")
+        assert client.get_experiment_by_name("fresh").tags[EXPERIMENT_KIND_TAG] == (
+            "custom_model_development")
+        marked = client.create_experiment("marked",
+                                          tags={EXPERIMENT_KIND_TAG: "genai_development"})
+        use_experiment("marked")
+        assert client.get_experiment(marked).tags[EXPERIMENT_KIND_TAG] == "genai_development"
+    finally:
+        mlflow.set_tracking_uri(previous)
