@@ -33,7 +33,7 @@ from credit_models.reporting.limits_report import (
     limits_by_band_figure,
     table_section,
 )
-from credit_models.split.names import CALIBRATION, DEVELOPMENT
+from credit_models.split.names import DEVELOPMENT
 from credit_models.tracking.artifacts import log_figure
 from credit_models.tracking.dataset_inputs import (
     SOURCE_CONTEXT,
@@ -49,13 +49,12 @@ from credit_models.tracking.limit_pyfunc import (
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params
 from credit_models.tracking.model_code import DECISION_MODEL_CODE, pip_requirements
 from credit_models.tracking.pd_pyfunc import feature_contract
-from credit_models.tracking.pd_run import LoggedRun
+from credit_models.tracking.pd_run import LoggedRun, log_run_metrics
 from credit_models.tracking.run_lifecycle import register_finished_model
 from credit_models.tracking.run_summary import (
     config_digest,
     description,
     headline_metrics,
-    in_sample_metric_names,
     run_name,
 )
 from credit_models.workflows.limits import LimitRun
@@ -89,8 +88,6 @@ def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSett
                 if name.endswith("/auc")}
     headline.update({name: float(run.metrics[name]) for name in LIMIT_HEADLINE_METRICS
                      if name in run.metrics})
-    in_sample = (in_sample_metric_names(run.metrics, [CALIBRATION])
-                 if run.pd_model.model.calibrator_ is not None else [])
     title = f"{settings.registered_model_name}: {policy['name']} ({policy['method']})"
     summary = description(title, [
         f"PD model {run.pd_model.model.family}, capacity model {config['capacity']['name']}",
@@ -117,10 +114,7 @@ def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSett
             **code_version(PACKAGE_DIR),
         })
         mlflow.log_params(flatten_params(config))
-        mlflow.log_metrics({key: value for key, value in run.metrics.items()
-                            if key not in in_sample})
-        mlflow.log_dict({**dict(sorted(run.metrics.items())), "in_sample": in_sample,
-                         "headline": list(headline)}, "metrics/metrics.json")
+        log_run_metrics(run.metrics, headline, run.pd_model.model)
         mlflow.log_text(_yaml(config), "config/resolved_config.yaml")
         mlflow.log_text(_yaml(policy), "policy/policy.yaml")
         mlflow.log_dict(run.data.fingerprint, "data/fingerprint.json")

@@ -131,9 +131,6 @@ def log_pd_run(
     metrics = {**result.metrics, **result.fit_metrics}
     test_inputs = table.inputs[split == test_split]
     headline = headline_metrics(metrics, test_split)
-    # A calibrator is perfectly calibrated on its own rows: those ECEs are in metrics.json only.
-    in_sample = (in_sample_metric_names(metrics, [CALIBRATION])
-                 if model.calibrator_ is not None else [])
     digest = config_digest(resolved)
 
     with mlflow.start_run(run_name=name or pd_run_name(result, overrides), nested=nested,
@@ -147,9 +144,7 @@ def log_pd_run(
         log_dataset_inputs(pd_datasets(result))
         mlflow.log_params(flatten_params(
             without_keys(resolved, "model", result.model_settings.unused_keys)))
-        mlflow.log_metrics({key: value for key, value in metrics.items() if key not in in_sample})
-        mlflow.log_dict({**dict(sorted(metrics.items())), "in_sample": in_sample,
-                         "headline": list(headline)}, "metrics/metrics.json")
+        log_run_metrics(metrics, headline, model)
         mlflow.log_text(
             split_metrics_table(is_bad[used], evaluated.probability[used], split[used])
             .to_csv(), "metrics/split_metrics.csv",
@@ -210,6 +205,18 @@ def log_pd_run(
         tags=pd_version_tags(result, run.info.run_id, headline, digest),
         description=pd_description(result, headline)) if registering else None)
     return LoggedRun(run.info.run_id, version)
+
+
+def log_run_metrics(metrics: dict[str, float], headline: dict[str, float],
+                    model: PdModel) -> None:
+    """Every metric in ``metrics/metrics.json`` (with the names of the headline ones); as run
+    metrics, all but the calibration split's calibration quality when ``model``'s calibrator
+    was fitted there: a calibrator is perfectly calibrated on its own rows."""
+    in_sample = (in_sample_metric_names(metrics, [CALIBRATION])
+                 if model.calibrator_ is not None else [])
+    mlflow.log_metrics({key: value for key, value in metrics.items() if key not in in_sample})
+    mlflow.log_dict({**dict(sorted(metrics.items())), "in_sample": in_sample,
+                     "headline": list(headline)}, "metrics/metrics.json")
 
 
 def pd_run_name(result: PdTrainingResult, overrides: Sequence[str] = ()) -> str:

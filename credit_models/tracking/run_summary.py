@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from credit_models.split.names import SPLIT_ORDER
+
 HEADLINE_METRICS = ("auc", "ks", "ece", "psi_score")
 """The test split's metrics a reviewer compares first (AUC, KS, calibration error, score
 stability against development)."""
@@ -70,7 +72,7 @@ def in_sample_metric_names(metrics: Iterable[str], fitted_splits: Iterable[str])
                   if name.startswith(prefixes) and name.split("/", 1)[1] in IN_SAMPLE_METRICS)
 
 
-SHOUTED_PREFIXES = ("dev", "valid", "calibration", "oot", "test", "cv")
+SHOUTED_PREFIXES = (*SPLIT_ORDER, "cv")
 """Metric prefixes (splits, cross-validation) written in capitals in a label."""
 METRIC_LABELS = {
     "auc": "AUC", "ks": "KS", "ece": "ECE", "psi_score": "PSI of the score",
