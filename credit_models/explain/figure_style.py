@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import logging
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,6 +52,13 @@ LEGEND_SIZE = 8.0
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def use_file_backend() -> None:
+    """Draw with Agg (to files, never a window) in jobs and scripts; inside a notebook kernel keep
+    its inline backend, or the figures a notebook shows would never appear."""
+    if "ipykernel" not in sys.modules:
+        matplotlib.use("Agg")
 
 
 @functools.cache

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from credit_models.errors import ConfigError, ContractViolation, TrainingDataError
-from credit_models.explain.figure_style import styled
+from credit_models.explain.figure_style import styled, use_file_backend
 from credit_models.limits.replay import Replay
 from credit_models.timestamps import utc_timestamp
 
-matplotlib.use("Agg")
+use_file_backend()
 
 PORTFOLIO_COLUMNS = ("limit", "balance", "pd", "lgd", "is_bad")
 METRICS = (

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from html import escape
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from credit_models.evaluation.metrics import calibration_table
-from credit_models.explain.figure_style import styled
+from credit_models.explain.figure_style import styled, use_file_backend
 from credit_models.reporting import html as page
 from credit_models.reporting.plots import calibration_frame
 from credit_models.workflows.comparison import CHALLENGER, CHAMPION, Comparison
 from credit_models.workflows.promotion import DIFFERENCE_RULES, GateDecision, GateRule
 
-matplotlib.use("Agg")
+use_file_backend()
 
 ROLE_COLOURS = {CHAMPION: "#2f5d8a", CHALLENGER: "#c44e52"}
 Section = tuple[str, str, str]

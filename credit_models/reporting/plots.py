@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -21,9 +20,9 @@ from numpy.typing import ArrayLike
 from sklearn.metrics import RocCurveDisplay, roc_curve
 
 from credit_models.evaluation.metrics import PSI_ACT, PSI_STABLE, calibration_table
-from credit_models.explain.figure_style import styled
+from credit_models.explain.figure_style import styled, use_file_backend
 
-matplotlib.use("Agg")   # scikit-learn's displays import pyplot: never an interactive backend here
+use_file_backend()   # scikit-learn's displays import pyplot: no window from a job
 
 GOOD_COLOUR, BAD_COLOUR = "#4c72b0", "#b03a2e"
 SPLIT_COLOURS = {"dev": "#4c72b0", "valid": "#dd8452", "calibration": "#8172b3", "oot": "#55a868"}
