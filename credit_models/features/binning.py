@@ -17,8 +17,9 @@ Conventions, the domain's and optbinning's alike:
 
 from __future__ import annotations
 
+import itertools
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,6 +87,17 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         feature, in seconds.
     n_jobs:
         Features binned in parallel (joblib); ``None`` means one at a time.
+    user_splits:
+        Cut points forced by hand, per numerical feature (``{"age": [25, 35, 50]}``): the bins
+        are exactly these (optbinning's ``user_splits``, all fixed), with no trend, size or count
+        limit imposed, because an analyst who sets them has reasons the optimiser cannot see
+        (round numbers a policy reads, a segment kept apart). Each cut must leave goods and bads
+        on both sides in the development sample, or ``fit`` says which cut does not.
+    monotonic_trends:
+        ``monotonic_trend`` per feature, over the default for the rest
+        (``{"days_late": "ascending"}``): the direction business logic dictates for one
+        characteristic, where the default would pick by IV. A feature cannot be named here and
+        in ``user_splits`` (fixed bins are not merged to follow a trend).
 
     Attributes
     ----------
@@ -123,6 +135,8 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         solver: str = "cp",
         time_limit: int = 100,
         n_jobs: int | None = None,
+        user_splits: dict[str, list[float]] | None = None,
+        monotonic_trends: dict[str, str | None] | None = None,
     ) -> None:
         self.monotonic_trend = monotonic_trend
         self.max_n_prebins = max_n_prebins
@@ -135,6 +149,8 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         self.solver = solver
         self.time_limit = time_limit
         self.n_jobs = n_jobs
+        self.user_splits = user_splits
+        self.monotonic_trends = monotonic_trends
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: pd.DataFrame | np.ndarray, y: Any) -> WoeBinner:
@@ -149,6 +165,7 @@ class WoeBinner(TransformerMixin, BaseEstimator):
             name: feature_kind(frame[name], forced=self.categorical_features or ())
             for name in frame.columns
         }
+        self._check_overrides_against(frame)
         columns = {name: _column_values(frame[name], kind)
                    for name, kind in self.feature_kinds_.items()}
         binnable = [name for name, values in columns.items() if not pd.isna(values).all()]
@@ -190,31 +207,57 @@ class WoeBinner(TransformerMixin, BaseEstimator):
         if self.cat_cutoff is not None:
             _check_share("cat_cutoff", self.cat_cutoff, upper=1.0)
         _check_integer("time_limit", self.time_limit, minimum=1)
+        check_feature_binning(self.user_splits, self.monotonic_trends)
         if self.special_codes is not None and isinstance(self.special_codes, str | bytes):
             raise ValueError(
                 f"special_codes must be a list of numbers; got the string {self.special_codes!r}."
             )
 
+    def _check_overrides_against(self, frame: pd.DataFrame) -> None:
+        """The features ``user_splits`` and ``monotonic_trends`` name must be in ``X``, and forced
+        cut points need a numerical feature."""
+        for key, overrides in (("user_splits", self.user_splits),
+                               ("monotonic_trends", self.monotonic_trends)):
+            unknown = [name for name in overrides or {} if name not in frame.columns]
+            if unknown:
+                raise ValueError(f"{key} names feature(s) not in X: {_preview(unknown)}")
+        categorical = [name for name in self.user_splits or {}
+                       if self.feature_kinds_[name] == CATEGORICAL]
+        if categorical:
+            raise ValueError(f"user_splits are cut points of numerical features; categorical: "
+                             f"{_preview(categorical)}")
+
     def _candidates(self, name: str) -> list[OptimalBinning]:
-        if self.monotonic_trend != ASCENDING_OR_DESCENDING:
-            return [self._optimal_binning(name, self.monotonic_trend)]
+        splits = (self.user_splits or {}).get(name)
+        if splits is not None:
+            return [self._optimal_binning(name, None, splits=splits)]
+        trends = self.monotonic_trends or {}
+        trend = trends.get(name, self.monotonic_trend)
+        if trend != ASCENDING_OR_DESCENDING:
+            return [self._optimal_binning(name, trend)]
         if self.feature_kinds_[name] == CATEGORICAL:
             return [self._optimal_binning(name, "ascending")]
         return [self._optimal_binning(name, "ascending"), self._optimal_binning(name, "descending")]
 
-    def _optimal_binning(self, name: str, monotonic_trend: str | None) -> OptimalBinning:
+    def _optimal_binning(self, name: str, monotonic_trend: str | None,
+                         splits: Sequence[float] | None = None) -> OptimalBinning:
+        """optbinning's binning of one feature; with ``splits``, exactly those bins (all fixed,
+        no count or size limit that they could violate)."""
         # optbinning (and the matplotlib it loads) is imported at the first fit: the settings
         # that name a binner are checked, and a config error answers, without it.
         from optbinning import OptimalBinning
 
+        forced = None if splits is None else [float(value) for value in splits]
         return OptimalBinning(
             name=name,
             dtype=self.feature_kinds_[name],
             monotonic_trend=monotonic_trend,
             max_n_prebins=self.max_n_prebins,
             min_prebin_size=self.min_prebin_size,
-            max_n_bins=self.max_n_bins,
-            min_bin_size=self.min_bin_size,
+            max_n_bins=self.max_n_bins if forced is None else None,
+            min_bin_size=self.min_bin_size if forced is None else None,
+            user_splits=forced,
+            user_splits_fixed=None if forced is None else [True] * len(forced),
             cat_cutoff=self.cat_cutoff,
             special_codes=list(self.special_codes) if self.special_codes is not None else None,
             solver=self.solver,
@@ -487,12 +530,53 @@ def _fit_best(
     """Fit each candidate; the one of highest IV wins, the first on a tie."""
     best, best_iv = candidates[0], -np.inf
     for binning in candidates:
-        binning.fit(values, target)
+        try:
+            binning.fit(values, target)
+        except ValueError as error:
+            if binning.user_splits is None or "user_splits" not in str(error):
+                raise
+            # optbinning: "Fixed user_splits [150] are removed because produce pure prebins."
+            cuts = str(error).split("]")[0].split("[")[-1]
+            raise ValueError(
+                f"user_splits[{binning.name!r}]: cut point(s) [{cuts}] leave a bin without goods "
+                f"or without bads in the development sample (an empty bin, or one outside the "
+                f"values), which gets no WoE; move or drop them"
+            ) from None
         table = binning.binning_table
         iv = information_value(table.n_nonevent, table.n_event)
         if iv > best_iv:
             best, best_iv = binning, iv
     return best, best_iv
+
+
+def check_feature_binning(user_splits: Any, monotonic_trends: Any) -> None:
+    """Per-feature binning settings, checked before any data are read: ``user_splits`` maps
+    feature names to strictly increasing finite numbers, ``monotonic_trends`` maps them to a
+    trend (or None), and no feature is in both. ``ValueError`` names the key and the value."""
+    for key, overrides in (("user_splits", user_splits), ("monotonic_trends", monotonic_trends)):
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise ValueError(f"{key} must be a mapping of feature name to "
+                             f"{'cut points' if key == 'user_splits' else 'trend'} or None; "
+                             f"got {overrides!r}.")
+    for name, splits in (user_splits or {}).items():
+        listed = isinstance(splits, Iterable) and not isinstance(splits, str | bytes)
+        values = list(splits) if listed else None
+        if values is None:
+            raise ValueError(f"user_splits[{name!r}] must be a list of cut points; "
+                             f"got {splits!r}.")
+        numeric = all(isinstance(value, numbers.Real) and not isinstance(value, bool)
+                      and np.isfinite(value) for value in values)
+        if not values or not numeric or any(b <= a for a, b in itertools.pairwise(values)):
+            raise ValueError(f"user_splits[{name!r}] must be finite numbers in strictly "
+                             f"increasing order, at least one; got {values!r}.")
+    for name, trend in (monotonic_trends or {}).items():
+        if trend is not None and trend not in MONOTONIC_TRENDS:
+            raise ValueError(f"monotonic_trends[{name!r}] must be one of "
+                             f"{', '.join(MONOTONIC_TRENDS)} or None; got {trend!r}.")
+    both = [name for name in user_splits or {} if name in (monotonic_trends or {})]
+    if both:
+        raise ValueError(f"user_splits fix the bins of {_preview(both)}, which monotonic_trends "
+                         f"names too: fixed bins are not merged to follow a trend; keep one")
 
 
 def information_value(goods: np.ndarray, bads: np.ndarray) -> float:

@@ -61,6 +61,7 @@ from credit_models.features.binning import (
     CATEGORICAL,
     UNKNOWN_CATEGORY,
     WoeBinner,
+    check_feature_binning,
     feature_frame,
     supervised_by_binary_target,
 )
@@ -146,6 +147,11 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
     monotonic_trend, max_n_prebins, min_prebin_size, max_n_bins, min_bin_size, n_jobs:
         Passed to :class:`~credit_models.features.binning.WoeBinner` (``n_jobs``: features binned
         in parallel).
+    user_splits, monotonic_trends:
+        Bins adjusted by hand, per feature, passed to the binner: ``user_splits`` forces a
+        numerical feature's cut points (``{"age": [25, 35, 50]}``: exactly these bins, no trend or
+        size limit imposed), ``monotonic_trends`` sets one feature's trend over
+        ``monotonic_trend`` (``{"days_late": "ascending"}``). Checked when ``fit`` starts.
     selection:
         How candidates (features with IV >= ``min_iv``) are chosen:
 
@@ -227,6 +233,8 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
         max_n_bins: int | None = None,
         min_bin_size: float | None = None,
         n_jobs: int | None = None,
+        user_splits: dict[str, list[float]] | None = None,
+        monotonic_trends: dict[str, str | None] | None = None,
         random_state: int | None = 0,
     ) -> None:
         self.selection = selection
@@ -243,6 +251,8 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
         self.max_n_bins = max_n_bins
         self.min_bin_size = min_bin_size
         self.n_jobs = n_jobs
+        self.user_splits = user_splits
+        self.monotonic_trends = monotonic_trends
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
@@ -262,7 +272,8 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
         self.binner_ = WoeBinner(
             monotonic_trend=self.monotonic_trend, max_n_prebins=self.max_n_prebins,
             min_prebin_size=self.min_prebin_size, max_n_bins=self.max_n_bins,
-            min_bin_size=self.min_bin_size, n_jobs=self.n_jobs,
+            min_bin_size=self.min_bin_size, n_jobs=self.n_jobs, user_splits=self.user_splits,
+            monotonic_trends=self.monotonic_trends,
         ).fit(frame, target)
         iv = self.binner_.iv_
         reasons = {name: f"IV {value:.4f} below min_iv {self.min_iv}"
@@ -320,6 +331,10 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
             if isinstance(value, bool) or not isinstance(value, int | float) \
                     or math.isnan(value) or not ok(value):
                 raise ConfigError(f"{key} must be a number {rule}; got {value!r}.")
+        try:
+            check_feature_binning(self.user_splits, self.monotonic_trends)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
 
     def _select_l1(self, woe: pd.DataFrame, target: np.ndarray) -> tuple[list[str], str]:
         """The largest set of features non-zero at one point of the L1 path, at most

@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from credit_models.errors import ConfigError, enum_choice
+from credit_models.features.binning import check_feature_binning
 from credit_models.models.calibration import PD_FLOOR
 from credit_models.models.param_checks import param_problems, type_problem, unknown_key_problem
 from credit_models.models.scorecard import ScorePoints, WoeScorecard
@@ -44,6 +45,10 @@ def check_scorecard_params(params: dict[str, Any]) -> None:
     problems = param_problems(params, sorted(WoeScorecard().get_params()),
                               typing.get_type_hints(WoeScorecard.__init__),
                               SCORECARD_SET_ELSEWHERE, "WoeScorecard")
+    try:   # per-feature bins and trends: their shape, before any data are read
+        check_feature_binning(params.get("user_splits"), params.get("monotonic_trends"))
+    except ValueError as error:
+        problems.append(f"model.params.{error}")
     if problems:
         raise ConfigError("; ".join(problems))
 
