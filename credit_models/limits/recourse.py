@@ -1,0 +1,175 @@
+"""Recourse for a limit that was not raised: what would have to change for the policy's own review
+to raise it — the second half of the answer to "why can't my limit grow".
+
+The reason codes say *why* (the rule that held the limit, the features that push the PD up);
+recourse says *what would change it*. The answer comes from the policy itself, not from a rule of
+thumb: each customer's row is decided again
+
+1. with the waiting periods over (no raise within months of a delinquency or of the last raise),
+2. then, where that is not enough, with a lower PD (a better risk assessment),
+3. else with more predicted spending (the limit follows the customer's needs),
+
+everything else held, at the EL price of the original decision, so that the answer does not depend
+on who else is in the batch. Each customer gets the first change that brings a raise (or a first
+line), the limit it would bring, and a bilingual sentence a service agent can read out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from credit_models.limits.capacity_metrics import quantile_column
+from credit_models.limits.decisions import decide_limits
+from credit_models.limits.policy import LimitPolicy
+
+PD_FACTORS = tuple(float(factor) for factor in np.geomspace(0.95, 0.02, 40))
+"""Candidate PDs as shares of the customer's own, searched from the smallest change down."""
+SPEND_FACTORS = (1.1, 1.25, 1.5, 2.0, 3.0)
+"""Candidate multiples of the predicted spending (every capacity quantile)."""
+RAISED = ("raise", "grant")
+Decide = Callable[[pd.DataFrame], pd.DataFrame]
+RECOURSE_CODES = ("raised", "wait", "lower_risk", "more_spending", "ceiling", "none_found")
+"""``raised``: nothing to change; ``wait``: the waiting periods alone; ``lower_risk``: a lower PD
+(after any wait); ``more_spending``: higher predicted spending (after any wait); ``ceiling``: the
+product's highest limit is reached; ``none_found``: no change searched brings a raise."""
+RECOURSE_COLUMNS = ("action", "review_reason", "current_limit", "pd", "months_to_wait",
+                    "pd_needed", "spend_needed", "recourse", "limit_after", "recourse_en",
+                    "recourse_zh")
+
+
+def limit_recourse(portfolio: pd.DataFrame, policy: LimitPolicy, levels: Sequence[float],
+                   as_of: pd.Timestamp, pd_horizon_months: int,
+                   shadow_price: float | None = None) -> pd.DataFrame:
+    """One row per customer of ``portfolio`` (the policy's input, index customer_id), columns
+    :data:`RECOURSE_COLUMNS`:
+
+    * ``months_to_wait``: whole months until the review's waiting periods are over (0: none);
+    * ``pd_needed``: the highest PD searched at which the review raises the limit (after the
+      wait); NaN where the wait alone is enough or no PD searched is;
+    * ``spend_needed``: the smallest multiple of the predicted spending at which it does, where
+      no PD does; NaN otherwise;
+    * ``recourse``: one of :data:`RECOURSE_CODES`; ``limit_after`` the limit that change brings
+      (the current one where none does); ``recourse_en`` / ``recourse_zh`` the sentence.
+
+    ``shadow_price``: the EL budget's price of the decision being explained (the run's or the
+    served model's); None finds it on ``portfolio`` itself."""
+    decide = _decider(policy, levels, as_of, pd_horizon_months, shadow_price)
+    now = decide(portfolio)
+    rules = policy.review
+    wait = np.maximum.reduce([
+        np.zeros(len(portfolio)),
+        np.nan_to_num(rules.no_raise_months_after_delinquency
+                      - portfolio["months_since_delinquency"].to_numpy(dtype=float), nan=0.0),
+        np.nan_to_num(rules.min_months_between_raises
+                      - portfolio["months_since_raise"].to_numpy(dtype=float), nan=0.0),
+    ])
+    months_to_wait = pd.Series(np.ceil(wait), index=portfolio.index)
+    waited = portfolio.assign(
+        months_since_delinquency=portfolio["months_since_delinquency"].clip(
+            lower=rules.no_raise_months_after_delinquency),
+        months_since_raise=portfolio["months_since_raise"].clip(
+            lower=rules.min_months_between_raises))
+    after_wait = decide(waited)
+    raised_now = now["action"].isin(RAISED)
+    # Within min_change of the ceiling no target is far enough above the limit for a raise.
+    at_ceiling = (portfolio["current_limit"] > 0) & (
+        portfolio["current_limit"] * (1 + rules.min_change) >= policy.ceiling)
+    open_ = ~raised_now & ~at_ceiling & ~after_wait["action"].isin(RAISED)
+
+    pd_needed, limit_at_pd = _first_raise(
+        waited[open_], PD_FACTORS, decide,
+        lambda rows, factor: rows.assign(pd=rows["pd"] * factor),
+        lambda rows, factor: rows["pd"] * factor)
+    no_pd = open_ & pd_needed.reindex(portfolio.index).isna()
+    quantiles = [quantile_column(level) for level in levels]
+    spend_needed, limit_at_spend = _first_raise(
+        waited[no_pd], SPEND_FACTORS, decide,
+        lambda rows, factor: rows.assign(**{column: rows[column] * factor
+                                            for column in quantiles}),
+        lambda rows, factor: pd.Series(factor, index=rows.index))
+
+    table = pd.DataFrame({
+        "action": now["action"], "review_reason": now["review_reason"],
+        "current_limit": portfolio["current_limit"], "pd": portfolio["pd"],
+        "months_to_wait": months_to_wait,
+        "pd_needed": pd_needed.reindex(portfolio.index),
+        "spend_needed": spend_needed.reindex(portfolio.index),
+    })
+    code = np.select(
+        [raised_now, at_ceiling, ~open_, table["pd_needed"].notna(),
+         table["spend_needed"].notna()],
+        ["raised", "ceiling", "wait", "lower_risk", "more_spending"], "none_found")
+    table["recourse"] = code
+    limit_after = (now["new_limit"].where(raised_now)
+                   .fillna(after_wait["new_limit"].where(~open_ & ~at_ceiling))
+                   .fillna(limit_at_pd.reindex(portfolio.index))
+                   .fillna(limit_at_spend.reindex(portfolio.index))
+                   .fillna(portfolio["current_limit"]))
+    table["limit_after"] = limit_after
+    table["recourse_en"] = [_sentence(row, "en") for _, row in table.iterrows()]
+    table["recourse_zh"] = [_sentence(row, "zh") for _, row in table.iterrows()]
+    return table[list(RECOURSE_COLUMNS)]
+
+
+def _decider(policy: LimitPolicy, levels: Sequence[float], as_of: pd.Timestamp,
+             pd_horizon_months: int, shadow_price: float | None) -> Decide:
+    """The policy's decision on a frame of rows; a first call fixes the EL price for the rest."""
+    price = shadow_price
+
+    def decide(rows: pd.DataFrame) -> pd.DataFrame:
+        nonlocal price
+        decided = decide_limits(rows, policy, levels, as_of, pd_horizon_months,
+                                shadow_price=price)
+        price = decided.shadow_price
+        return decided.customers
+
+    return decide
+
+
+def _first_raise(rows: pd.DataFrame, factors: Sequence[float], decide: Decide,
+                 changed: Callable[[pd.DataFrame, float], pd.DataFrame],
+                 value: Callable[[pd.DataFrame, float], pd.Series]
+                 ) -> tuple[pd.Series, pd.Series]:
+    """Per row, the ``value`` of the first factor (in order) whose ``changed`` rows the policy
+    raises, and the limit it grants; rows none raises are left out."""
+    if rows.empty:
+        return pd.Series(dtype=float), pd.Series(dtype=float)
+    trials = pd.concat([changed(rows, factor).assign(_factor=factor) for factor in factors])
+    customers = trials.index
+    decided = decide(trials.drop(columns="_factor").reset_index(drop=True))
+    values = pd.concat([value(rows, factor) for factor in factors]).to_numpy()
+    found = pd.DataFrame({"customer": customers, "value": values,
+                          "limit": decided["new_limit"].to_numpy(),
+                          "raised": decided["action"].isin(RAISED).to_numpy()})
+    first = found[found["raised"]].groupby("customer", sort=False).first()
+    return first["value"].rename(None), first["limit"].rename(None)
+
+
+def _sentence(row: pd.Series, language: str) -> str:
+    """What a service agent can say: the change that brings a raise, with its numbers."""
+    wait = int(row["months_to_wait"])
+    zh = language == "zh"
+    code = row["recourse"]
+    if code == "raised":
+        return "额度已提升" if zh else "the limit has been raised"
+    if code == "ceiling":
+        return "已达到产品最高额度" if zh else "the limit is at the product's highest limit"
+    if code == "none_found":
+        return ("暂无可提升额度的途径，请保持良好的还款记录" if zh
+                else "no change searched brings a raise; keep repaying on time")
+    months = f"{wait} more month{'' if wait == 1 else 's'}"
+    waiting = ((f"保持按时还款{wait}个月，" if zh else f"after {months} of on-time repayments, ")
+               if wait > 0 else "")
+    if code == "wait":
+        return (f"{waiting}可重新评估提额" if zh else f"{waiting}the limit can be raised")
+    if code == "lower_risk":
+        return (f"{waiting}信用风险评估改善（违约概率由{row['pd']:.1%}降至{row['pd_needed']:.1%}"
+                "以下）后可提额" if zh else
+                f"{waiting}a raise needs a better risk assessment: a default probability of "
+                f"{row['pd_needed']:.1%} or less (now {row['pd']:.1%})")
+    return (f"{waiting}额度与消费需求匹配：月消费需求增长约{row['spend_needed'] - 1:.0%}后可提额"
+            if zh else f"{waiting}the limit follows spending needs: a raise comes once they grow "
+            f"by about {row['spend_needed'] - 1:.0%}")
