@@ -15,14 +15,13 @@ training run did not finish). A promotion of the model left unfinished by a kill
 finished first (see ``credit-models-promote``).
 
 The comparison is :mod:`credit_models.workflows.comparison`'s, the store and the run
-:mod:`credit_models.tracking.comparison_run`'s; this module reads the config and prints.
+:mod:`credit_models.tracking.comparison_run`'s (``compare_version``); this module reads the config
+and prints.
 """
 
 from __future__ import annotations
 
 import sys
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
@@ -35,19 +34,14 @@ if TYPE_CHECKING:
 
 
 def run_comparison(settings: CompareSettings) -> ComparisonResult:
-    """The whole job: compare, print nothing, log the comparison run."""
+    """The whole job: compare, print nothing, log the comparison run (the tracking layer's
+    :func:`~credit_models.tracking.comparison_run.compare_version`, which a notebook calls as
+    ``credit_models.compare_version``)."""
     # The stack the job runs on is imported here, not with the module: a config error answers
     # before it loads.
-    from credit_models.tracking import comparison_run
-    from credit_models.tracking.model_loading import connect
-    from credit_models.workflows.comparison import compare_versions
+    from credit_models.tracking.comparison_run import compare_version
 
-    client = connect(settings.mlflow.tracking_uri)
-    champion, challenger = comparison_run.resolve_references(client, settings)
-    with tempfile.TemporaryDirectory() as scratch:
-        stored = comparison_run.load_versions(client, champion, challenger, Path(scratch))
-        comparison = compare_versions(*stored, settings)
-    return comparison_run.log_comparison_run(settings, comparison)
+    return compare_version(settings)
 
 
 def compare(settings: CompareSettings) -> int:

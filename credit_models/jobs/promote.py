@@ -7,8 +7,9 @@ registry change moves ``champion`` to the challenger's version, the old champion
 ``previous_champion``, removes the ``challenger`` alias from the promoted version, and tags the
 version with ``promotion_reason``, ``promoted_at`` and ``gate_results`` (JSON); a promotion run
 (tag ``run_kind=promotion``) holds the gate table and the comparison. Checks come first and the
-registry change is all or nothing (:mod:`credit_models.tracking.promotion_run`), so a failed gate,
-an error or an interruption leaves the registry as it was.
+registry change is all or nothing (:mod:`credit_models.tracking.promotion_run`, whose
+``promote_version`` this job runs and prints), so a failed gate, an error or an interruption leaves
+the registry as it was.
 
 ``force=true`` makes a first champion when there is none (no gate possible), or overrides a failed
 gate when ``force_reason`` says why. Exit code 0 promoted (or already champion), 1 gate failed,
@@ -25,8 +26,6 @@ or completed when it had made every change; the promotion run's ``decision`` tag
 from __future__ import annotations
 
 import sys
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
@@ -40,26 +39,14 @@ if TYPE_CHECKING:
 
 
 def run_promotion(settings: PromoteSettings) -> PromotionResult:
-    """Compare, evaluate the gate, and promote when it passes (or when forced)."""
+    """Compare, evaluate the gate, and promote when it passes (or when forced): the tracking
+    layer's :func:`~credit_models.tracking.promotion_run.promote_version`, which a notebook calls
+    as ``credit_models.promote_version``."""
     # The stack the job runs on is imported here, not with the module: a config error answers
     # before it loads.
-    from credit_models.tracking import comparison_run, promotion_run
-    from credit_models.tracking.model_loading import connect
-    from credit_models.workflows.comparison import compare_versions
-    from credit_models.workflows.promotion import decide_promotion
+    from credit_models.tracking.promotion_run import promote_version
 
-    client = connect(settings.mlflow.tracking_uri)
-    versions = promotion_run.promotion_versions(client, settings)
-    if versions.unchanged is not None:
-        return versions.unchanged
-    comparison = None
-    if versions.champion is not None:
-        with tempfile.TemporaryDirectory() as scratch:
-            stored = comparison_run.load_versions(client, versions.champion, versions.challenger,
-                                                  Path(scratch))
-            comparison = compare_versions(*stored, settings)
-    decision = decide_promotion(comparison, settings)
-    return promotion_run.record_promotion(client, settings, versions, decision)
+    return promote_version(settings)
 
 
 def promote(settings: PromoteSettings) -> int:
