@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -44,11 +45,10 @@ def vintage_curves(
     """Cumulative bad share by cohort (``signed_up_at``'s month, or quarter with
     ``cohort_by="quarter"``: fewer, larger cohorts for a small portfolio) and months on book.
 
-    Returns one row per cohort and month on book ``1..max_months_on_book`` that is observed:
-    ``accounts`` (the cohort's accounts whose ``m``-th month on book ended before
-    ``extraction``), ``bad_accounts`` (of those, ever ``bad_days_past_due``+ days past due within
-    their first ``m`` months) and ``bad_share``. Later months of young cohorts are absent, never
-    extrapolated.
+    Returns one row per cohort and month on book ``m`` in ``1..max_months_on_book`` that every
+    account of the cohort has completed by ``extraction``: ``accounts`` (the cohort's size),
+    ``bad_accounts`` (ever ``bad_days_past_due``+ days past due within their first ``m``
+    months) and ``bad_share``. Later months of young cohorts are absent, never extrapolated.
     """
     if bad_days_past_due < 1 or max_months_on_book < 1:
         raise ConfigError("vintage curves need bad_days_past_due >= 1 and max_months_on_book >= 1 "
@@ -65,10 +65,13 @@ def vintage_curves(
     rows = []
     for months in range(1, max_months_on_book + 1):
         closes = accounts["signed_up_at"] + pd.DateOffset(months=months)
-        observed = accounts[closes <= extraction]
-        if observed.empty:
+        # a cohort's point at m months is shown once every account in it has reached m months,
+        # so each curve keeps one denominator and never falls
+        complete = (closes <= extraction).groupby(accounts["cohort"]).transform("all")
+        if not complete.any():
             break
-        bad = observed["first_bad"] < closes[observed.index]
+        observed = accounts[complete]
+        bad = observed["first_bad"] < closes[complete]
         counts = bad.groupby(observed["cohort"]).agg(["size", "sum"])
         rows.append(pd.DataFrame({
             "cohort": counts.index, "months_on_book": months,
@@ -85,9 +88,9 @@ def vintage_curves(
 def bucket_labels(edges: Sequence[int]) -> list[str]:
     """``(1, 30, 60, 90)`` → current, 1-29, 30-59, 60-89, 90+ (days past due)."""
     edges = list(edges)
-    if not edges or edges[0] < 1 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+    if not edges or edges[0] < 1 or any(b <= a for a, b in pairwise(edges)):
         raise ConfigError(f"delinquency bucket edges must be increasing days >= 1, got {edges}")
-    inner = [f"{low}-{high - 1}" for low, high in zip(edges, edges[1:], strict=False)]
+    inner = [f"{low}-{high - 1}" for low, high in pairwise(edges)]
     return [CURRENT, *inner, f"{edges[-1]}+"]
 
 

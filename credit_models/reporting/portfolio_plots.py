@@ -1,4 +1,5 @@
-"""Portfolio figures drawn before any model: vintage curves and the roll-rate matrix."""
+"""Portfolio figures drawn before any model: volume by month, vintage curves and the roll-rate
+matrix."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import EngFormatter, MaxNLocator, PercentFormatter
 
 from credit_models.explain.figure_style import styled, use_file_backend
 from credit_models.labels.vintage import RollRates
@@ -15,6 +16,27 @@ use_file_backend()
 
 LEGEND_COHORTS = 8
 """At most this many cohorts are named in the legend (evenly spaced, oldest and newest kept)."""
+
+
+PEAK_MONTHS = {6: "618", 11: "Double 11"}
+"""The promotion months whose bars are drawn in the peak colour."""
+
+
+@styled
+def monthly_volume_plot(orders: pd.DataFrame, *, title: str = "Order amount by month") -> Figure:
+    """Order amount per calendar month, the 618 (June) and Double 11 (November) months in red:
+    the peaks a limit must carry."""
+    monthly = orders.set_index("ordered_at")["amount"].resample("MS").sum()
+    figure = Figure(figsize=(11, 3.4))
+    axes = figure.subplots()
+    positions = np.arange(len(monthly))
+    peak = monthly.index.month.isin(list(PEAK_MONTHS))
+    axes.bar(positions, monthly.to_numpy(), color=np.where(peak, "#c44e52", "#4c72b0"))
+    axes.set_xticks(positions, monthly.index.strftime("%Y-%m"), rotation=60, ha="right")
+    axes.yaxis.set_major_formatter(EngFormatter())
+    axes.set_ylabel("order amount")
+    axes.set_title(f"{title} (red: {', '.join(PEAK_MONTHS.values())} months)")
+    return figure
 
 
 @styled
@@ -34,16 +56,17 @@ def vintage_curves_plot(curves: pd.DataFrame, *, at_months_on_book: int = 6,
         curve = curves[curves["cohort"] == cohort]
         left.plot(curve["months_on_book"], curve["bad_share"], color=colour, linewidth=1.2,
                   label=cohort if cohort in named else "_nolegend_")
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("months on book")
     left.set_ylabel("cumulative share ever bad")
-    left.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    left.yaxis.set_major_formatter(PercentFormatter(1.0))
     left.legend(title="cohort", ncols=2)
     left.set_title(title)
     at = curves[curves["months_on_book"] == at_months_on_book]
     positions = np.arange(len(at))
     right.bar(positions, at["bad_share"], color="#4c72b0")
     right.set_xticks(positions, at["cohort"], rotation=60, ha="right")
-    right.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    right.yaxis.set_major_formatter(PercentFormatter(1.0))
     right.set_title(f"Bad share at {at_months_on_book} months on book, by cohort")
     return figure
 
@@ -68,5 +91,5 @@ def roll_rate_heatmap(rates: RollRates, *, title: str = "Roll rates, month to mo
     axes.set_xlabel("days past due a month later")
     axes.set_ylabel("days past due now")
     axes.set_title(f"{title} ({rates.transitions} transitions)")
-    figure.colorbar(image, ax=axes, format=PercentFormatter(1.0, decimals=0), shrink=0.8)
+    figure.colorbar(image, ax=axes, format=PercentFormatter(1.0), shrink=0.8)
     return figure

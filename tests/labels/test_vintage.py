@@ -18,9 +18,11 @@ def test_vintage_curve_counts_an_account_bad_from_the_month_it_reached_30_days()
     curves = vintage_curves(tables["customers"], tables["bills"], tables["repayments"],
                             utc("2024-06-01"))
     assert curves["cohort"].unique().tolist() == ["2024-01"]
-    assert curves["accounts"].tolist() == [2, 2, 2, 2, 1]   # customer 2's 5th month ends 06-05
-    assert curves["bad_accounts"].tolist() == [0, 0, 1, 1, 0]
-    assert curves["bad_share"].tolist() == [0.0, 0.0, 0.5, 0.5, 0.0]
+    # customer 2's 5th month on book ends on 06-05: the cohort stops at 4 months
+    assert curves["months_on_book"].tolist() == [1, 2, 3, 4]
+    assert curves["accounts"].tolist() == [2, 2, 2, 2]
+    assert curves["bad_accounts"].tolist() == [0, 0, 1, 1]
+    assert curves["bad_share"].tolist() == [0.0, 0.0, 0.5, 0.5]
     quarterly = vintage_curves(tables["customers"], tables["bills"], tables["repayments"],
                                utc("2024-06-01"), cohort_by="quarter")
     assert quarterly["cohort"].unique().tolist() == ["2024-Q1"]
@@ -79,6 +81,9 @@ def test_curves_and_roll_rates_use_nothing_at_or_after_their_dates(portfolio, da
                           cutoff)
     pd.testing.assert_frame_equal(
         full, vintage_curves(known["customers"], known["bills"], known["repayments"], cutoff))
+    by_cohort = full.groupby("cohort")
+    assert (by_cohort["accounts"].nunique() == 1).all()        # one denominator per curve
+    assert by_cohort["bad_share"].apply(lambda share: share.is_monotonic_increasing).all()
     dates = [cutoff - pd.DateOffset(months=2), cutoff - pd.DateOffset(months=1), cutoff]
     pd.testing.assert_frame_equal(
         roll_rates(portfolio["bills"], portfolio["repayments"], dates).counts,
