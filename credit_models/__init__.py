@@ -51,6 +51,14 @@ _EXPORTS: dict[str, str] = {
     "settings_dict": "credit_models.workflows.settings",
     "train_pd_model": "credit_models.workflows.pd_training",
     "log_pd_run": "credit_models.tracking.pd_run",
+    # credit limits: the limits workflow, its figures, reasons given and recourse
+    "run_limits": "credit_models.workflows.limits",
+    "recourse_for": "credit_models.workflows.limit_recourse",
+    "limits_by_band_figure": "credit_models.reporting.limits_report",
+    "frontier_figure": "credit_models.limits.backtest_metrics",
+    "stress_figure": "credit_models.limits.stress",
+    "reason_frequencies": "credit_models.explain.reason_frequency",
+    "reason_frequency_figure": "credit_models.explain.reason_frequency",
 }
 
 __all__ = ["__version__", *_EXPORTS]  # noqa: PLE0604 (the names are the keys above)
@@ -79,6 +87,12 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     from credit_models.explain.contributions import model_contributions as model_contributions
     from credit_models.explain.local_explanations import explain_rows as explain_rows
     from credit_models.explain.reason_codes import ReasonDictionary as ReasonDictionary
+    from credit_models.explain.reason_frequency import (
+        reason_frequencies as reason_frequencies,
+    )
+    from credit_models.explain.reason_frequency import (
+        reason_frequency_figure as reason_frequency_figure,
+    )
     from credit_models.features.engine import build_features as build_features
     from credit_models.features.snapshots import customer_snapshots as customer_snapshots
     from credit_models.features.snapshots import month_starts as month_starts
@@ -87,12 +101,17 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     from credit_models.features.spec import parse_feature_spec as parse_feature_spec
     from credit_models.labels.default_label import DefaultDefinition as DefaultDefinition
     from credit_models.labels.default_label import label_default as label_default
+    from credit_models.limits.backtest_metrics import frontier_figure as frontier_figure
     from credit_models.limits.capacity_model import CapacityModel as CapacityModel
+    from credit_models.limits.stress import stress_figure as stress_figure
     from credit_models.models.calibration import ProbabilityCalibrator as ProbabilityCalibrator
     from credit_models.models.pd_model import PdModel as PdModel
     from credit_models.models.scorecard import WoeScorecard as WoeScorecard
     from credit_models.models.settings import ModelSettings as ModelSettings
     from credit_models.models.xgb_pd import model_inputs as model_inputs
+    from credit_models.reporting.limits_report import (
+        limits_by_band_figure as limits_by_band_figure,
+    )
     from credit_models.reporting.pd_report import pd_validation_report as pd_validation_report
     from credit_models.reporting.validation_report import ValidationInputs as ValidationInputs
     from credit_models.reporting.validation_report import (
@@ -100,6 +119,8 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     )
     from credit_models.split.factory import SplitSettings as SplitSettings
     from credit_models.tracking.pd_run import log_pd_run as log_pd_run
+    from credit_models.workflows.limit_recourse import recourse_for as recourse_for
+    from credit_models.workflows.limits import run_limits as run_limits
     from credit_models.workflows.pd_training import train_pd_model as train_pd_model
     from credit_models.workflows.settings import TrainSettings as TrainSettings
     from credit_models.workflows.settings import settings_dict as settings_dict
