@@ -19,6 +19,11 @@ _EXPORTS: dict[str, str] = {
     "simulate_portfolio": "credit_models.data.simulator",
     "read_tables": "credit_models.data.io",
     "validate_tables": "credit_models.data.validation",
+    # bring your own data: a sample file in the UCI Taiwan layout, its adapter, a hard stop
+    "uci_taiwan_sample": "credit_models.data.adapters",
+    "convert_uci_taiwan": "credit_models.data.adapters",
+    "check_tables": "credit_models.data.validation",
+    "DataContractError": "credit_models.errors",
     # features, point in time
     "FeatureSpec": "credit_models.features.spec",
     "default_feature_spec": "credit_models.features.spec",
@@ -79,10 +84,14 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:    # what type checkers and IDEs see
     from credit_models.config.compose import load_settings as load_settings
+    from credit_models.data.adapters import convert_uci_taiwan as convert_uci_taiwan
+    from credit_models.data.adapters import uci_taiwan_sample as uci_taiwan_sample
     from credit_models.data.io import read_tables as read_tables
     from credit_models.data.simulator import SimulatorConfig as SimulatorConfig
     from credit_models.data.simulator import simulate_portfolio as simulate_portfolio
+    from credit_models.data.validation import check_tables as check_tables
     from credit_models.data.validation import validate_tables as validate_tables
+    from credit_models.errors import DataContractError as DataContractError
     from credit_models.evaluation.metrics import ranking_metrics as ranking_metrics
     from credit_models.explain.contributions import model_contributions as model_contributions
     from credit_models.explain.local_explanations import explain_rows as explain_rows
