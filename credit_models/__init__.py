@@ -35,6 +35,12 @@ _EXPORTS: dict[str, str] = {
     "DefaultDefinition": "credit_models.labels.default_label",
     "label_default": "credit_models.labels.default_label",
     "SplitSettings": "credit_models.split.factory",
+    # the portfolio before any model: vintage curves and roll rates, and their figures
+    "vintage_curves": "credit_models.labels.vintage",
+    "roll_rates": "credit_models.labels.vintage",
+    "monthly_volume_plot": "credit_models.reporting.portfolio_plots",
+    "vintage_curves_plot": "credit_models.reporting.portfolio_plots",
+    "roll_rate_heatmap": "credit_models.reporting.portfolio_plots",
     # models: scikit-learn estimators
     "model_inputs": "credit_models.models.xgb_pd",
     "ModelSettings": "credit_models.models.settings",
@@ -64,6 +70,9 @@ _EXPORTS: dict[str, str] = {
     "stress_figure": "credit_models.limits.stress",
     "reason_frequencies": "credit_models.explain.reason_frequency",
     "reason_frequency_figure": "credit_models.explain.reason_frequency",
+    # the registry: champion against challenger, and promotion behind the gate
+    "compare_version": "credit_models.tracking.comparison_run",
+    "promote_version": "credit_models.tracking.promotion_run",
 }
 
 __all__ = ["__version__", *_EXPORTS]  # noqa: PLE0604 (the names are the keys above)
@@ -110,6 +119,8 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     from credit_models.features.spec import parse_feature_spec as parse_feature_spec
     from credit_models.labels.default_label import DefaultDefinition as DefaultDefinition
     from credit_models.labels.default_label import label_default as label_default
+    from credit_models.labels.vintage import roll_rates as roll_rates
+    from credit_models.labels.vintage import vintage_curves as vintage_curves
     from credit_models.limits.backtest_metrics import frontier_figure as frontier_figure
     from credit_models.limits.capacity_model import CapacityModel as CapacityModel
     from credit_models.limits.stress import stress_figure as stress_figure
@@ -122,12 +133,21 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
         limits_by_band_figure as limits_by_band_figure,
     )
     from credit_models.reporting.pd_report import pd_validation_report as pd_validation_report
+    from credit_models.reporting.portfolio_plots import (
+        monthly_volume_plot as monthly_volume_plot,
+    )
+    from credit_models.reporting.portfolio_plots import roll_rate_heatmap as roll_rate_heatmap
+    from credit_models.reporting.portfolio_plots import (
+        vintage_curves_plot as vintage_curves_plot,
+    )
     from credit_models.reporting.validation_report import ValidationInputs as ValidationInputs
     from credit_models.reporting.validation_report import (
         build_validation_report as build_validation_report,
     )
     from credit_models.split.factory import SplitSettings as SplitSettings
+    from credit_models.tracking.comparison_run import compare_version as compare_version
     from credit_models.tracking.pd_run import log_pd_run as log_pd_run
+    from credit_models.tracking.promotion_run import promote_version as promote_version
     from credit_models.workflows.limit_recourse import recourse_for as recourse_for
     from credit_models.workflows.limits import run_limits as run_limits
     from credit_models.workflows.pd_training import train_pd_model as train_pd_model
