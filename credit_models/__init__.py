@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "convert_uci_taiwan": "credit_models.data.adapters",
     "check_tables": "credit_models.data.validation",
     "DataContractError": "credit_models.errors",
+    "empty_table": "credit_models.data.io",
     # features, point in time
     "FeatureSpec": "credit_models.features.spec",
     "default_feature_spec": "credit_models.features.spec",
@@ -41,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "monthly_volume_plot": "credit_models.reporting.portfolio_plots",
     "vintage_curves_plot": "credit_models.reporting.portfolio_plots",
     "roll_rate_heatmap": "credit_models.reporting.portfolio_plots",
+    "use_figure_style": "credit_models.explain.figure_style",
     # models: scikit-learn estimators
     "model_inputs": "credit_models.models.xgb_pd",
     "ModelSettings": "credit_models.models.settings",
@@ -95,6 +97,7 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     from credit_models.config.compose import load_settings as load_settings
     from credit_models.data.adapters import convert_uci_taiwan as convert_uci_taiwan
     from credit_models.data.adapters import uci_taiwan_sample as uci_taiwan_sample
+    from credit_models.data.io import empty_table as empty_table
     from credit_models.data.io import read_tables as read_tables
     from credit_models.data.simulator import SimulatorConfig as SimulatorConfig
     from credit_models.data.simulator import simulate_portfolio as simulate_portfolio
@@ -103,6 +106,7 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     from credit_models.errors import DataContractError as DataContractError
     from credit_models.evaluation.metrics import ranking_metrics as ranking_metrics
     from credit_models.explain.contributions import model_contributions as model_contributions
+    from credit_models.explain.figure_style import use_figure_style as use_figure_style
     from credit_models.explain.local_explanations import explain_rows as explain_rows
     from credit_models.explain.reason_codes import ReasonDictionary as ReasonDictionary
     from credit_models.explain.reason_frequency import (

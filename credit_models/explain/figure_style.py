@@ -124,6 +124,12 @@ def style() -> Iterator[None]:
         yield
 
 
+def use_figure_style() -> None:
+    """Make the toolkit's style the default of every figure drawn from now on in this process:
+    a notebook's own plots then look like the package's, Chinese text included."""
+    matplotlib.rcParams.update(rc())
+
+
 def _figures(result: Any) -> list[Figure]:
     if isinstance(result, Figure):
         return [result]

@@ -23,9 +23,15 @@ from credit_models.explain.global_explanations import (
     importance_drift_plot,
 )
 from credit_models.explain.reason_frequency import reason_frequencies, reason_frequency_figure
+from credit_models.labels.vintage import RollRates
 from credit_models.reporting import plots
 from credit_models.reporting.limits_report import limits_by_band_figure
 from credit_models.reporting.monitoring_report import monitoring_figures
+from credit_models.reporting.portfolio_plots import (
+    monthly_volume_plot,
+    roll_rate_heatmap,
+    vintage_curves_plot,
+)
 from credit_models.reporting.selection_plots import iv_psi_plot
 from credit_models.reporting.tuning_plots import study_plots
 from tests.evaluation.test_monitoring import FEATURES, sample
@@ -95,6 +101,14 @@ FIGURES: dict[str, Callable[[], Figure | dict[str, Figure]]] = {
     "limits_by_band_figure": lambda: limits_by_band_figure(
         BY_BAND, ["current_limit", "new_limit"], ["granted", "after review"]),
     "reason_frequency_figure": lambda: reason_frequency_figure(reason_frequencies(REASONS)),
+    "monthly_volume_plot": lambda: monthly_volume_plot(pd.DataFrame({
+        "ordered_at": pd.date_range("2024-01-01", periods=400, freq="D", tz="UTC"),
+        "amount": RNG.gamma(2.0, 100.0, 400)})),
+    "vintage_curves_plot": lambda: vintage_curves_plot(pd.DataFrame({
+        "cohort": ["2024-01"] * 6 + ["2024-02"] * 6, "months_on_book": [*range(1, 7)] * 2,
+        "bad_share": np.linspace(0, 0.1, 12)})),
+    "roll_rate_heatmap": lambda: roll_rate_heatmap(RollRates(pd.DataFrame(
+        [[90, 10], [40, 60]], index=["current", "1+"], columns=["current", "1+"]), 3)),
 }
 
 
@@ -140,6 +154,15 @@ def test_the_style_leaves_the_global_settings_alone():
     before = dict(matplotlib.rcParams)
     plots.ks_curve(IS_BAD, SCORE)
     assert dict(matplotlib.rcParams) == before
+
+
+def test_use_figure_style_makes_the_style_every_figures_default():
+    import matplotlib
+
+    with matplotlib.rc_context():
+        figure_style.use_figure_style()
+        assert matplotlib.rcParams["axes.spines.top"] is False
+        assert list(matplotlib.rcParams["font.family"]) == font_family()
 
 
 def test_a_chinese_font_is_found_and_has_the_reason_texts_glyphs():
