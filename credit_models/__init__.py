@@ -39,6 +39,8 @@ _EXPORTS: dict[str, str] = {
     # the portfolio before any model: vintage curves and roll rates, and their figures
     "vintage_curves": "credit_models.labels.vintage",
     "roll_rates": "credit_models.labels.vintage",
+    "PortfolioDescriptionSettings": "credit_models.workflows.portfolio_description",
+    "describe_portfolio": "credit_models.workflows.portfolio_description",
     "monthly_volume_plot": "credit_models.reporting.portfolio_plots",
     "vintage_curves_plot": "credit_models.reporting.portfolio_plots",
     "roll_rate_heatmap": "credit_models.reporting.portfolio_plots",
@@ -155,5 +157,11 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     from credit_models.workflows.limit_recourse import recourse_for as recourse_for
     from credit_models.workflows.limits import run_limits as run_limits
     from credit_models.workflows.pd_training import train_pd_model as train_pd_model
+    from credit_models.workflows.portfolio_description import (
+        PortfolioDescriptionSettings as PortfolioDescriptionSettings,
+    )
+    from credit_models.workflows.portfolio_description import (
+        describe_portfolio as describe_portfolio,
+    )
     from credit_models.workflows.settings import TrainSettings as TrainSettings
     from credit_models.workflows.settings import settings_dict as settings_dict

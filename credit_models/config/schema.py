@@ -18,6 +18,7 @@ from credit_models.models.xgb_pd import DEFAULT_PARAMS
 from credit_models.workflows.comparison import CompareSettings
 from credit_models.workflows.explanation import ExplainSettings
 from credit_models.workflows.monitoring import MonitorSettings
+from credit_models.workflows.portfolio_description import PortfolioDescriptionSettings
 from credit_models.workflows.promotion import PromoteSettings
 from credit_models.workflows.scoring import ScoreSettings
 from credit_models.workflows.scoring_batch import ScoringBatchSettings
@@ -34,6 +35,7 @@ class DataAction(str, Enum):
     generate = "generate"
     validate = "validate"
     convert = "convert"
+    describe = "describe"
     # `batch` (credit-models-data batch) composes conf/data_batch.yaml: ScoringBatchSettings
 
 
@@ -43,6 +45,7 @@ class DataJobConfig:
     action: DataAction = DataAction.generate
     data: DataSettings = field(default_factory=DataSettings)
     show_progress: bool = True
+    describe: PortfolioDescriptionSettings = field(default_factory=PortfolioDescriptionSettings)
 
 
 def register_configs() -> None:

@@ -29,7 +29,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import ClassifierTags, Tags
 from sklearn.utils.validation import check_is_fitted
-from tqdm import tqdm   # text bars: a notebook without ipywidgets shows them too
+from tqdm import tqdm  # text bars: a notebook without ipywidgets shows them too
 
 if TYPE_CHECKING:
     from optbinning import OptimalBinning

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm   # text bars: a notebook without ipywidgets shows them too
+from tqdm import tqdm  # text bars: a notebook without ipywidgets shows them too
 
 from credit_models.data.contract import ATTRIBUTE_PREFIX
 from credit_models.errors import ConfigError

@@ -2,7 +2,9 @@
 set, validate a data set folder against the contract, or write a scoring batch.
 
 `credit-models-data validate data=parquet data.path=/my/tables` prints every violation and exits
-non-zero when there is one. `credit-models-data batch as_of=2025-01-01
+non-zero when there is one. `credit-models-data describe describe.output=reports/portfolio`
+writes the portfolio's monthly volume, vintage curves and roll rates (CSV and PNG, aggregates
+only) into a folder it owns. `credit-models-data batch as_of=2025-01-01
 output=data/batches/2025-01.parquet` writes the point-in-time feature matrix of every customer
 with an open line at that date (:mod:`credit_models.workflows.scoring_batch`), the input of
 `credit-models-score` and `credit-models-monitor`; it composes `conf/data_batch.yaml`, which
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
@@ -42,11 +45,28 @@ def run_data_job(settings: DataJobConfig) -> int:
     if action in (DataAction.generate, DataAction.convert):
         path = materialise(data, show_progress=settings.show_progress)
         print(f"data set written to {path}")
+    if action == DataAction.describe:
+        return describe(settings)
     dataset = load_dataset(data, strict=False)
     for name in unknown_table_files(dataset.path):
         print(f"ignored: {name} is not a table of the contract")
     print(dataset.report.describe())
     return 0 if dataset.report.ok else 1
+
+
+def describe(settings: DataJobConfig) -> int:
+    """``credit-models-data describe``: the portfolio's aggregates, written as files."""
+    from credit_models.reporting.portfolio_files import write_portfolio_description
+    from credit_models.workflows.dataset import load_dataset
+    from credit_models.workflows.portfolio_description import describe_portfolio
+
+    dataset = load_dataset(settings.data)          # strict: a data set that breaks a rule stops
+    description = describe_portfolio(dataset.tables, dataset.extraction_date, settings.describe)
+    folder = write_portfolio_description(description, Path(settings.describe.output),
+                                         source=dataset.manifest.source)
+    print(description.summary())
+    print(f"portfolio description written to {folder}")
+    return 0
 
 
 def run_batch_job(settings: ScoringBatchSettings) -> ScoringBatch:

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from tqdm import tqdm   # text bars: a notebook without ipywidgets shows them too
+from tqdm import tqdm  # text bars: a notebook without ipywidgets shows them too
 
 from credit_models.errors import ConfigError
 

@@ -102,8 +102,8 @@ FIGURES: dict[str, Callable[[], Figure | dict[str, Figure]]] = {
         BY_BAND, ["current_limit", "new_limit"], ["granted", "after review"]),
     "reason_frequency_figure": lambda: reason_frequency_figure(reason_frequencies(REASONS)),
     "monthly_volume_plot": lambda: monthly_volume_plot(pd.DataFrame({
-        "ordered_at": pd.date_range("2024-01-01", periods=400, freq="D", tz="UTC"),
-        "amount": RNG.gamma(2.0, 100.0, 400)})),
+        "month": [f"2024-{month:02d}" for month in range(1, 13)],
+        "amount": RNG.gamma(2.0, 100.0, 12)})),
     "vintage_curves_plot": lambda: vintage_curves_plot(pd.DataFrame({
         "cohort": ["2024-01"] * 6 + ["2024-02"] * 6, "months_on_book": [*range(1, 7)] * 2,
         "bad_share": np.linspace(0, 0.1, 12)})),

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm   # text bars: a notebook without ipywidgets shows them too
+from tqdm import tqdm  # text bars: a notebook without ipywidgets shows them too
 
 from credit_models.data.folders import replace_folder, staging_folder, write_marker
 from credit_models.data.io import (
