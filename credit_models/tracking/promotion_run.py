@@ -17,7 +17,7 @@ completed when it had made every change; the promotion run's ``decision`` tag an
 from __future__ import annotations
 
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,6 +76,8 @@ class PromotionResult:
     def gate_table(self) -> pd.DataFrame:
         """The gate's rules, one row each (value, threshold, passed), as the promotion run logs
         them; empty when no gate ran (a first champion, or already the champion)."""
+        if not self.rules:
+            return pd.DataFrame(columns=[field.name for field in fields(GateRule)]).set_index("rule")
         return gate_table(self.rules)
 
 

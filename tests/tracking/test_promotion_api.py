@@ -1,0 +1,66 @@
+"""The registry's comparison and promotion as a notebook calls them (``cm.compare_version``,
+``cm.promote_version``): the same functions the compare and promote jobs run, on the settings
+``cm.load_settings`` composes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import credit_models as cm
+from credit_models.jobs import compare as compare_job
+from credit_models.jobs import promote as promote_job
+from credit_models.tracking import comparison_run, promotion_run
+from credit_models.tracking.comparison_run import NoChampionError
+from credit_models.tracking.registry import aliases
+from tests.registry_store import NAME, UNPOOLED, build_tiny_registry, copy_registry
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(*UNPOOLED)
+        return build_tiny_registry(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture
+def store(template: Path, tmp_path: Path, monkeypatch) -> list[str]:
+    """The override that points a job's settings at a fresh copy of the tiny registry."""
+    monkeypatch.setenv(*UNPOOLED)
+    monkeypatch.chdir(tmp_path)
+    client = copy_registry(template, tmp_path)
+    return [f"mlflow.tracking_uri={client.tracking_uri}"]
+
+
+def test_the_public_names_are_the_functions_the_jobs_run(monkeypatch):
+    assert cm.promote_version is promotion_run.promote_version
+    assert cm.compare_version is comparison_run.compare_version
+    monkeypatch.setattr(promotion_run, "promote_version", lambda settings: ("promoted", settings))
+    monkeypatch.setattr(comparison_run, "compare_version", lambda settings: ("compared", settings))
+    assert promote_job.run_promotion("settings") == ("promoted", "settings")
+    assert compare_job.run_comparison("settings") == ("compared", "settings")
+
+
+def test_a_first_champion_is_forced_and_a_second_call_changes_nothing(store):
+    settings = cm.load_settings("promote", [*store, "challenger=1", "force=true",
+                                            "force_reason=the model in production"])
+    first = cm.promote_version(settings)
+    assert (first.decision, first.exit_code, first.champion) == ("promoted", 0, None)
+    assert first.gate_table().empty and "passed" in first.gate_table().columns
+    client = promotion_run.connect(settings.mlflow.tracking_uri)
+    assert aliases(client, NAME)["champion"] == "1"
+    tags = client.get_model_version(NAME, "1").tags
+    assert tags["promotion_reason"].endswith("the model in production")
+    assert tags["gate"].startswith("not run")
+
+    again = cm.promote_version(settings)
+    assert (again.decision, again.exit_code, again.run_id) == ("unchanged", 0, None)
+    assert again.gate_table().empty
+
+
+def test_without_a_champion_there_is_nothing_to_compare(store):
+    with pytest.raises(NoChampionError, match="force=true"):
+        cm.compare_version(cm.load_settings("compare", [*store, "challenger=3"]))
+    with pytest.raises(NoChampionError):
+        cm.promote_version(cm.load_settings("promote", [*store, "challenger=3"]))
