@@ -75,8 +75,8 @@ _EXPORTS: dict[str, str] = {
     "reason_frequencies": "credit_models.explain.reason_frequency",
     "reason_frequency_figure": "credit_models.explain.reason_frequency",
     # the registry: champion against challenger, and promotion behind the gate
-    "compare_version": "credit_models.tracking.comparison_run",
-    "promote_version": "credit_models.tracking.promotion_run",
+    "compare_version": "credit_models.config.registry_runs",
+    "promote_version": "credit_models.config.registry_runs",
 }
 
 __all__ = ["__version__", *_EXPORTS]  # noqa: PLE0604 (the names are the keys above)
@@ -97,6 +97,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:    # what type checkers and IDEs see
     from credit_models.config.compose import load_settings as load_settings
+    from credit_models.config.registry_runs import compare_version as compare_version
+    from credit_models.config.registry_runs import promote_version as promote_version
     from credit_models.data.adapters import convert_uci_taiwan as convert_uci_taiwan
     from credit_models.data.adapters import uci_taiwan_sample as uci_taiwan_sample
     from credit_models.data.io import empty_table as empty_table
@@ -151,9 +153,7 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
         build_validation_report as build_validation_report,
     )
     from credit_models.split.factory import SplitSettings as SplitSettings
-    from credit_models.tracking.comparison_run import compare_version as compare_version
     from credit_models.tracking.pd_run import log_pd_run as log_pd_run
-    from credit_models.tracking.promotion_run import promote_version as promote_version
     from credit_models.workflows.limit_recourse import recourse_for as recourse_for
     from credit_models.workflows.limits import run_limits as run_limits
     from credit_models.workflows.pd_training import train_pd_model as train_pd_model

@@ -15,8 +15,8 @@ training run did not finish). A promotion of the model left unfinished by a kill
 finished first (see ``credit-models-promote``).
 
 The comparison is :mod:`credit_models.workflows.comparison`'s, the store and the run
-:mod:`credit_models.tracking.comparison_run`'s (``compare_version``); this module reads the config
-and prints.
+:mod:`credit_models.tracking.comparison_run`'s, both wired by
+:func:`credit_models.config.registry_runs.compare_version`; this module prints.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ if TYPE_CHECKING:
 
 
 def run_comparison(settings: CompareSettings) -> ComparisonResult:
-    """The whole job: compare, print nothing, log the comparison run (the tracking layer's
-    :func:`~credit_models.tracking.comparison_run.compare_version`, which a notebook calls as
+    """The whole job: compare, print nothing, log the comparison run
+    (:func:`~credit_models.config.registry_runs.compare_version`, which a notebook calls as
     ``credit_models.compare_version``)."""
     # The stack the job runs on is imported here, not with the module: a config error answers
     # before it loads.
-    from credit_models.tracking.comparison_run import compare_version
+    from credit_models.config.registry_runs import compare_version
 
     return compare_version(settings)
 

@@ -7,9 +7,9 @@ registry change moves ``champion`` to the challenger's version, the old champion
 ``previous_champion``, removes the ``challenger`` alias from the promoted version, and tags the
 version with ``promotion_reason``, ``promoted_at`` and ``gate_results`` (JSON); a promotion run
 (tag ``run_kind=promotion``) holds the gate table and the comparison. Checks come first and the
-registry change is all or nothing (:mod:`credit_models.tracking.promotion_run`, whose
-``promote_version`` this job runs and prints), so a failed gate, an error or an interruption leaves
-the registry as it was.
+registry change is all or nothing (:mod:`credit_models.tracking.promotion_run`; this job prints
+what :func:`credit_models.config.registry_runs.promote_version` did), so a failed gate, an error
+or an interruption leaves the registry as it was.
 
 ``force=true`` makes a first champion when there is none (no gate possible), or overrides a failed
 gate when ``force_reason`` says why. Exit code 0 promoted (or already champion), 1 gate failed,
@@ -39,12 +39,12 @@ if TYPE_CHECKING:
 
 
 def run_promotion(settings: PromoteSettings) -> PromotionResult:
-    """Compare, evaluate the gate, and promote when it passes (or when forced): the tracking
-    layer's :func:`~credit_models.tracking.promotion_run.promote_version`, which a notebook calls
-    as ``credit_models.promote_version``."""
+    """Compare, evaluate the gate, and promote when it passes (or when forced):
+    :func:`~credit_models.config.registry_runs.promote_version`, which a notebook calls as
+    ``credit_models.promote_version``."""
     # The stack the job runs on is imported here, not with the module: a config error answers
     # before it loads.
-    from credit_models.tracking.promotion_run import promote_version
+    from credit_models.config.registry_runs import promote_version
 
     return promote_version(settings)
 

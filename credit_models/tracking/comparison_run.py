@@ -2,12 +2,10 @@
 records it (tag ``run_kind=comparison``): the versions, their models and what their runs logged of
 their training rows are read here, the metrics computed by
 :func:`credit_models.workflows.comparison.compare_versions`, the page drawn by
-:mod:`credit_models.reporting.comparison_report`. :func:`compare_version` is the whole comparison
-on the settings ``credit-models-compare`` composes, for the job and for a notebook alike."""
+:mod:`credit_models.reporting.comparison_report`."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from credit_models.paths import PACKAGE_DIR
 from credit_models.reporting.comparison_report import Section, comparison_figure, comparison_html
 from credit_models.tracking.artifacts import log_figure
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params, use_experiment
-from credit_models.tracking.model_loading import connect, load_version
+from credit_models.tracking.model_loading import load_version
 from credit_models.tracking.registry import (
     ModelReference,
     RegistryError,
@@ -36,7 +34,6 @@ from credit_models.workflows.comparison import (
     Comparison,
     ComparisonError,
     StoredVersion,
-    compare_versions,
 )
 from credit_models.workflows.promotion import GateDecision
 
@@ -140,18 +137,3 @@ def log_comparison_run(settings: CompareSettings, comparison: Comparison) -> Com
         log_comparison(comparison, settings.bins)
     return ComparisonResult(comparison, run.info.run_id)
 
-
-def compare_version(settings: CompareSettings) -> ComparisonResult:
-    """The champion against a challenger on the same rows, both scored now, logged as a comparison
-    run: what ``credit-models-compare`` runs, printing nothing.
-
-    ``settings`` is ``load_settings("compare", ["challenger=2", ...])``; the table is
-    ``result.comparison.table`` (champion, challenger, delta, better, per metric). No champion yet
-    raises :class:`NoChampionError`, a bad reference or missing features a
-    :class:`~credit_models.workflows.comparison.ComparisonError` or a registry error."""
-    client = connect(settings.mlflow.tracking_uri)
-    champion, challenger = resolve_references(client, settings)
-    with tempfile.TemporaryDirectory() as scratch:
-        stored = load_versions(client, champion, challenger, Path(scratch))
-        comparison = compare_versions(*stored, settings)
-    return log_comparison_run(settings, comparison)

@@ -9,17 +9,12 @@ promotion killed at any point (SIGKILL included) is finished by the next promote
 move of the model: rolled back to the aliases and tags it recorded before its first write, or
 completed when it had made every change; the promotion run's ``decision`` tag and the model's
 ``last_registry_change`` tag say which.
-
-:func:`promote_version` is the whole promotion on the settings ``credit-models-promote`` composes
-(``load_settings("promote", [...])``), for the job and for a notebook alike.
 """
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -28,14 +23,8 @@ from mlflow.entities.model_registry import ModelVersion
 
 from credit_models.errors import ConfigError
 from credit_models.paths import PACKAGE_DIR
-from credit_models.tracking.comparison_run import (
-    find_champion,
-    load_versions,
-    log_comparison,
-    no_champion,
-)
+from credit_models.tracking.comparison_run import find_champion, log_comparison, no_champion
 from credit_models.tracking.mlflow_tracking import code_version, flatten_params, use_experiment
-from credit_models.tracking.model_loading import connect
 from credit_models.tracking.registry import (
     PREVIOUS_CHAMPION,
     ModelReference,
@@ -47,14 +36,8 @@ from credit_models.tracking.registry import (
     require_finished_run,
     resolve,
 )
-from credit_models.workflows.comparison import Comparison, compare_versions
-from credit_models.workflows.promotion import (
-    GateDecision,
-    GateRule,
-    PromoteSettings,
-    decide_promotion,
-    gate_table,
-)
+from credit_models.workflows.comparison import Comparison
+from credit_models.workflows.promotion import GateDecision, GateRule, PromoteSettings
 
 
 @dataclass(frozen=True)
@@ -76,9 +59,8 @@ class PromotionResult:
     def gate_table(self) -> pd.DataFrame:
         """The gate's rules, one row each (value, threshold, passed), as the promotion run logs
         them; empty when no gate ran (a first champion, or already the champion)."""
-        if not self.rules:
-            return pd.DataFrame(columns=[field.name for field in fields(GateRule)]).set_index("rule")
-        return gate_table(self.rules)
+        columns = [field.name for field in fields(GateRule)]
+        return pd.DataFrame([asdict(rule) for rule in self.rules], columns=columns).set_index("rule")
 
 
 def promotion_changes(
@@ -209,23 +191,3 @@ def record_promotion(client: MlflowClient, settings: PromoteSettings,
     return PromotionResult("promoted", 0, message, champion, challenger, rules, comparison,
                            run.info.run_id)
 
-
-def promote_version(settings: PromoteSettings) -> PromotionResult:
-    """Compare the challenger with the champion, evaluate the gate, and promote when it passes
-    (or when forced): what ``credit-models-promote`` runs, printing nothing.
-
-    ``settings`` is ``load_settings("promote", ["challenger=2", ...])``. A gate that fails is a
-    result (``decision="rejected"``, exit code 1), not an error; nothing to compare (no champion
-    without ``force``, a bad reference, missing features) raises
-    :class:`~credit_models.workflows.comparison.ComparisonError` or a registry error."""
-    client = connect(settings.mlflow.tracking_uri)
-    versions = promotion_versions(client, settings)
-    if versions.unchanged is not None:
-        return versions.unchanged
-    comparison = None
-    if versions.champion is not None:
-        with tempfile.TemporaryDirectory() as scratch:
-            stored = load_versions(client, versions.champion, versions.challenger, Path(scratch))
-            comparison = compare_versions(*stored, settings)
-    decision = decide_promotion(comparison, settings)
-    return record_promotion(client, settings, versions, decision)

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 import credit_models as cm
+from credit_models.config import registry_runs
 from credit_models.jobs import compare as compare_job
 from credit_models.jobs import promote as promote_job
-from credit_models.tracking import comparison_run, promotion_run
 from credit_models.tracking.comparison_run import NoChampionError
+from credit_models.tracking.model_loading import connect
 from credit_models.tracking.registry import aliases
 from tests.registry_store import NAME, UNPOOLED, build_tiny_registry, copy_registry
 
@@ -34,10 +35,10 @@ def store(template: Path, tmp_path: Path, monkeypatch) -> list[str]:
 
 
 def test_the_public_names_are_the_functions_the_jobs_run(monkeypatch):
-    assert cm.promote_version is promotion_run.promote_version
-    assert cm.compare_version is comparison_run.compare_version
-    monkeypatch.setattr(promotion_run, "promote_version", lambda settings: ("promoted", settings))
-    monkeypatch.setattr(comparison_run, "compare_version", lambda settings: ("compared", settings))
+    assert cm.promote_version is registry_runs.promote_version
+    assert cm.compare_version is registry_runs.compare_version
+    monkeypatch.setattr(registry_runs, "promote_version", lambda settings: ("promoted", settings))
+    monkeypatch.setattr(registry_runs, "compare_version", lambda settings: ("compared", settings))
     assert promote_job.run_promotion("settings") == ("promoted", "settings")
     assert compare_job.run_comparison("settings") == ("compared", "settings")
 
@@ -48,7 +49,7 @@ def test_a_first_champion_is_forced_and_a_second_call_changes_nothing(store):
     first = cm.promote_version(settings)
     assert (first.decision, first.exit_code, first.champion) == ("promoted", 0, None)
     assert first.gate_table().empty and "passed" in first.gate_table().columns
-    client = promotion_run.connect(settings.mlflow.tracking_uri)
+    client = connect(settings.mlflow.tracking_uri)
     assert aliases(client, NAME)["champion"] == "1"
     tags = client.get_model_version(NAME, "1").tags
     assert tags["promotion_reason"].endswith("the model in production")
