@@ -68,12 +68,12 @@ _EXPORTS: dict[str, str] = {
     "log_pd_run": "credit_models.tracking.pd_run",
     # credit limits: the limits workflow, its figures, reasons given and recourse
     "run_limits": "credit_models.workflows.limits",
-    "recourse_for": "credit_models.workflows.limit_recourse",
     "limits_by_band_figure": "credit_models.reporting.limits_report",
     "frontier_figure": "credit_models.limits.backtest_metrics",
     "stress_figure": "credit_models.limits.stress",
     "reason_frequencies": "credit_models.explain.reason_frequency",
     "reason_frequency_figure": "credit_models.explain.reason_frequency",
+    "recourse_summary": "credit_models.limits.recourse",
     # the registry: champion against challenger, and promotion behind the gate
     "compare_version": "credit_models.config.registry_runs",
     "promote_version": "credit_models.config.registry_runs",
@@ -131,6 +131,7 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     from credit_models.labels.vintage import vintage_curves as vintage_curves
     from credit_models.limits.backtest_metrics import frontier_figure as frontier_figure
     from credit_models.limits.capacity_model import CapacityModel as CapacityModel
+    from credit_models.limits.recourse import recourse_summary as recourse_summary
     from credit_models.limits.stress import stress_figure as stress_figure
     from credit_models.models.calibration import ProbabilityCalibrator as ProbabilityCalibrator
     from credit_models.models.pd_model import PdModel as PdModel
@@ -154,7 +155,6 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     )
     from credit_models.split.factory import SplitSettings as SplitSettings
     from credit_models.tracking.pd_run import log_pd_run as log_pd_run
-    from credit_models.workflows.limit_recourse import recourse_for as recourse_for
     from credit_models.workflows.limits import run_limits as run_limits
     from credit_models.workflows.pd_training import train_pd_model as train_pd_model
     from credit_models.workflows.portfolio_description import (

@@ -35,9 +35,10 @@ RECOURSE_CODES = ("raised", "wait", "lower_risk", "more_spending", "ceiling", "n
 """``raised``: nothing to change; ``wait``: the waiting periods alone; ``lower_risk``: a lower PD
 (after any wait); ``more_spending``: higher predicted spending (after any wait); ``ceiling``: the
 product's highest limit is reached; ``none_found``: no change searched brings a raise."""
-RECOURSE_COLUMNS = ("action", "review_reason", "current_limit", "pd", "months_to_wait",
-                    "pd_needed", "spend_needed", "recourse", "limit_after", "recourse_en",
-                    "recourse_zh")
+RECOURSE_DETAIL_COLUMNS = ("months_to_wait", "pd_needed", "spend_needed", "recourse",
+                           "limit_after", "recourse_en", "recourse_zh")
+"""What recourse adds to a customer's decision."""
+RECOURSE_COLUMNS = ("action", "review_reason", "current_limit", "pd", *RECOURSE_DETAIL_COLUMNS)
 
 
 def limit_recourse(portfolio: pd.DataFrame, policy: LimitPolicy, levels: Sequence[float],
@@ -112,6 +113,36 @@ def limit_recourse(portfolio: pd.DataFrame, policy: LimitPolicy, levels: Sequenc
     table["recourse_en"] = [_sentence(row, "en") for _, row in table.iterrows()]
     table["recourse_zh"] = [_sentence(row, "zh") for _, row in table.iterrows()]
     return table[list(RECOURSE_COLUMNS)]
+
+
+RECOURSE_MEANINGS = {
+    "wait": "the review's waiting period alone (months since a delinquency or the last raise)",
+    "lower_risk": "a lower default probability (after any wait)",
+    "more_spending": "higher predicted spending (after any wait)",
+    "ceiling": "none: the limit is at the product's highest limit",
+    "none_found": "no change searched brings a raise",
+}
+
+
+def recourse_summary(recourse: pd.DataFrame) -> pd.DataFrame:
+    """The customers not raised, by what would change their answer: how many, their share, the
+    mean wait, the median PD needed as a share of the current one, and the mean limit a raise
+    would bring. Aggregates only: what a run may log without customer rows."""
+    held = recourse[~recourse["recourse"].eq("raised")]
+    grouped = held.groupby("recourse", sort=False)
+    summary = pd.DataFrame({
+        "customers": grouped.size(),
+        "share": grouped.size() / max(len(held), 1),
+        "mean_months_to_wait": grouped["months_to_wait"].mean(),
+        "median_pd_needed_to_pd": (held["pd_needed"] / held["pd"]).groupby(
+            held["recourse"], sort=False).median(),
+        "mean_current_limit": grouped["current_limit"].mean(),
+        "mean_limit_after": grouped["limit_after"].mean(),
+    })
+    order = [code for code in RECOURSE_MEANINGS if code in summary.index]
+    summary = summary.loc[order]
+    summary.insert(0, "what_would_change_it", [RECOURSE_MEANINGS[code] for code in order])
+    return summary.rename_axis("recourse")
 
 
 def _decider(policy: LimitPolicy, levels: Sequence[float], as_of: pd.Timestamp,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import pandas as pd
 import yaml
 from matplotlib.figure import Figure
 from mlflow.models.model import ModelInfo
@@ -22,6 +23,7 @@ from mlflow.models.model import ModelInfo
 from credit_models.explain.reason_codes import ReasonDictionary, reference_values
 from credit_models.explain.reason_frequency import reason_frequencies, reason_frequency_figure
 from credit_models.limits.backtest_metrics import frontier_figure
+from credit_models.limits.recourse import RECOURSE_DETAIL_COLUMNS, recourse_summary
 from credit_models.limits.stress import stress_figure
 from credit_models.paths import PACKAGE_DIR
 from credit_models.reporting.html import figure_png
@@ -81,7 +83,7 @@ def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSett
     the key command-line ``overrides``. The customer-level decision table is logged only with
     ``settings.log_decisions`` (a run stores no customer rows unless asked)."""
     policy = config["policy"]
-    decisions = run.decisions.table(run.reasons)
+    decisions = decision_table(run)
     data = run.data
     test_split = data.splitter.evaluation_split
     headline = {name: value for name, value in headline_metrics(run.metrics, test_split).items()
@@ -145,6 +147,7 @@ def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSett
         # How often each reason is given: aggregates only, never a customer's own reasons.
         frequencies = reason_frequencies(run.reasons, ReasonDictionary.default().codes())
         mlflow.log_text(frequencies.to_csv(index=False), "limits/reason_frequency.csv")
+        mlflow.log_text(recourse_summary(run.recourse).to_csv(), "limits/recourse_summary.csv")
         figures["limits/reason_frequency.png"] = reason_frequency_figure(
             frequencies, population=f"the policy's {len(run.portfolio):,} customers")
         images = {path: _log_figure(figure, path) for path, figure in figures.items()}
@@ -161,6 +164,12 @@ def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSett
                                        description=summary)
                if settings.register else None)
     return LoggedRun(active.info.run_id, version)
+
+
+def decision_table(run: LimitRun) -> pd.DataFrame:
+    """One row per customer: the decision, campaign extras, the PD's reasons and the recourse
+    (logged only with ``mlflow.log_decisions``)."""
+    return run.decisions.table(run.reasons).join(run.recourse[list(RECOURSE_DETAIL_COLUMNS)])
 
 
 def _yaml(config: Mapping[str, Any]) -> str:
@@ -182,6 +191,14 @@ def _report(policy: Mapping[str, Any], run: LimitRun, images: dict[str, bytes]) 
          + table_section(run.by_band, "Granted limits against the policy's target and the "
                                       "limit after the review's guardrails.")),
         guardrail_section(run.decisions.customers),
+        ("What would raise a limit", table_section(
+            recourse_summary(run.recourse),
+            "For every customer whose limit was not raised, the smallest change the policy itself "
+            "would turn into a raise (asked again with everything else held, at the run's EL "
+            "price): the waiting period, a lower default probability, or higher spending. "
+            "median_pd_needed_to_pd is the PD a raise needs as a share of today's. Immutable "
+            "attributes are never a recourse. Per customer, with the sentence in Chinese and "
+            "English, in the decisions table (mlflow.log_decisions=true).", digits=3)),
         ("Reasons given", image_section(
             images["limits/reason_frequency.png"], "reason frequency",
             "How often each reason code is a customer's first reason, or among their top "

@@ -19,6 +19,7 @@ from credit_models.explain.reason_codes import ReasonDictionary, reference_value
 from credit_models.features.sensitive import SensitiveAttributes
 from credit_models.limits.decisions import LANGUAGES, LimitDecisions, load_policy
 from credit_models.limits.policy import LimitPolicy
+from credit_models.limits.recourse import RECOURSE_CODES, limit_recourse
 from credit_models.limits.stress import stress_test
 from credit_models.split.names import DEVELOPMENT
 from credit_models.workflows.limit_backtest import (
@@ -79,6 +80,10 @@ class LimitRun:
     """Approval and recommended limit by sensitive group, on the policy's customers."""
     sensitive: SensitiveAttributes
     """The attributes never given as reasons (nor used by the model, when so configured)."""
+    recourse: pd.DataFrame
+    """Per customer, what would change the decision into a raise
+    (:func:`~credit_models.limits.recourse.limit_recourse`): ``recourse == "raised"`` for those
+    already raised."""
 
     @property
     def evaluation_split(self) -> str:
@@ -142,6 +147,11 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun
     stage("policy %s on %s customers at %s: %s", policy.name, f"{len(portfolio):,}",
           as_of.date(), decisions.customers["action"].value_counts().to_dict())
 
+    recourse = limit_recourse(portfolio, policy, levels, as_of, horizon,
+                              shadow_price=decisions.shadow_price)
+    stage("recourse for the limits not raised: %s",
+          recourse["recourse"][recourse["recourse"] != "raised"].value_counts().to_dict())
+
     rows = (data.split == test_split) & (data.labelled["as_of"] == as_of)
     explained = explain_rows(
         evaluated.model, table.inputs[rows], ReasonDictionary.default(),
@@ -175,9 +185,18 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun
 
     metrics = {**evaluated.metrics, **capacity.metrics, **policy_metrics(decisions),
                **backtest_metrics(backtest), **stress_metrics(stress),
-               **fairness_metrics(fairness)}
+               **fairness_metrics(fairness), **recourse_metrics(recourse)}
     return LimitRun(data, table, evaluated, capacity, portfolio, decisions, reasons, by_band,
-                    backtest, stress, metrics, fairness, sensitive)
+                    backtest, stress, metrics, fairness, sensitive, recourse)
+
+
+def recourse_metrics(recourse: pd.DataFrame) -> dict[str, float]:
+    """Share of the customers not raised by what would change their answer."""
+    held = recourse["recourse"][recourse["recourse"] != "raised"]
+    shares = held.value_counts(normalize=True)
+    return {"recourse/not_raised": float(len(held)),
+            **{f"recourse/{code}_share": float(shares.get(code, 0.0))
+               for code in RECOURSE_CODES if code != "raised"}}
 
 
 def policy_metrics(decisions: LimitDecisions) -> dict[str, float]:

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from credit_models.config.settings import to_settings
 from credit_models.errors import ConfigError
-from credit_models.tracking.limit_run import log_limit_run
+from credit_models.tracking.limit_run import decision_table, log_limit_run
 from credit_models.workflows.limit_backtest import CURRENT_HELD, beats
 from credit_models.workflows.limits import check_limits, run_limits
 from tests.jobs.conftest import small_train_overrides
@@ -62,7 +62,8 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
     artifacts = {item.path for folder in ("backtest", "reports", "stress", "limits", "fairness")
                  for item in client.list_artifacts(logged.run_id, folder)}
     assert {"backtest/frontier.png", "reports/limit_report.html", "stress/stress_test.png",
-            "limits/limits_by_pd_band.csv", "fairness/limit_fairness.csv"} <= artifacts
+            "limits/limits_by_pd_band.csv", "fairness/limit_fairness.csv",
+            "limits/recourse_summary.csv"} <= artifacts
     # Fairness: limit and approval by age band, aggregates only (one row per group, no ids).
     local = Path(client.download_artifacts(logged.run_id, "fairness/limit_fairness.csv",
                                            str(tmp_path)))
@@ -78,8 +79,14 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
     report = Path(client.download_artifacts(logged.run_id, "reports/limit_report.html",
                                             str(tmp_path))).read_text(encoding="utf-8")
     assert "Fairness: sensitive attributes" in report and "Limit ratio" in report
+    assert "What would raise a limit" in report
+    assert metrics["recourse/not_raised"] == (~run.recourse["recourse"].eq("raised")).sum()
     # Customer-level decisions only with mlflow.log_decisions=true; the example is synthetic.
     assert not {"limits/decisions.parquet", "limits/decisions_sample.csv"} & artifacts
+    decisions = decision_table(run)       # what mlflow.log_decisions=true logs
+    assert len(decisions) == len(run.portfolio)
+    assert {"new_limit", "reason_1_code", "recourse", "recourse_zh", "limit_after"} <= set(
+        decisions.columns)
     model = mlflow.pyfunc.load_model(f"models:/credit_limit/{logged.registered_version}")
     assert {spec.name for spec in model.metadata.get_input_schema().inputs} >= set(
         run.pd_model.model.feature_names_in_)

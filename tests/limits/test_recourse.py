@@ -70,3 +70,20 @@ def test_the_change_found_does_raise_the_limit(raw_policy):
     assert np.allclose(redecided["new_limit"], found["limit_after"])
     not_raised = table["recourse"] != "raised"
     assert (table.loc[not_raised, "recourse_en"].str.len() > 0).all()
+
+
+def test_the_summary_counts_the_customers_not_raised_by_what_would_change_it(raw_policy):
+    from credit_models.limits.recourse import recourse_summary
+    from credit_models.workflows.limits import recourse_metrics
+
+    table = limit_recourse(_customers(), _tiers(raw_policy), LEVELS, AS_OF, 6)
+    summary = recourse_summary(table)
+    assert list(summary.index) == ["wait", "lower_risk", "ceiling"]   # "raised" left out
+    assert summary["customers"].sum() == 3 and summary["share"].sum() == 1.0
+    assert summary.loc["wait", "mean_months_to_wait"] == 4
+    assert summary.loc["lower_risk", "median_pd_needed_to_pd"] < 0.8
+    assert "customer_id" not in summary.reset_index().columns           # aggregates only
+    metrics = recourse_metrics(table)
+    assert metrics["recourse/not_raised"] == 3
+    assert metrics["recourse/wait_share"] == metrics["recourse/lower_risk_share"] == 1 / 3
+    assert metrics["recourse/none_found_share"] == 0.0
