@@ -196,7 +196,7 @@ def _report(policy: Mapping[str, Any], run: LimitRun, images: dict[str, bytes]) 
             "For every customer whose limit was not raised, the smallest change the policy itself "
             "would turn into a raise (asked again with everything else held, at the run's EL "
             "price): the waiting period, a lower default probability, or higher spending. "
-            "median_pd_needed_to_pd is the PD a raise needs as a share of today's. Immutable "
+            "'Median PD needed to PD' is the PD a raise needs as a share of today's. Immutable "
             "attributes are never a recourse. Per customer, with the sentence in Chinese and "
             "English, in the decisions table (mlflow.log_decisions=true).", digits=3)),
         ("Reasons given", image_section(
