@@ -6,7 +6,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
@@ -139,3 +139,28 @@ def uci_taiwan() -> tuple[AdaptedDataset, pd.DataFrame]:
     if not UCI_FILE.is_file():
         pytest.skip(f"{UCI_FILE} is absent")
     return convert_uci_taiwan(UCI_FILE), pd.read_csv(UCI_FILE)
+
+
+@pytest.fixture(scope="module")
+def tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny registry (versions against runs, no model files), built once per module."""
+    from tests.registry_store import UNPOOLED, build_tiny_registry
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(*UNPOOLED)
+        return build_tiny_registry(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture
+def tiny_registry(tiny_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A copy of the tiny registry in the working directory (the jobs' default store), safe to
+    use across fork; the tracking URI points at it."""
+    import mlflow
+
+    from tests.registry_store import UNPOOLED, copy_registry
+
+    monkeypatch.setenv(*UNPOOLED)
+    monkeypatch.chdir(tmp_path)
+    client = copy_registry(tiny_template, tmp_path)
+    mlflow.set_tracking_uri(client.tracking_uri)
+    return client

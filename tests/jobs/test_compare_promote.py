@@ -43,9 +43,6 @@ from credit_models.workflows.comparison import ComparisonError
 from credit_models.workflows.promotion import GateSettings, evaluate_gate
 from tests.registry_store import (
     MODEL_REGISTRY_WRITES,
-    UNPOOLED,
-    build_tiny_registry,
-    copy_registry,
     in_child_process,
     intercept_writes,
     log_pd_version,
@@ -408,21 +405,6 @@ def test_promoting_the_champion_again_changes_nothing(registry, compose_config):
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(*UNPOOLED)
-        return build_tiny_registry(tmp_path_factory.mktemp("tiny"))
-
-
-@pytest.fixture
-def tiny_registry(tiny_template: Path, tmp_path: Path, monkeypatch) -> MlflowClient:
-    """A copy in the working directory (the jobs' default store), safe to use across fork."""
-    monkeypatch.setenv(*UNPOOLED)
-    monkeypatch.chdir(tmp_path)
-    client = copy_registry(tiny_template, tmp_path)
-    mlflow.set_tracking_uri(client.tracking_uri)
-    return client
 
 
 def first_champion(compose_config, version: str):

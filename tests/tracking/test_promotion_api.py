@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 import credit_models as cm
@@ -15,23 +13,13 @@ from credit_models.jobs import promote as promote_job
 from credit_models.tracking.comparison_run import NoChampionError
 from credit_models.tracking.model_loading import connect
 from credit_models.tracking.registry import aliases
-from tests.registry_store import NAME, UNPOOLED, build_tiny_registry, copy_registry
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(*UNPOOLED)
-        return build_tiny_registry(tmp_path_factory.mktemp("tiny"))
+from tests.registry_store import NAME
 
 
 @pytest.fixture
-def store(template: Path, tmp_path: Path, monkeypatch) -> list[str]:
+def store(tiny_registry) -> list[str]:
     """The override that points a job's settings at a fresh copy of the tiny registry."""
-    monkeypatch.setenv(*UNPOOLED)
-    monkeypatch.chdir(tmp_path)
-    client = copy_registry(template, tmp_path)
-    return [f"mlflow.tracking_uri={client.tracking_uri}"]
+    return [f"mlflow.tracking_uri={tiny_registry.tracking_uri}"]
 
 
 def test_the_public_names_are_the_functions_the_jobs_run(monkeypatch):
