@@ -58,8 +58,13 @@ def test_notebook_executes_top_to_bottom(path, tmp_path, monkeypatch):
     # The kernel is started by name: make it this interpreter's, whatever PATH the suite had.
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    from jupyter_client.manager import KernelManager
+
     notebook = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+    # IPC sockets under tmp_path, not TCP: a kernel's five ports could be taken between another
+    # test's choice of a free port and its server binding it.
+    kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
+    client = nbclient.NotebookClient(notebook, km=kernel, timeout=600,
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()   # a failing cell raises CellExecutionError with its source and traceback
     images = [output for cell in notebook.cells if cell.cell_type == "code"
