@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 from credit_models.data.folders import (
-    MARKER_NAME,
     read_marker,
     replace_folder,
     staging_folder,
+    unmarked_entries,
     write_marker,
 )
 from credit_models.reporting.portfolio_plots import (
@@ -23,12 +23,13 @@ from credit_models.workflows.portfolio_description import PortfolioDescription
 WRITER = "portfolio_description"
 
 
-def _owned_entries(target: Path) -> list[str]:
-    """Entries of an existing ``target`` that this writer did not make (all of them when the
-    folder is not one of its own)."""
+def _foreign_entries(target: Path) -> list[str]:
+    """Entries of an existing ``target`` this writer did not make: all of them in a folder
+    another writer owns (a data set is never replaced by its description)."""
     marker = read_marker(target)
-    owned = set(marker.entries) | {MARKER_NAME} if marker and marker.writer == WRITER else set()
-    return sorted(entry.name for entry in target.iterdir() if entry.name not in owned)
+    if marker is not None and marker.writer != WRITER:
+        return sorted(entry.name for entry in target.iterdir())
+    return unmarked_entries(target)
 
 
 def write_portfolio_description(description: PortfolioDescription, target: Path,
@@ -54,7 +55,7 @@ def write_portfolio_description(description: PortfolioDescription, target: Path,
         write_marker(staging, WRITER, source, {
             "first_month": str(description.first_month), "last_month": str(description.last_month),
         })
-        replace_folder(staging, target, foreign=_owned_entries,
+        replace_folder(staging, target, foreign=_foreign_entries,
                        fix="Choose another describe.output, or move that folder away.")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

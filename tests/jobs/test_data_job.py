@@ -61,6 +61,11 @@ def test_describe_writes_the_portfolio_aggregates_and_refuses_a_folder_it_did_no
     with pytest.raises(OutputFolderError, match="notes.txt"):
         run_data_job(to_settings(compose_config("data_job", overrides)))
     assert (output / "notes.txt").read_text() == "mine"
+    # nor is a data set the toolkit wrote replaced by its description
+    into_data = [*overrides[:-2], f"describe.output={small_portfolio}"]
+    with pytest.raises(OutputFolderError):
+        run_data_job(to_settings(compose_config("data_job", into_data)))
+    assert any(small_portfolio.glob("bills*"))
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".portfolio")]
 
 

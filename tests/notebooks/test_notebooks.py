@@ -70,4 +70,4 @@ def test_notebook_executes_top_to_bottom(path, tmp_path, monkeypatch):
     images = [output for cell in notebook.cells if cell.cell_type == "code"
               for output in cell.outputs if "image/png" in output.get("data", {})]
     assert images, f"{path.name} showed no figure"
-    assert (tmp_path / "work").is_dir(), f"{path.name} wrote nothing under work/"
+    assert (tmp_path / "runs").is_dir(), f"{path.name} wrote nothing under runs/"
