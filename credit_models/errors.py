@@ -73,6 +73,11 @@ class OutputFolderError(ConfigError):
     replace them, and nothing was changed."""
 
 
+class ClusterError(ConfigError):
+    """The configured Dask cluster cannot take the work (no scheduler answers, or a worker has
+    too little memory for one partition); raised before any work, naming the setting to change."""
+
+
 class RegistryError(LookupError):
     """A model reference does not resolve, or the registry cannot be changed as asked; the message
     names what is missing and what exists."""

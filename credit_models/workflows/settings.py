@@ -36,6 +36,7 @@ Plain dataclasses: nothing here imports Hydra, OmegaConf or MLflow.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -43,7 +44,7 @@ from typing import Any
 
 from credit_models.data.plausibility import PlausibilityConfig
 from credit_models.data.simulator import SimulatorConfig
-from credit_models.errors import ConfigError
+from credit_models.errors import ConfigError, enum_choice
 from credit_models.evaluation.validation_thresholds import ValidationThresholds
 from credit_models.features.selection_config import SelectionConfig
 from credit_models.features.sensitive import FairnessSettings
@@ -115,18 +116,62 @@ class FeaturesSettings:
 
 class EngineKind(str, Enum):
     local = "local"
+    dask = "dask"
+
+
+MEMORY_LIMIT_PATTERN = r"^\d+(\.\d+)?\s*(B|kB|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$"
 
 
 @dataclass
 class EngineSettings:
-    """How features are computed (``conf/engine/``): nothing here changes a result, so nothing
-    here is part of the feature cache's key."""
+    """Where and how the work is done (``conf/engine/``): nothing here changes a result, so
+    nothing here is part of the feature cache's key.
+
+    ``local`` runs on this machine, feature chunks spread over ``workers`` processes. ``dask``
+    runs the per-customer work (reading a data set's partitions, features, labels, batch scores)
+    on a Dask cluster: the scheduler at ``address``, or a local cluster of ``n_workers`` processes
+    when no address is given."""
 
     kind: EngineKind = EngineKind.local
     chunk_customers: int = 10_000
     """Customers per chunk: bounds memory; results do not depend on it."""
     feature_cache_dir: str | None = "data/cache/features"
     """Feature matrices are cached here by spec, data and snapshots; empty disables."""
+    workers: int | None = None
+    """``local``: processes computing feature chunks side by side; null = every core."""
+    address: str | None = None
+    """``dask``: an existing scheduler (``tcp://host:8786``, a gateway's address); null starts a
+    local cluster sized by the three settings below."""
+    n_workers: int = 2
+    threads_per_worker: int = 1
+    memory_limit: str = "4GiB"
+    """Per worker, as Dask writes it (``4GiB``, ``1500MB``): a worker spills, then pauses, near
+    it, and is restarted above it."""
+    connect_timeout_s: float = 10.0
+    """How long to wait for the scheduler at ``address`` before giving up with an error."""
+
+    def __post_init__(self) -> None:
+        self.kind = enum_choice(EngineKind, self.kind, "engine.kind")
+        if self.chunk_customers < 1:
+            raise ConfigError(f"engine.chunk_customers must be >= 1; got {self.chunk_customers}")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"engine.workers must be >= 1 or null (every core); got "
+                              f"{self.workers}")
+        if self.n_workers < 1 or self.threads_per_worker < 1:
+            raise ConfigError(
+                f"engine.n_workers and engine.threads_per_worker must be >= 1; got "
+                f"{self.n_workers} and {self.threads_per_worker}")
+        if not re.match(MEMORY_LIMIT_PATTERN, str(self.memory_limit)):
+            raise ConfigError(
+                f"engine.memory_limit must be a size such as 4GiB or 1500MB; got "
+                f"{self.memory_limit!r}")
+        if self.connect_timeout_s <= 0:
+            raise ConfigError(f"engine.connect_timeout_s must be > 0; got "
+                              f"{self.connect_timeout_s}")
+        if self.address is not None and "://" not in self.address:
+            raise ConfigError(
+                f"engine.address must be a scheduler address with its protocol, such as "
+                f"tcp://10.0.0.5:8786; got {self.address!r}")
 
 
 @dataclass
