@@ -13,8 +13,11 @@ customers, so memory follows the chunk, not the whole history.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,14 +70,43 @@ class _SortedEvents:
         self.customer_rank = rank[keep][order]
         self.frame = events.iloc[order].reset_index(drop=True)
         self.seconds = _seconds(self.frame["event_time"])
+        # Per column, what every window and statistic of it reuses: the values, their running
+        # sums, the NaN-padded array ``reduceat`` reads. Computed once, not once per window.
+        self._cache: dict[tuple[str, str | None], object] = {}
+        self._ends: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _cached(self, kind: str, column: str | None, compute):
+        key = (kind, column)
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def numbers(self, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A numeric column as float64, where it is present, and with missing values as 0."""
+        def compute():
+            values = self.frame[column].to_numpy(dtype="float64")
+            present = ~np.isnan(values)
+            return values, present, np.where(present, values, 0.0)
+        return self._cached("numbers", column, compute)
+
+    def padded(self, column: str) -> np.ndarray:
+        """The column's float64 values with one NaN appended: what ``_range_reduce`` reads."""
+        return self._cached("padded", column,
+                            lambda: np.append(self.numbers(column)[0], np.nan))
 
     def bounds(self, row_keys_start: np.ndarray, row_keys_end: np.ndarray):
+        """Each row's slice [start, end). Every window of a row ends at its cut-off, so the ends
+        are searched once (for the same ``row_keys_end`` object) and reused."""
         start = np.searchsorted(self.keys, row_keys_start, side="left")
-        end = np.searchsorted(self.keys, row_keys_end, side="left")
-        return start, end
+        if self._ends is None or self._ends[0] is not row_keys_end:
+            self._ends = (row_keys_end, np.searchsorted(self.keys, row_keys_end, side="left"))
+        return start, self._ends[1]
 
-    def slice_sums(self, values: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """Σ values[start:end] per row.
+    def slice_sums(
+        self, values: np.ndarray, start: np.ndarray, end: np.ndarray, key: str | None = None,
+    ) -> np.ndarray:
+        """Σ values[start:end] per row; ``key`` names ``values`` so that their running sums are
+        computed once for every window (None: not kept).
 
         Fast path: running sums that restart at every customer (a slice never leaves its
         customer, so a sum depends on that customer's events alone, whatever the chunk), one
@@ -89,14 +121,15 @@ class _SortedEvents:
             return sums
         first, last = start[nonempty], end[nonempty] - 1
         if values.dtype.kind in "biu":
-            inclusive = self._running_sums(values.astype(np.int64))
+            inclusive = self._reuse(key, "integer_sums",
+                                    lambda: self._running_sums(values.astype(np.int64)))
             sums[nonempty] = inclusive[last] - inclusive[first] + values[first]
             return sums
-        running = self._running_sums(np.column_stack([values, np.abs(values)]))
-        inclusive, magnitude = running[:, 0], running[:, 1]
+        inclusive, magnitude, exact = self._reuse(key, "float_sums",
+                                                  lambda: self._float_running_sums(values))
         with np.errstate(invalid="ignore", over="ignore"):
             differences = inclusive[last] - (inclusive[first] - values[first])
-            if _sums_exactly(values, magnitude):
+            if exact:
                 sums[nonempty] = differences
                 return sums
             # Each running-sum step rounds by at most half an ulp of the running total, itself
@@ -109,6 +142,15 @@ class _SortedEvents:
             )
         sums[nonempty] = differences
         return sums
+
+    def _reuse(self, key: str | None, kind: str, compute):
+        return compute() if key is None else self._cached(kind, key, compute)
+
+    def _float_running_sums(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Running sums of the values and of their magnitudes, and whether every sum is exact."""
+        running = self._running_sums(np.column_stack([values, np.abs(values)]))
+        inclusive, magnitude = running[:, 0], running[:, 1]
+        return inclusive, magnitude, _sums_exactly(values, magnitude)
 
     def _running_sums(self, values: np.ndarray) -> np.ndarray:
         """Cumulative sums down the events (each column of a 2-D array), restarting at every
@@ -133,13 +175,18 @@ def _sums_exactly(values: np.ndarray, magnitude: np.ndarray) -> bool:
     return whole and bool(np.nanmax(magnitude) < EXACT_INTEGER_LIMIT)
 
 
-def _range_reduce(ufunc: np.ufunc, values: np.ndarray, start: np.ndarray, end: np.ndarray):
-    """``ufunc`` over values[start:end] for every row; NaN where the slice is empty."""
+def _range_reduce(
+    ufunc: np.ufunc, values: np.ndarray, start: np.ndarray, end: np.ndarray,
+    padded: np.ndarray | None = None,
+):
+    """``ufunc`` over values[start:end] for every row; NaN where the slice is empty. ``padded``:
+    the values with one NaN appended, when the caller keeps them."""
     result = np.full(len(start), np.nan)
     nonempty = end > start
     if not nonempty.any() or len(values) == 0:
         return result
-    padded = np.append(values, np.nan)
+    if padded is None:
+        padded = np.append(values, np.nan)
     bounds = np.empty(2 * int(nonempty.sum()), dtype=np.int64)
     bounds[0::2] = start[nonempty]
     bounds[1::2] = end[nonempty]
@@ -170,12 +217,13 @@ def _aggregate(
     if function == "last":
         picked = events.frame[column].to_numpy()[last_position]
         return np.where(nonempty, picked, np.nan)
-    values = events.frame[column].to_numpy(dtype="float64")
-    present = ~np.isnan(values)
-    observed = events.slice_sums(present, start, end).astype("float64")
+    values, present, filled = events.numbers(column)
+    if function in ("max", "min"):
+        ufunc = np.fmax if function == "max" else np.fmin
+        return _range_reduce(ufunc, values, start, end, events.padded(column))
+    observed = events.slice_sums(present, start, end, key=column).astype("float64")
     if function in ("sum", "mean", "std"):
-        filled = np.where(present, values, 0.0)
-        sums = events.slice_sums(filled, start, end)
+        sums = events.slice_sums(filled, start, end, key=column)
         if function == "sum":
             return sums
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -183,8 +231,7 @@ def _aggregate(
         if function == "mean":
             return means
         return _slice_standard_deviation(filled, present, start, end, means, observed)
-    ufunc = np.fmax if function == "max" else np.fmin
-    return _range_reduce(ufunc, values, start, end)
+    raise ConfigError(f"unknown aggregation function {function!r}")
 
 
 STD_BATCH_EVENTS = 4_000_000
@@ -263,8 +310,9 @@ def _source_events(spec: FeatureSpec, tables: Mapping[str, pd.DataFrame]):
 
 def _evaluate_chunk(
     spec: FeatureSpec, tables: Mapping[str, pd.DataFrame], snapshots: pd.DataFrame,
-    built_in: pd.DataFrame,
-) -> pd.DataFrame:
+    built_in: pd.DataFrame, names: list[str],
+) -> np.ndarray:
+    """The chunk's features as one float64 array, rows as ``snapshots``, columns as ``names``."""
     customer_ranks = pd.Index(np.unique(snapshots["customer_id"].to_numpy()))
     rows_rank = customer_ranks.get_indexer(snapshots["customer_id"]).astype(np.int64)
     cutoff = _seconds(snapshots["as_of"]) - spec.latency_days * 86_400
@@ -281,7 +329,10 @@ def _evaluate_chunk(
     row_base = rows_rank * span
     end_keys = row_base + (cutoff - lowest)
 
-    columns: dict[str, np.ndarray] = {}
+    columns: dict[str, np.ndarray] = {
+        name: built_in[name].to_numpy(dtype="float64") for name in built_in.columns
+    }
+    indexed, indexed_for = None, None
     for aggregate in spec.aggregates:
         events_all = sources.get(aggregate.source)
         for filter_name in aggregate.filters:
@@ -292,10 +343,14 @@ def _evaluate_chunk(
                                             window, filter_name)
                         columns[name] = np.full(len(snapshots), np.nan)
                 continue
-            events = events_all
-            if filter_name is not None:
-                events = events_all[spec.filters[filter_name].matches(events_all).to_numpy()]
-            indexed = _SortedEvents(events, customer_ranks, int(lowest), span)
+            if indexed_for != (aggregate.source, filter_name):
+                # Consecutive aggregates of one source and filter share its sorted events.
+                indexed = None
+                events = events_all
+                if filter_name is not None:
+                    events = events_all[spec.filters[filter_name].matches(events_all).to_numpy()]
+                indexed = _SortedEvents(events, customer_ranks, int(lowest), span)
+                indexed_for = (aggregate.source, filter_name)
             for window in aggregate.windows:
                 start_keys = row_base if window is None else (
                     row_base + (cutoff - window * 86_400 - lowest)
@@ -307,15 +362,18 @@ def _evaluate_chunk(
                     columns[name] = _aggregate(
                         indexed, aggregate.column, function, start, end, cutoff
                     )
-    frame = pd.concat([built_in, pd.DataFrame(columns, index=snapshots.index)], axis=1)
+    del indexed
     for derived in spec.derived:
-        frame[derived.name] = _derive(derived, frame)
-    return frame
+        columns[derived.name] = _derive(derived, columns)
+    values = np.empty((len(snapshots), len(names)))
+    for position, name in enumerate(names):
+        values[:, position] = columns.pop(name)
+    return values
 
 
-def _derive(derived: DerivedSpec, frame: pd.DataFrame) -> np.ndarray:
-    left = frame[derived.inputs[0]].to_numpy(dtype="float64")
-    right = frame[derived.inputs[1]].to_numpy(dtype="float64")
+def _derive(derived: DerivedSpec, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    left = np.asarray(columns[derived.inputs[0]], dtype="float64")
+    right = np.asarray(columns[derived.inputs[1]], dtype="float64")
     with np.errstate(invalid="ignore", divide="ignore"):
         if derived.kind == "ratio":
             return np.where(right != 0, left / right, np.nan)
@@ -347,14 +405,96 @@ def _built_in_features(
     return built
 
 
+def _chunk_inputs(
+    tables: Mapping[str, pd.DataFrame], snapshots: pd.DataFrame, customers: np.ndarray,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """A chunk's snapshot rows, ordered by (customer, as_of) so that the binary searches walk
+    the sorted events forwards (their index keeps the output positions), and its tables."""
+    rows = snapshots[snapshots["customer_id"].isin(customers)]
+    rows = rows.sort_values(["customer_id", "as_of"], kind="stable")
+    return rows, _subset(tables, customers)
+
+
+def _chunk_values(
+    spec: FeatureSpec, chunk_tables: dict[str, pd.DataFrame], rows: pd.DataFrame,
+    names: list[str],
+) -> np.ndarray:
+    """One chunk's features, rows as ``rows``, columns as ``names``: what a worker process runs.
+    It reads only the chunk's own tables, so it gives the same values wherever it runs."""
+    if "bills" in chunk_tables and "repayments" in chunk_tables:
+        chunk_tables[CURED_BILLS] = bill_cure_times(
+            chunk_tables["bills"], chunk_tables["repayments"]
+        )
+    built_in = _built_in_features(chunk_tables, rows, spec.latency_days)
+    return _evaluate_chunk(spec, chunk_tables, rows, built_in, names)
+
+
+def _worker_count(workers: int | None, chunks: int) -> int:
+    if workers is None:
+        counter: Callable[[], int | None] = getattr(os, "process_cpu_count", os.cpu_count)
+        workers = counter() or 1
+    elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be a whole number of at least 1, or None; got {workers!r}")
+    return max(1, min(workers, chunks))
+
+
+WORKER_START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+    else "spawn"
+"""How worker processes start: never a plain fork of a parent that may hold threads and locks
+(an MLflow client, a notebook kernel); forkserver where the platform has it, spawn elsewhere."""
+
+
+def _evaluate_in_workers(
+    spec: FeatureSpec, tables: Mapping[str, pd.DataFrame], snapshots: pd.DataFrame,
+    chunks: list[np.ndarray], names: list[str], block: np.ndarray, workers: int,
+    progress: tqdm,
+) -> None:
+    """Fill ``block`` chunk by chunk in ``workers`` processes, at most one chunk each in flight.
+
+    Each worker is sent its chunk's rows and tables alone (a pickle of the chunk, not of the
+    whole data set), so the parent's block stays the only full-size array. A worker's error is
+    raised here as the same exception, once the chunks still running have stopped."""
+    pending: dict[Future, np.ndarray] = {}
+    remaining = iter(chunks)
+    context = multiprocessing.get_context(WORKER_START_METHOD)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        def submit_next() -> None:
+            customers = next(remaining, None)
+            if customers is None:
+                return
+            rows, chunk_tables = _chunk_inputs(tables, snapshots, customers)
+            future = pool.submit(_chunk_values, spec, chunk_tables, rows, names)
+            pending[future] = rows.index.to_numpy()
+
+        for _ in range(workers):
+            submit_next()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                block[pending.pop(future)] = future.result()
+                progress.update()
+                submit_next()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def build_features(
     spec: FeatureSpec,
     tables: Mapping[str, pd.DataFrame],
     snapshots: pd.DataFrame,
     chunk_customers: int = 10_000,
     show_progress: bool = False,
+    workers: int | None = 1,
 ) -> FeatureMatrix:
-    """Evaluate ``spec`` for every (customer_id, as_of) row of ``snapshots``, in the same order."""
+    """Evaluate ``spec`` for every (customer_id, as_of) row of ``snapshots``, in the same order.
+
+    ``workers``: processes evaluating chunks of ``chunk_customers`` side by side; None for one
+    per CPU this process may use, never more than there are chunks. A chunk's features depend on
+    its customers' events alone, so the values are identical, bit for bit, whatever the number;
+    only time and memory change: each worker holds one chunk's tables and work (1, the default,
+    evaluates in this process).
+    """
     as_of_seconds = pd.DatetimeIndex(snapshots["as_of"]).as_unit("ns").asi8
     if len(snapshots) and np.any(as_of_seconds % 1_000_000_000):
         raise ConfigError("snapshot as_of values must be whole seconds")
@@ -371,18 +511,17 @@ def build_features(
     # One preallocated block receives every chunk, so the peak is the output plus one chunk.
     block = np.full((len(snapshots), len(names)), np.nan)
     chunks = list(_customer_chunks(snapshots, chunk_customers))
-    for customers in tqdm(chunks, desc="features by customer chunk", unit="chunk",
-                          disable=not show_progress):
-        rows = snapshots[snapshots["customer_id"].isin(customers)]
-        chunk_tables = _subset(tables, customers)
-        if "bills" in chunk_tables and "repayments" in chunk_tables:
-            chunk_tables[CURED_BILLS] = bill_cure_times(
-                chunk_tables["bills"], chunk_tables["repayments"]
-            )
-        built_in = _built_in_features(chunk_tables, rows, spec.latency_days)
-        piece = _evaluate_chunk(spec, chunk_tables, rows, built_in)
-        block[rows.index.to_numpy()] = piece[names].to_numpy(dtype="float64")
-        del piece, built_in, chunk_tables
+    workers = _worker_count(workers, len(chunks))
+    with tqdm(total=len(chunks), desc="features by customer chunk", unit="chunk",
+              disable=not show_progress) as progress:
+        if workers > 1:
+            _evaluate_in_workers(spec, tables, snapshots, chunks, names, block, workers,
+                                 progress)
+        for customers in chunks if workers == 1 else ():
+            rows, chunk_tables = _chunk_inputs(tables, snapshots, customers)
+            block[rows.index.to_numpy()] = _chunk_values(spec, chunk_tables, rows, names)
+            del chunk_tables
+            progress.update()
     columns: dict[str, object] = {}
     if spec.static_attributes:
         customers = tables["customers"].set_index("customer_id")
