@@ -5,21 +5,29 @@
     python benchmarks/feature_engine.py --chunk-customers 10000,50000,100000 \\
         --output-json outputs/feature_engine.json
     python benchmarks/feature_engine.py --engines ours --profile-top 15     # where the time goes
+    python benchmarks/feature_engine.py --engines ours-subset,polars --workers 1,2
 
 Every engine runs on the same simulated data set (generated under ``--data-dir`` if absent, reused
 otherwise) and the same snapshots: every customer whose line is open at each of the twelve month
 starts of 2024. Each measurement runs in a fresh Python process, so engines never share a heap;
 its peak memory is the child's peak resident set size as the kernel accounts it when the child is
-reaped (``os.wait4``, the per-child form of ``getrusage(RUSAGE_CHILDREN)``). Wall time covers the
+reaped (``os.wait4``, the per-child form of ``getrusage(RUSAGE_CHILDREN)``). With ``--workers``
+above 1 our engine runs chunks in worker processes, which that peak (one process's) leaves out:
+*tree MB* is the peak of the proportional set size (PSS) summed over the child and every process
+below it, sampled every 0.1 s, and CPU time adds the workers' (the forkserver is stopped, so
+reaped, before the child reports). Wall time covers the
 feature computation only: reading Parquet and building the snapshot table happen before the clock
 starts, in every engine's own native form (pandas frames, a polars frame, DuckDB tables).
 
 Engines (``--engines``, comma separated):
 
 ``ours``            ``build_features`` with the default spec (all ~190 features), once per
-                    ``--chunk-customers`` value, to show how memory and time move with the chunk.
+                    ``--chunk-customers`` value and ``--workers`` value, to show how memory and
+                    time move with the chunk and the worker processes.
 ``ours-subset``     ``build_features`` on a spec restricted to the comparison subset below (plus
-                    the two state features every spec yields: tenure, current days past due).
+                    the two state features every spec yields: tenure, current days past due),
+                    once per ``--workers`` value; runs with workers > 1 are checked against the
+                    serial one (they must agree exactly).
 ``polars``          the subset in polars: join snapshots to events per customer, filter to the
                     trailing year, one ``group_by`` with per-window filtered aggregations.
 ``polars-rolling``  the subset in polars with time-based rolling kernels: snapshot rows are
@@ -223,7 +231,25 @@ def _run_ours(loaded, job: dict) -> pd.DataFrame:
 
     tables, snapshots = loaded
     spec = _spec(job["spec"])
-    return build_features(spec, tables, snapshots, chunk_customers=job["chunk"]).frame
+    return build_features(spec, tables, snapshots, chunk_customers=job["chunk"],
+                          workers=job.get("workers", 1)).frame
+
+
+def _stop_forkserver() -> None:
+    """Stop (and so reap) the forkserver the engine's worker pool started, if any: its reaped
+    workers' CPU time then counts in this process's ``RUSAGE_CHILDREN``."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    if server is not None and hasattr(server, "_stop"):
+        server._stop()
+
+
+def _children_cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _load_polars(root: Path, job: dict):
@@ -562,8 +588,11 @@ def _worker(job: dict) -> None:
         profile = cProfile.Profile()
         profile.enable()
     started, cpu_started = time.perf_counter(), time.process_time()
+    children_cpu_started = _children_cpu_seconds()
     result = run(loaded, job)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    _stop_forkserver()
+    cpu_seconds += _children_cpu_seconds() - children_cpu_started
     if profile is not None:
         profile.disable()
     engine_peak_kib = _status_kib("VmHWM") if reset else None
@@ -602,6 +631,34 @@ def _profile_table(profile, top: int) -> dict[str, str]:
 # The parent: one child per measurement, peak RSS from the kernel's accounting of that child.
 
 
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (Linux ``/proc/<pid>/task/<tid>/children``)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                queue.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def _tree_pss_mb(pid: int) -> float:
+    """Proportional set size summed over ``pid`` and its descendants, in MB (0 off Linux)."""
+    total_kib = 0
+    for member in _descendants(pid):
+        try:
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kib += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+    return total_kib / 1024
+
+
 def run_child(job: dict, scratch: Path, timeout: float) -> dict:
     tag = f"{job['label']}".replace(" ", "_").replace("/", "_").replace("=", "")
     job = {**job, "report": str(scratch / f"{tag}.json")}
@@ -610,6 +667,7 @@ def run_child(job: dict, scratch: Path, timeout: float) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(job)]
     child = subprocess.Popen(command, cwd=REPOSITORY)
     deadline = time.monotonic() + timeout
+    tree_peak_mb, next_sample = 0.0, 0.0
     while True:
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
@@ -618,12 +676,16 @@ def run_child(job: dict, scratch: Path, timeout: float) -> dict:
             child.kill()
             pid, status, usage = os.wait4(child.pid, 0)
             return {**job, "error": f"timed out after {timeout:.0f}s"}
+        if time.monotonic() >= next_sample:
+            tree_peak_mb = max(tree_peak_mb, _tree_pss_mb(child.pid))
+            next_sample = time.monotonic() + 0.1
         time.sleep(0.05)
     child.returncode = os.waitstatus_to_exitcode(status)
     peak_mb = usage.ru_maxrss / 1024 if platform.system() == "Linux" else usage.ru_maxrss / 2**20
     if child.returncode != 0 or not Path(job["report"]).is_file():
         return {**job, "error": f"exit code {child.returncode}", "peak_rss_mb": peak_mb}
-    return {**job, **json.loads(Path(job["report"]).read_text()), "peak_rss_mb": peak_mb}
+    return {**job, **json.loads(Path(job["report"]).read_text()), "peak_rss_mb": peak_mb,
+            "tree_peak_mb": tree_peak_mb}
 
 
 def _best_of(job: dict, scratch: Path, args) -> dict:
@@ -635,7 +697,8 @@ def _best_of(job: dict, scratch: Path, args) -> dict:
         return runs[0]
     best = min(good, key=lambda r: r["seconds"])
     return {**best, "all_seconds": [r["seconds"] for r in good],
-            "peak_rss_mb": max(r["peak_rss_mb"] for r in good)}
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in good),
+            "tree_peak_mb": max(r.get("tree_peak_mb", 0.0) for r in good)}
 
 
 def compare(reference: Path, other: Path) -> dict:
@@ -680,16 +743,24 @@ def plan(args) -> list[dict]:
         raise SystemExit(f"unknown engine(s) {unknown}; choose from {', '.join(ENGINES)}")
     base = {"data_dir": str(args.data_dir)}
     chunks = [int(c) for c in str(args.chunk_customers).split(",")]
+    workers = [int(w) for w in str(args.workers).split(",")]
     jobs = []
     if "ours" in engines:
         for chunk in chunks:
-            jobs.append({**base, "engine": "ours", "spec": "default", "chunk": chunk,
-                         "label": f"ours default chunk={chunk}"})
+            for count in workers:
+                label = f"ours default chunk={chunk}" + (f" workers={count}" if count != 1 else "")
+                jobs.append({**base, "engine": "ours", "spec": "default", "chunk": chunk,
+                             "workers": count, "label": label})
     needs_reference = any(e in engines for e in ("ours-subset", "polars", "polars-rolling",
                                                   "duckdb"))
     if needs_reference:
         jobs.append({**base, "engine": "ours", "spec": "subset", "chunk": 50_000,
                      "label": "ours subset", "compare": True})
+    if "ours-subset" in engines:
+        for count in (w for w in workers if w != 1):
+            jobs.append({**base, "engine": "ours", "spec": "subset", "chunk": 50_000,
+                         "workers": count, "label": f"ours subset workers={count}",
+                         "compare": True, "reference": "ours subset"})
     for engine in ("polars", "polars-rolling", "duckdb"):
         if engine in engines:
             jobs.append({**base, "engine": engine, "label": f"{engine} subset", "compare": True,
@@ -709,7 +780,8 @@ def plan(args) -> list[dict]:
 
 def _print_table(results: list[dict]) -> None:
     header = (f"{'engine':34} {'customers':>9} {'snapshots':>9} {'feats':>5} {'wall s':>7} "
-              f"{'CPU s':>7} {'snaps/s':>9} {'peak MB':>8} {'eng. MB':>8} {'base MB':>8}")
+              f"{'CPU s':>7} {'snaps/s':>9} {'peak MB':>8} {'eng. MB':>8} {'base MB':>8} "
+              f"{'tree MB':>8}")
     print("\n" + header + "\n" + "-" * len(header))
     for r in results:
         if "error" in r:
@@ -719,11 +791,14 @@ def _print_table(results: list[dict]) -> None:
         print(f"{r['label']:34} {r['customers']:>9,} {r['rows']:>9,} {r['features']:>5} "
               f"{r['seconds']:>7.1f} {r['cpu_seconds']:>7.1f} {r['rows'] / r['seconds']:>9,.0f} "
               f"{r['peak_rss_mb']:>8,.0f} "
-              f"{(engine_mb or float('nan')):>8,.0f} {r['base_rss_mb']:>8,.0f}")
+              f"{(engine_mb or float('nan')):>8,.0f} {r['base_rss_mb']:>8,.0f} "
+              f"{r.get('tree_peak_mb', float('nan')):>8,.0f}")
     print("wall s / CPU s: the engine's elapsed and CPU time (all threads; reading data excluded);"
           " snaps/s: snapshots per wall second;\npeak MB: the child's peak RSS, loading included; "
           "eng. MB: peak RSS while the engine ran (high-water mark reset after loading);\n"
-          "base MB: RSS when the engine started (the data it was given).")
+          "base MB: RSS when the engine started (the data it was given);\n"
+          "tree MB: peak PSS summed over the child and its worker processes (sampled every 0.1 s)."
+          )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -739,6 +814,8 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"comma-separated subset of {', '.join(ENGINES)}")
     parser.add_argument("--chunk-customers", default="10000,50000,100000",
                         help="chunk sizes for the default-spec runs of our engine (comma list)")
+    parser.add_argument("--workers", default="1",
+                        help="worker processes for our engine's runs (comma list; 1 = serial)")
     parser.add_argument("--featuretools-customers", type=int, default=10_000,
                         help="customers (lowest ids) the featuretools comparison runs on")
     parser.add_argument("--profile-top", type=int, default=0,
@@ -793,6 +870,12 @@ def main(argv: list[str] | None = None) -> None:
                   f"{worst['missing_mismatches']}, max |diff| {worst['max_abs_diff']:.3g}, max "
                   f"rel diff {worst['max_rel_diff']:.3g}, values off by >1e-6 (rel) "
                   f"{worst['values_off_by_1e-6']:,}")
+    polars = by_label.get("polars subset")
+    for result in results:
+        if polars and "error" not in polars and result["label"].startswith("ours subset") \
+                and "error" not in result and "sample" not in result:
+            print(f"{result['label']}: {result['seconds']:.1f}s, "
+                  f"{result['seconds'] / polars['seconds']:.2f}x polars' wall time")
     for result in results:
         if "profile" in result:
             print(f"\n{result['label']}: {result['seconds']:.1f}s under the profiler")
