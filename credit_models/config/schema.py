@@ -16,6 +16,7 @@ from hydra.core.config_store import ConfigStore
 
 from credit_models.models.xgb_pd import DEFAULT_PARAMS
 from credit_models.workflows.comparison import CompareSettings
+from credit_models.workflows.distributed.partitions import RepartitionSettings
 from credit_models.workflows.explanation import ExplainSettings
 from credit_models.workflows.monitoring import MonitorSettings
 from credit_models.workflows.portfolio_description import PortfolioDescriptionSettings
@@ -24,6 +25,7 @@ from credit_models.workflows.scoring import ScoreSettings
 from credit_models.workflows.scoring_batch import ScoringBatchSettings
 from credit_models.workflows.settings import (
     DataSettings,
+    EngineSettings,
     LimitsSettings,
     TrainSettings,
     TuneSettings,
@@ -36,6 +38,7 @@ class DataAction(str, Enum):
     validate = "validate"
     convert = "convert"
     describe = "describe"
+    repartition = "repartition"
     # `batch` (credit-models-data batch) composes conf/data_batch.yaml: ScoringBatchSettings
 
 
@@ -46,6 +49,13 @@ class DataJobConfig:
     data: DataSettings = field(default_factory=DataSettings)
     show_progress: bool = True
     describe: PortfolioDescriptionSettings = field(default_factory=PortfolioDescriptionSettings)
+    repartition: RepartitionSettings = field(default_factory=RepartitionSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    """``repartition`` runs on the Dask cluster these settings open (a local one by default)."""
+
+    def __post_init__(self) -> None:
+        if self.action == DataAction.repartition:
+            self.repartition.require_paths()
 
 
 def register_configs() -> None:

@@ -8,7 +8,10 @@ only) into a folder it owns. `credit-models-data batch as_of=2025-01-01
 output=data/batches/2025-01.parquet` writes the point-in-time feature matrix of every customer
 with an open line at that date (:mod:`credit_models.workflows.scoring_batch`), the input of
 `credit-models-score` and `credit-models-monitor`; it composes `conf/data_batch.yaml`, which
-takes the train job's data, features and labels groups.
+takes the train job's data, features and labels groups. `credit-models-data repartition
+repartition.source=/my/tables repartition.output=/my/partitioned repartition.partitions=64`
+rewrites a data set into customer partitions for `engine=dask`, on the cluster the `engine`
+settings open (:mod:`credit_models.workflows.distributed.partitions`).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def run_data_job(settings: DataJobConfig) -> int:
         print(f"data set written to {path}")
     if action == DataAction.describe:
         return describe(settings)
+    if action == DataAction.repartition:
+        return repartition(settings)
     dataset = load_dataset(data, strict=False)
     for name in unknown_table_files(dataset.path):
         print(f"ignored: {name} is not a table of the contract")
@@ -66,6 +71,30 @@ def describe(settings: DataJobConfig) -> int:
                                          source=dataset.manifest.source)
     print(description.summary())
     print(f"portfolio description written to {folder}")
+    return 0
+
+
+def repartition(settings: DataJobConfig) -> int:
+    """``credit-models-data repartition``: the data set rewritten into customer partitions on the
+    Dask cluster, then checked as the Dask engine will check it."""
+    from credit_models.workflows.distributed.cluster import open_cluster
+    from credit_models.workflows.distributed.partitions import (
+        check_customer_partitioning,
+        check_repartition_target,
+        open_partitioned_dataset,
+        repartition_dataset,
+    )
+
+    options = settings.repartition
+    assert options.source is not None and options.output is not None   # checked with the config
+    check_repartition_target(options.source, options.output)     # before a cluster is started
+    with open_cluster(settings.engine) as (client, _):
+        folder = repartition_dataset(client, options.source, options.output, options.partitions)
+        partitions = open_partitioned_dataset(str(folder))
+        check_customer_partitioning(client, partitions)
+    sizes = partitions.table_bytes
+    print(f"{partitions.n_partitions} customer partitions written to {folder} (tables of "
+          f"{min(sizes) / 2**20:.1f} to {max(sizes) / 2**20:.1f} MiB in memory per partition)")
     return 0
 
 

@@ -55,6 +55,8 @@ REPARTITION_WRITER = "repartition"
 EXAMPLE_IDS = 5
 """Customer ids an error shows."""
 FOOTER_THREADS = 16
+SAMPLE_POINTS = 2_000_000
+"""Customer ids sampled in all to cut the partitions (spread over the customers files)."""
 """Footers read side by side: on object stores each is a round trip."""
 
 
@@ -229,8 +231,7 @@ def repartition_dataset(client: Client, source: str, target: Path | str,
             if CUSTOMER_ID not in footers[url].columns:
                 raise DatasetReadError(f"table {table!r} file {url} has no {CUSTOMER_ID} column: "
                                        "rows cannot be given to a customer partition")
-    ids = dd.read_parquet(layout.tables[CUSTOMERS], columns=[CUSTOMER_ID])[CUSTOMER_ID]
-    divisions = _divisions(client, ids, partitions, source)
+    divisions = _divisions(client, layout.tables[CUSTOMERS], partitions, source)
     staging = staging_folder(target)
     try:
         with dask.config.set({"dataframe.convert-string": False}):   # dtypes kept as stored
@@ -507,25 +508,44 @@ def _straddle_problem(client: Client, partitions: CustomerPartitions, table: str
 # ------------------------------------------------------------------------------ repartition
 
 
-def _divisions(client: Client, ids: Any, partitions: int, source: str) -> list[int]:
+def _divisions(client: Client, customer_files: list[str], partitions: int,
+               source: str) -> list[int]:
     """``partitions + 1`` increasing customer ids cutting the customers into ranges of about
-    equal counts (approximate quantiles; evenly spaced ids where they repeat)."""
-    quantiles = np.linspace(0.0, 1.0, partitions + 1)
-    low, high, distinct, cuts = client.gather(client.compute(
-        [ids.min(), ids.max(), ids.nunique_approx(), ids.quantile(quantiles)]))
-    if pd.isna(low):
+    equal counts: each customers file's task returns an evenly spaced sample of its sorted ids
+    (its smallest and largest among them), and the weighted sample's quantiles are the cuts."""
+    size = max(16, min(64 * partitions, SAMPLE_POINTS // max(len(customer_files), 1)))
+    samples = client.gather([client.submit(_id_sample, url, size, pure=False)
+                             for url in customer_files])
+    samples = [(count, values) for count, values in samples if count]
+    if not samples:
         raise DatasetReadError(f"data set {source} has no customers to partition")
-    if partitions > 1 and (distinct < partitions or high - low < partitions):
-        raise ConfigError(
-            f"repartition.partitions={partitions} is more than the data set's about "
-            f"{int(distinct)} customer(s) can fill; choose fewer partitions")
-    inner = np.floor(np.asarray(cuts, dtype="float64")[1:-1]).astype("int64")
-    divisions = np.unique(np.concatenate([[int(low)], inner, [int(high)]]))
-    if len(divisions) != partitions + 1:
-        divisions = np.unique(np.linspace(int(low), int(high), partitions + 1).astype("int64"))
+    values = np.concatenate([values for _, values in samples])
+    weights = np.concatenate([np.full(len(values), count / len(values))
+                              for count, values in samples])
+    order = np.argsort(values, kind="stable")
+    values, cumulative = values[order], np.cumsum(weights[order])
+    low, high, customers = int(values[0]), int(values[-1]), cumulative[-1]
+    if partitions > 1 and (customers < partitions or high - low < partitions):
+        raise ConfigError(f"repartition.partitions={partitions} is more than the data set's "
+                          f"{int(customers)} customer(s) can fill; choose fewer partitions")
+    ranks = customers * np.arange(1, partitions) / partitions
+    inner = values[np.minimum(np.searchsorted(cumulative, ranks), len(values) - 1)]
+    divisions = np.unique(np.concatenate([[low], inner, [high]]).astype("int64"))
+    if len(divisions) != partitions + 1:     # repeated cuts (few customers): even id ranges
+        divisions = np.unique(np.linspace(low, high, partitions + 1).astype("int64"))
     if len(divisions) == 1:      # one customer id: a single partition holding it
-        divisions = np.array([int(low), int(low)])
+        divisions = np.array([low, low])
     return [int(value) for value in divisions]
+
+
+def _id_sample(url: str, size: int) -> tuple[int, np.ndarray]:
+    """How many customers the file holds, and ``size`` of its sorted ids evenly spaced by rank
+    (the first and the last included)."""
+    ids = np.sort(_read_parquet(url, CUSTOMERS, [CUSTOMER_ID])[CUSTOMER_ID].to_numpy())
+    if not len(ids):
+        return 0, ids
+    positions = np.unique(np.linspace(0, len(ids) - 1, min(size, len(ids))).round().astype(int))
+    return len(ids), ids[positions]
 
 
 def _shuffled(frame: Any, table: str, divisions: list[int]) -> Any:
