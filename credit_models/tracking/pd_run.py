@@ -101,6 +101,7 @@ def pd_run_tags(model: ModelSettings, data: TrainingData) -> dict[str, str]:
         "label": data.label_name,
         "data_source": data.dataset.manifest.source,
         "test_split": data.splitter.evaluation_split,
+        **data.engine_tags,
         **code_version(PACKAGE_DIR),
     }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from credit_models.split.factory import Splitter
 from credit_models.split.names import UNUSED
 from credit_models.timestamps import utc_timestamp
 from credit_models.workflows.dataset import LoadedDataset, load_dataset, materialise
-from credit_models.workflows.settings import SnapshotSettings, TrainingDataSettings
+from credit_models.workflows.settings import EngineKind, SnapshotSettings, TrainingDataSettings
 
 logger = logging.getLogger("credit_models.training_data")
 
@@ -65,6 +65,9 @@ class TrainingData:
     label_text: str
     """The label definition in words, for reports."""
     feature_cache: Path | None
+    engine_tags: dict[str, str] = field(default_factory=dict)
+    """Where the rows were computed (``engine``; for ``dask`` the scheduler, workers and
+    dashboard), tagged on the run."""
 
     @property
     def label_summary(self) -> pd.DataFrame:
@@ -111,27 +114,31 @@ def assemble_training_data(
     definition, splitter = settings.labels, settings.splitter
     from_table = definition.source is LabelSource.table
 
-    materialise(settings.data)
-    dataset = load_dataset(settings.data)
-    stage("data set %s validated: %s", dataset.path,
-          ", ".join(f"{k} {v:,}" for k, v in dataset.report.row_counts.items()))
-    fingerprint = data_fingerprint(dataset.tables)
+    if settings.engine.kind is EngineKind.dask:
+        from credit_models.workflows.distributed.training_data import rows_on_cluster
 
-    if from_table:
-        labels = provided_labels(dataset)
-        label_name = "provided"
-        label_text = f"the data set's own outcome (labels table of {dataset.manifest.source})"
+        dataset, fingerprint, labels, features, cluster = rows_on_cluster(
+            settings, feature_spec, stage)
+        engine_tags, cache_folder = cluster.as_tags(), None
+        label_name, label_text = definition.name, _event_label_text(definition)
     else:
-        snapshots = snapshots_for(settings.features.snapshots, dataset, definition)
-        labels = label_default(
-            snapshots, dataset.tables["bills"], dataset.tables["repayments"], definition,
-            dataset.extraction_date, orders=dataset.tables["orders"],
-        )
-        label_name = definition.name
-        label_text = (
-            f"bad = ever {definition.bad_days_past_due}+ days past due within "
-            f"{definition.performance_months} months after the snapshot ({definition.name})"
-        )
+        materialise(settings.data)
+        dataset = load_dataset(settings.data)
+        stage("data set %s validated: %s", dataset.path,
+              ", ".join(f"{k} {v:,}" for k, v in dataset.report.row_counts.items()))
+        fingerprint = data_fingerprint(dataset.tables)
+        if from_table:
+            labels = provided_labels(dataset)
+            label_name = "provided"
+            label_text = f"the data set's own outcome (labels table of {dataset.manifest.source})"
+        else:
+            snapshots = snapshots_for(settings.features.snapshots, dataset, definition)
+            labels = label_default(
+                snapshots, dataset.tables["bills"], dataset.tables["repayments"], definition,
+                dataset.extraction_date, orders=dataset.tables["orders"],
+            )
+            label_name, label_text = definition.name, _event_label_text(definition)
+        engine_tags = {"engine": "local"}
     labelled = labels.loc[labels["status"] == LABELLED, ["customer_id", "as_of", "is_bad"]]
     labelled = labelled.reset_index(drop=True).astype({"is_bad": bool})
     counts = labels["status"].value_counts().to_dict()
@@ -153,22 +160,29 @@ def assemble_training_data(
     ) + (" — unused rows belong to customers grouped into another split"
          if (split == UNUSED).any() else ""))
 
-    started = time.perf_counter()
-    engine = settings.engine
-    cache_dir = Path(engine.feature_cache_dir) if engine.feature_cache_dir else None
-    features, cache_folder = cached_features(
-        cache_dir, spec_key, fingerprint, labelled[["customer_id", "as_of"]],
-        lambda: build_features(feature_spec, dataset.tables, labelled[["customer_id", "as_of"]],
-                               chunk_customers=engine.chunk_customers, show_progress=True),
-    )
-    stage("%d features for %s snapshots in %.1fs", len(features.feature_names),
-          f"{len(labelled):,}", time.perf_counter() - started)
+    if settings.engine.kind is not EngineKind.dask:
+        started = time.perf_counter()
+        engine = settings.engine
+        cache_dir = Path(engine.feature_cache_dir) if engine.feature_cache_dir else None
+        features, cache_folder = cached_features(
+            cache_dir, spec_key, fingerprint, labelled[["customer_id", "as_of"]],
+            lambda: build_features(feature_spec, dataset.tables,
+                                   labelled[["customer_id", "as_of"]],
+                                   chunk_customers=engine.chunk_customers, show_progress=True),
+        )
+        stage("%d features for %s snapshots in %.1fs", len(features.feature_names),
+              f"{len(labelled):,}", time.perf_counter() - started)
     return TrainingData(
         dataset=dataset, fingerprint=fingerprint, definition=definition,
         feature_spec=feature_spec, raw_feature_spec=raw_spec, labels=labels, labelled=labelled,
         features=features, split=split, splitter=splitter, label_name=label_name,
-        label_text=label_text, feature_cache=cache_folder,
+        label_text=label_text, feature_cache=cache_folder, engine_tags=engine_tags,
     )
+
+
+def _event_label_text(definition: DefaultDefinition) -> str:
+    return (f"bad = ever {definition.bad_days_past_due}+ days past due within "
+            f"{definition.performance_months} months after the snapshot ({definition.name})")
 
 
 def provided_labels(dataset: LoadedDataset) -> pd.DataFrame:

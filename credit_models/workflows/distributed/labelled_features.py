@@ -1,0 +1,255 @@
+"""Labels and point-in-time features of a customer-partitioned data set, computed partition by
+partition on a Dask cluster.
+
+Every partition runs the local engine's own functions on its customers' tables alone (validation,
+month-start snapshots, :func:`~credit_models.labels.default_label.label_default`,
+:func:`~credit_models.features.engine.build_features`): a customer's events never straddle
+partitions, so each row equals the local engine's. No process ever holds more than one
+partition's events; what comes back to the job is the modelling table (one row per snapshot) and
+per-partition summaries (row counts, digests, date ranges).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from credit_models.data.contract import ATTRIBUTE_PREFIX, TABLES
+from credit_models.data.fingerprint import table_digest
+from credit_models.data.plausibility import PlausibilityConfig
+from credit_models.data.validation import ValidationReport, check_tables
+from credit_models.errors import ConfigError, DataContractError
+from credit_models.features.engine import FeatureMatrix, build_features
+from credit_models.features.snapshots import customer_snapshots
+from credit_models.features.spec import FeatureSpec, feature_name
+from credit_models.labels.default_label import LABELLED, DefaultDefinition, label_default
+from credit_models.workflows.distributed.partitions import CustomerPartitions
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    from distributed import Client
+
+logger = logging.getLogger(__name__)
+
+LABEL_COLUMNS = ["customer_id", "as_of", "is_bad", "status", "is_indeterminate"]
+
+
+@dataclass(frozen=True)
+class PartitionSummary:
+    """What the job needs to know of one partition without its rows."""
+
+    name: str
+    row_counts: dict[str, int]
+    digests: dict[str, str]
+    first: dict[str, pd.Timestamp]
+    last: dict[str, pd.Timestamp]
+    earliest_signup: pd.Timestamp | None
+    notes: list[str]
+    ignored_columns: dict[str, list[str]]
+    schema: dict[str, pd.DataFrame]
+    """Zero-row frames with each table's columns and dtypes."""
+
+
+@dataclass(frozen=True)
+class PartitionedSummary:
+    """The whole data set's summary, combined from its partitions'."""
+
+    partitions: list[PartitionSummary]
+
+    @property
+    def report(self) -> ValidationReport:
+        counts = {name: sum(p.row_counts.get(name, 0) for p in self.partitions)
+                  for name in self.partitions[0].row_counts}
+        notes = sorted({note for p in self.partitions for note in p.notes})
+        ignored: dict[str, list[str]] = {}
+        for part in self.partitions:
+            for table, columns in part.ignored_columns.items():
+                ignored[table] = sorted(set(ignored.get(table, [])) | set(columns))
+        return ValidationReport(violations=[], ignored_columns=ignored, row_counts=counts,
+                                notes=[*notes, f"validated in {len(self.partitions)} customer "
+                                       "partitions on a Dask cluster"])
+
+    @property
+    def fingerprint(self) -> dict[str, Any]:
+        """:func:`~credit_models.data.fingerprint.data_fingerprint`'s shape; each table's digest
+        is that of its partitions' digests in partition order (a partitioned data set's own
+        fingerprint: the same partitions give the same one)."""
+        fingerprint: dict[str, Any] = {}
+        for name in sorted(self.partitions[0].row_counts):
+            digest = hashlib.sha256("".join(p.digests[name] for p in self.partitions).encode())
+            entry: dict[str, Any] = {"rows": sum(p.row_counts[name] for p in self.partitions),
+                                     "sha256": digest.hexdigest()}
+            firsts = [p.first[name] for p in self.partitions if name in p.first]
+            if firsts:
+                entry["first"] = min(firsts).isoformat()
+                entry["last"] = max(p.last[name] for p in self.partitions
+                                    if name in p.last).isoformat()
+            fingerprint[name] = entry
+        combined = hashlib.sha256("".join(
+            entry["sha256"] for entry in fingerprint.values()).encode())
+        fingerprint["combined_sha256"] = combined.hexdigest()
+        fingerprint["partitions"] = len(self.partitions)
+        return fingerprint
+
+    @property
+    def earliest_signup(self) -> pd.Timestamp:
+        return min(p.earliest_signup for p in self.partitions if p.earliest_signup is not None)
+
+    @property
+    def schema(self) -> dict[str, pd.DataFrame]:
+        return self.partitions[0].schema
+
+
+def summarise_partitions(
+    client: Client, partitions: CustomerPartitions, extraction_date: pd.Timestamp,
+    plausibility: PlausibilityConfig | None,
+) -> PartitionedSummary:
+    """Validate every partition on the cluster (the local engine's rules, partition by
+    partition) and summarise it; a violation stops the job naming the partition."""
+    futures = client.map(_summarise, [partitions] * partitions.n_partitions, partitions.names,
+                         extraction_date=extraction_date, plausibility=plausibility,
+                         pure=False)
+    return PartitionedSummary(client.gather(futures))
+
+
+def _summarise(partitions: CustomerPartitions, name: str, extraction_date: pd.Timestamp,
+               plausibility: PlausibilityConfig | None) -> PartitionSummary:
+    tables = partitions.read_partition(name)
+    try:
+        report = check_tables(tables, extraction_date, plausibility)
+    except DataContractError as error:
+        raise DataContractError([
+            violation.__class__(
+                f"{violation.table} (partition {name})", violation.column, violation.rule,
+                violation.count, violation.examples)
+            for violation in error.violations]) from None
+    first, last = {}, {}
+    for table, frame in tables.items():
+        column = TABLES[table].time_column if table in TABLES else None
+        if column and len(frame):
+            first[table], last[table] = frame[column].min(), frame[column].max()
+    customers = tables["customers"]
+    return PartitionSummary(
+        name=name, row_counts=dict(report.row_counts),
+        digests={table: table_digest(frame) for table, frame in tables.items()},
+        first=first, last=last,
+        earliest_signup=customers["signed_up_at"].min() if len(customers) else None,
+        notes=list(report.notes), ignored_columns=dict(report.ignored_columns),
+        schema={table: frame.iloc[:0] for table, frame in tables.items()},
+    )
+
+
+def labelled_features(
+    partitions: CustomerPartitions,
+    spec: FeatureSpec,
+    definition: DefaultDefinition,
+    as_of_dates: list[pd.Timestamp],
+    extraction_date: pd.Timestamp,
+    chunk_customers: int,
+    schema: Mapping[str, pd.DataFrame],
+) -> dd.DataFrame:
+    """Every month-start snapshot of every partition's customers with its label status and, for
+    labelled rows, its features (missing for the others), as a lazy Dask frame of one partition
+    per customer partition. Its explicit ``meta`` is the same computation on zero rows."""
+    import dask.dataframe as dd
+
+    arguments = dict(partitions=partitions, spec=spec, definition=definition,
+                     as_of_dates=as_of_dates, extraction_date=extraction_date,
+                     chunk_customers=chunk_customers)
+    meta = _rows_of({name: frame.iloc[:0] for name, frame in schema.items()}, **{
+        key: value for key, value in arguments.items() if key != "partitions"})
+    text = attribute_dtypes(schema["customers"])
+    meta = meta.astype({name: "float64" if dtype != "category" else "str"
+                        for name, dtype in text.items() if name in meta})
+    return dd.from_map(_partition_rows, partitions.names, meta=meta, enforce_metadata=False,
+                       label="labelled-features", **arguments)
+
+
+def _partition_rows(name: str, partitions: CustomerPartitions, **arguments: Any) -> pd.DataFrame:
+    return _rows_of(partitions.read_partition(name), **arguments)
+
+
+def _rows_of(
+    tables: Mapping[str, pd.DataFrame], spec: FeatureSpec, definition: DefaultDefinition,
+    as_of_dates: list[pd.Timestamp], extraction_date: pd.Timestamp, chunk_customers: int,
+) -> pd.DataFrame:
+    """One partition's snapshots, labels and features: the local engine's own calls."""
+    snapshots = customer_snapshots(tables["customers"], as_of_dates)
+    labels = label_default(snapshots, tables["bills"], tables["repayments"], definition,
+                           extraction_date, orders=tables["orders"])
+    labels = labels[LABEL_COLUMNS].reset_index(drop=True)
+    labelled = np.flatnonzero((labels["status"] == LABELLED).to_numpy())
+    matrix = build_features(spec, tables, labels.loc[labelled, ["customer_id", "as_of"]],
+                            chunk_customers=chunk_customers)
+    features = matrix.frame.drop(columns=["customer_id", "as_of"])
+    features.index = labelled
+    features = features.reindex(labels.index)
+    for column in features.columns:     # each partition knows only its own categories
+        if isinstance(features[column].dtype, pd.CategoricalDtype):
+            features[column] = features[column].astype("str")
+    frame = pd.concat([labels, features], axis=1)
+    frame.attrs = {}
+    return frame
+
+
+def check_supported(snapshot_table: str | None, labels_from_table: bool) -> None:
+    """What the Dask engine does not do yet, refused before any work."""
+    if snapshot_table:
+        raise ConfigError(
+            "engine=dask builds month-start snapshots; features.snapshots.table is not "
+            "supported with it yet: use engine=local, or first_as_of/last_as_of")
+    if labels_from_table:
+        raise ConfigError(
+            "engine=dask labels from events; labels.source=table (application data, one row "
+            "per customer) needs no cluster: use engine=local")
+
+
+def feature_descriptions(spec: FeatureSpec, schema: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """What each feature means, named as the local engine names them: the spec's, then one per
+    application attribute of the customers table."""
+    empty = pd.DataFrame({"customer_id": pd.Series(dtype="int64"),
+                          "as_of": pd.Series(dtype="datetime64[us, UTC]")})
+    return build_features(spec, {name: frame.iloc[:0] for name, frame in schema.items()},
+                          empty).descriptions
+
+
+def gather_rows(rows: dd.DataFrame) -> pd.DataFrame:
+    """The modelling table on this machine, rows in the local engine's order (by as_of, then
+    by customer in partition order). Dask's own text dtype (Arrow strings with ``pd.NA``) is
+    turned back into pandas' default one."""
+    frame = rows.compute()
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.StringDtype) and frame[column].dtype.na_value is pd.NA:
+            frame[column] = frame[column].astype("str")
+    order = np.argsort(frame["as_of"].to_numpy(), kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def attribute_dtypes(customers: pd.DataFrame) -> dict[str, Any]:
+    """Each application attribute feature's dtype as the local engine makes it: the customers
+    column's for numbers, ``category`` for text. (On zero rows the engine cannot tell text
+    from numbers, so a Dask frame's metadata and the gathered table take them from here.)"""
+    return {
+        feature_name("customer", str(column).removeprefix(ATTRIBUTE_PREFIX), "value", None):
+            customers[column].dtype if pd.api.types.is_numeric_dtype(customers[column])
+            else "category"
+        for column in customers.columns if str(column).startswith(ATTRIBUTE_PREFIX)
+    }
+
+
+def feature_matrix(frame: pd.DataFrame, labelled: np.ndarray, descriptions: dict[str, str],
+                   dtypes: Mapping[str, Any]) -> FeatureMatrix:
+    """The labelled rows' features as the local engine returns them: the same columns, meanings
+    and attribute ``dtypes`` (an integer attribute came back as floats, being missing on
+    unlabelled rows; text as plain strings, each partition knowing only its own categories)."""
+    columns = ["customer_id", "as_of", *descriptions]
+    rows = frame.loc[labelled, columns].reset_index(drop=True)
+    return FeatureMatrix(frame=rows.astype({name: dtype for name, dtype in dtypes.items()
+                                            if name in rows}),
+                         descriptions=dict(descriptions))

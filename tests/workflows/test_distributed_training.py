@@ -1,0 +1,85 @@
+"""engine=dask builds the same training rows as the local engine, on a local cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import credit_models as cm
+from credit_models.errors import ClusterError, ConfigError
+from credit_models.workflows.settings import EngineSettings
+from credit_models.workflows.training_data import assemble_training_data
+from tests.workflows.conftest import PARTITIONED_PORTFOLIO
+
+
+def _settings(path: Path, *overrides: str):
+    return cm.load_settings("train", [*PARTITIONED_PORTFOLIO, f"data.path={path}",
+                                      "engine.feature_cache_dir=null", *overrides])
+
+
+@pytest.fixture(scope="module")
+def both_engines(partitioned_portfolio: Path, dask_scheduler: str):
+    local = assemble_training_data(_settings(partitioned_portfolio))
+    on_cluster = assemble_training_data(_settings(
+        partitioned_portfolio, "engine=dask", f"engine.address={dask_scheduler}"))
+    return local, on_cluster
+
+
+def test_labels_and_features_equal_the_local_engines(both_engines):
+    local, on_cluster = both_engines
+    assert on_cluster.dataset.report.row_counts == local.dataset.report.row_counts
+    pd.testing.assert_frame_equal(on_cluster.labels.reset_index(drop=True),
+                                  local.labels.reset_index(drop=True))
+    pd.testing.assert_frame_equal(on_cluster.labelled, local.labelled)
+    # exact: counts and sums, and every other feature too (the same code on the same events)
+    pd.testing.assert_frame_equal(on_cluster.features.frame, local.features.frame,
+                                  check_exact=True)
+    assert on_cluster.features.descriptions == local.features.descriptions
+    pd.testing.assert_series_equal(on_cluster.split, local.split)
+
+
+def test_the_run_records_where_the_rows_were_computed(both_engines, dask_scheduler):
+    local, on_cluster = both_engines
+    assert local.engine_tags == {"engine": "local"}
+    tags = on_cluster.engine_tags
+    assert tags["engine"] == "dask" and tags["engine.scheduler"] == dask_scheduler
+    assert tags["engine.workers"] == "2" and tags["engine.cluster"] == "existing scheduler"
+    assert tags["engine.dashboard"].startswith("http")
+    assert on_cluster.fingerprint["partitions"] == 3
+    assert on_cluster.fingerprint["orders"]["rows"] == local.fingerprint["orders"]["rows"]
+    assert on_cluster.fingerprint["orders"]["first"] == local.fingerprint["orders"]["first"]
+
+
+def test_a_model_trained_on_the_clusters_rows_equals_the_local_one(both_engines):
+    from credit_models.workflows.pd_training import modelling_table, fit_and_evaluate
+
+    results = []
+    for data in both_engines:
+        settings = _settings(Path(data.dataset.path))
+        selector = settings.selection.build(settings.model.family.value)
+        table = modelling_table(data, selector, settings.select_features)
+        results.append(fit_and_evaluate(table, settings.model, settings.seed, data))
+    local, on_cluster = results
+    assert on_cluster.metrics["oot/auc"] == pytest.approx(local.metrics["oot/auc"], abs=1e-12)
+
+
+def test_an_unreachable_scheduler_is_named_before_any_work():
+    from credit_models.workflows.distributed.cluster import open_cluster
+
+    settings = EngineSettings(kind="dask", address="tcp://127.0.0.1:9", connect_timeout_s=1)
+    with pytest.raises(ClusterError, match=r"engine.address=tcp://127.0.0.1:9: no Dask "
+                                           r"scheduler answered within 1 s"):
+        with open_cluster(settings):
+            pass
+
+
+@pytest.mark.parametrize("override, message", [
+    ("engine.memory_limit=lots", "engine.memory_limit must be a size"),
+    ("engine.address=localhost:8786", "engine.address must be a scheduler address"),
+    ("engine.n_workers=0", "engine.n_workers and engine.threads_per_worker must be >= 1"),
+])
+def test_engine_settings_are_checked(override, message):
+    with pytest.raises(ConfigError, match=message):
+        cm.load_settings("train", ["engine=dask", override])
