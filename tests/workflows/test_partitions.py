@@ -47,8 +47,8 @@ def _sorted(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 def _assert_same_rows(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]) -> None:
     assert list(left) == list(right)
-    for table in left:
-        pd.testing.assert_frame_equal(_sorted(left[table], table), _sorted(right[table], table))
+    for table, frame in left.items():
+        pd.testing.assert_frame_equal(_sorted(frame, table), _sorted(right[table], table))
 
 
 def test_discovery_reads_listings_and_footers(partitioned_portfolio):
@@ -208,7 +208,7 @@ def test_the_data_job_repartitions_on_a_local_cluster(compose_config, partitione
     assert f"2 customer partitions written to {output}" in capsys.readouterr().out
     marker = json.loads((output / MARKER_NAME).read_text())
     assert marker["settings"]["partitions"] == 2
-    with pytest.raises(ConfigError, match="repartition.source and repartition.output required"):
+    with pytest.raises(ConfigError, match="repartition.source and repartition.output are required"):
         to_settings(compose_config("data_job", ["action=repartition"]))
     with pytest.raises(ConfigError, match="repartition.partitions must be >= 1; got 0"):
         to_settings(compose_config("data_job", [*overrides[:3], "repartition.partitions=0"]))

@@ -81,7 +81,8 @@ class RepartitionSettings:
         missing = [key for key in ("source", "output") if not getattr(self, key)]
         if missing:
             raise ConfigError(
-                f"repartition.{' and repartition.'.join(missing)} required: "
+                f"repartition.{' and repartition.'.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} required: "
                 "credit-models-data repartition repartition.source=<data set> "
                 "repartition.output=<new folder> repartition.partitions=<n>")
 
@@ -476,8 +477,9 @@ def _shared_customers(client: Client, partitions: CustomerPartitions,
     count = sum(found[0] for _, found in shared)
     examples = sorted({value for _, found in shared for value in found[1]})[:EXAMPLE_IDS]
     files = sorted({_short(customers[name]) for pair, _ in shared for name in pair})
-    return [f"customers: {count} customer(s) are in more than one partition "
-            f"({describe_names(files)}), e.g. customer_id {', '.join(map(str, examples))}"]
+    problem = (f"customers: {count} customer(s) are in more than one partition "
+               f"({describe_names(files)}), e.g. customer_id {', '.join(map(str, examples))}")
+    return [problem]
 
 
 def _intersection(url_a: str, url_b: str) -> tuple[int, list[int]]:
