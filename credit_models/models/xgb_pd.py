@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -132,6 +134,27 @@ class TreeProgress(xgb.callback.TrainingCallback):
         return False
 
 
+XgbFitter = Callable[
+    [xgb.XGBClassifier, pd.DataFrame, np.ndarray, tuple[pd.DataFrame, np.ndarray] | None],
+    xgb.XGBClassifier,
+]
+"""Fits an unfitted classifier's configuration on (development, labels, validation) and returns
+a fitted ``XGBClassifier`` of that configuration: how the trees are grown elsewhere (a cluster)."""
+
+_FITTER: ContextVar[XgbFitter | None] = ContextVar("xgb_pd_fitter", default=None)
+
+
+@contextmanager
+def trees_grown_by(fitter: XgbFitter) -> Iterator[None]:
+    """Inside the block every XGBoost PD fit (early stopping, refit, cross-validation folds)
+    grows its trees with ``fitter``; calibration and everything else stay as they are."""
+    token = _FITTER.set(fitter)
+    try:
+        yield
+    finally:
+        _FITTER.reset(token)
+
+
 def fit_xgb_pd(
     development: pd.DataFrame,
     development_is_bad: np.ndarray,
@@ -152,6 +175,12 @@ def fit_xgb_pd(
         random_state=seed,
         callbacks=callbacks,
     )
+    fitter = _FITTER.get()
+    if fitter is not None:
+        model.set_params(callbacks=None)     # progress is the fitter's to report
+        validation = None if validation is None else (validation[0],
+                                                      validation[1].astype(np.int8))
+        return fitter(model, development, development_is_bad.astype(np.int8), validation)
     model.fit(
         development,
         development_is_bad.astype(np.int8),

@@ -31,6 +31,7 @@ from credit_models.models.pd_model import PdModel
 from credit_models.models.settings import CalibrationMethod, ModelFamily, ModelSettings
 from credit_models.models.xgb_pd import model_inputs
 from credit_models.split.names import CALIBRATION, DEVELOPMENT, UNUSED, VALIDATION
+from credit_models.workflows.distributed.cluster import engine_session
 from credit_models.workflows.oracle import oracle_metrics
 from credit_models.workflows.settings import TrainSettings
 from credit_models.workflows.training_data import Stage, TrainingData, assemble_training_data
@@ -433,10 +434,12 @@ def prepare_pd_training(
 
 
 def train_pd_model(settings: TrainSettings, stage: Stage = _quiet_stage) -> PdTrainingResult:
-    """The whole PD training path: rows, selection, fit, calibration, metrics, explanations."""
-    prepared = prepare_pd_training(settings, stage)
-    evaluated = fit_and_evaluate(prepared.table, settings.model, settings.seed, prepared.data,
-                                 refit=settings.refit)
+    """The whole PD training path: rows, selection, fit, calibration, metrics, explanations.
+    With ``engine=dask`` the rows are built and the trees grown on the cluster."""
+    with engine_session(settings.engine):
+        prepared = prepare_pd_training(settings, stage)
+        evaluated = fit_and_evaluate(prepared.table, settings.model, settings.seed,
+                                     prepared.data, refit=settings.refit)
     return complete_training(prepared, evaluated, settings, stage)
 
 

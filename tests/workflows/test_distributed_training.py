@@ -52,17 +52,35 @@ def test_the_run_records_where_the_rows_were_computed(both_engines, dask_schedul
     assert on_cluster.fingerprint["orders"]["first"] == local.fingerprint["orders"]["first"]
 
 
-def test_a_model_trained_on_the_clusters_rows_equals_the_local_one(both_engines):
-    from credit_models.workflows.pd_training import modelling_table, fit_and_evaluate
+def test_trees_grown_on_the_cluster_reach_the_local_models_auc(both_engines, dask_scheduler):
+    """xgboost.dask on the cluster's rows against XGBoost on the local rows: the same
+    configuration, early stopping on validation, calibration on the calibration split."""
+    import xgboost as xgb
 
-    results = []
-    for data in both_engines:
-        settings = _settings(Path(data.dataset.path))
+    from credit_models.workflows.distributed.cluster import engine_session
+    from credit_models.workflows.pd_training import fit_and_evaluate, modelling_table
+
+    local_data, cluster_data = both_engines
+    settings = _settings(Path(cluster_data.dataset.path), "engine=dask",
+                         f"engine.address={dask_scheduler}", "model.params.n_estimators=120")
+    fitted = []
+    for data, engine in ((local_data, None), (cluster_data, settings.engine)):
         selector = settings.selection.build(settings.model.family.value)
         table = modelling_table(data, selector, settings.select_features)
-        results.append(fit_and_evaluate(table, settings.model, settings.seed, data))
-    local, on_cluster = results
-    assert on_cluster.metrics["oot/auc"] == pytest.approx(local.metrics["oot/auc"], abs=1e-12)
+        if engine is None:
+            fitted.append(fit_and_evaluate(table, settings.model, settings.seed, data))
+            continue
+        with engine_session(engine):
+            fitted.append(fit_and_evaluate(table, settings.model, settings.seed, data))
+    local, on_cluster = fitted
+    # Distributed histograms and per-worker row sampling grow other trees: on these 1,500
+    # customers' few OOT bads the AUCs differ by about 0.007 (within 0.005 at 20,000 customers,
+    # benchmarks/distributed_engine.py).
+    assert abs(on_cluster.metrics["oot/auc"] - local.metrics["oot/auc"]) <= 0.02
+    estimator = on_cluster.model.estimator_
+    assert type(estimator) is xgb.XGBClassifier      # the same artifact as in local mode
+    assert on_cluster.model.calibrator_ is not None
+    assert len(estimator.evals_result()["validation_0"]["auc"]) >= on_cluster.model.best_iteration_
 
 
 def test_an_unreachable_scheduler_is_named_before_any_work():

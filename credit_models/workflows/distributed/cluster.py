@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from credit_models.errors import ClusterError
-from credit_models.workflows.settings import EngineSettings
+from credit_models.models.xgb_pd import trees_grown_by
+from credit_models.workflows.settings import EngineKind, EngineSettings
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -53,13 +55,22 @@ class ClusterInfo:
         return text + (f"; dashboard {self.dashboard_link}" if self.dashboard_link else "")
 
 
+_OPEN: ContextVar[tuple[Client, ClusterInfo] | None] = ContextVar("open_cluster", default=None)
+"""The cluster a job already opened: the stages inside it share it instead of starting another."""
+
+
 @contextmanager
 def open_cluster(settings: EngineSettings) -> Iterator[tuple[Client, ClusterInfo]]:
     """A client of the scheduler at ``settings.address``, or of a local cluster started (and shut
-    down on exit) when no address is set. Raises :class:`ClusterError` when no scheduler answers
-    in ``connect_timeout_s`` or the cluster has no worker."""
+    down on exit) when no address is set; inside another ``open_cluster`` block, that block's.
+    Raises :class:`ClusterError` when no scheduler answers in ``connect_timeout_s`` or the
+    cluster has no worker."""
     from distributed import Client, LocalCluster
 
+    already = _OPEN.get()
+    if already is not None:
+        yield already
+        return
     with ExitStack() as stack:
         if settings.address:
             try:
@@ -86,7 +97,25 @@ def open_cluster(settings: EngineSettings) -> Iterator[tuple[Client, ClusterInfo
                 f"the Dask scheduler at {info.address} has no worker: start workers "
                 "(dask worker <address>) or scale the deployment before running the job")
         logger.info("%s", info.describe())
-        yield client, info
+        token = _OPEN.set((client, info))
+        try:
+            yield client, info
+        finally:
+            _OPEN.reset(token)
+
+
+@contextmanager
+def engine_session(settings: EngineSettings) -> Iterator[None]:
+    """What a training run does inside: with ``engine=dask`` one cluster for every stage, and
+    XGBoost's trees grown on it (:mod:`~credit_models.workflows.distributed.tree_fitting`);
+    nothing with the local engine."""
+    if settings.kind is not EngineKind.dask:
+        yield
+        return
+    from credit_models.workflows.distributed.tree_fitting import dask_tree_fitter
+
+    with open_cluster(settings) as (client, _), trees_grown_by(dask_tree_fitter(client)):
+        yield
 
 
 def cluster_info(client: Client, started_here: bool) -> ClusterInfo:
