@@ -365,7 +365,7 @@ def _evaluate_chunk(
     del indexed
     for derived in spec.derived:
         columns[derived.name] = _derive(derived, columns)
-    values = np.empty((len(snapshots), len(names)))
+    values = np.empty((len(snapshots), len(names)), order="F")  # each column contiguous
     for position, name in enumerate(names):
         values[:, position] = columns.pop(name)
     return values
@@ -411,7 +411,8 @@ def _chunk_inputs(
     """A chunk's snapshot rows, ordered by (customer, as_of) so that the binary searches walk
     the sorted events forwards (their index keeps the output positions), and its tables."""
     rows = snapshots[snapshots["customer_id"].isin(customers)]
-    rows = rows.sort_values(["customer_id", "as_of"], kind="stable")
+    as_of = pd.DatetimeIndex(rows["as_of"]).as_unit("ns").asi8
+    rows = rows.iloc[np.lexsort((as_of, rows["customer_id"].to_numpy()))]
     return rows, _subset(tables, customers)
 
 
