@@ -250,6 +250,5 @@ def feature_matrix(frame: pd.DataFrame, labelled: np.ndarray, descriptions: dict
     unlabelled rows; text as plain strings, each partition knowing only its own categories)."""
     columns = ["customer_id", "as_of", *descriptions]
     rows = frame.loc[labelled, columns].reset_index(drop=True)
-    return FeatureMatrix(frame=rows.astype({name: dtype for name, dtype in dtypes.items()
-                                            if name in rows}),
-                         descriptions=dict(descriptions))
+    rows = rows.astype({name: dtype for name, dtype in dtypes.items() if name in rows})
+    return FeatureMatrix(frame=rows.copy(), descriptions=dict(descriptions))   # one block

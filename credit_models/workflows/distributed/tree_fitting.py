@@ -44,7 +44,8 @@ def dask_tree_fitter(client: Client):
         on_cluster.fit(train_x, train_y, eval_set=eval_set, verbose=False)
         fitted = xgb.XGBClassifier(**params)
         fitted.load_model(bytearray(on_cluster.get_booster().save_raw("json")))
-        fitted.evals_result_ = on_cluster.evals_result()
+        if eval_set is not None:
+            fitted.evals_result_ = on_cluster.evals_result()
         logger.info("%d trees grown on %d Dask workers from %s rows in %.1fs",
                     fitted.get_booster().num_boosted_rounds(), len(workers),
                     f"{len(development):,}", time.perf_counter() - started)
