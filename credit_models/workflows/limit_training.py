@@ -42,7 +42,8 @@ class CapacityTable:
 
 
 def capacity_table(data: TrainingData, definition: CapacityDefinition,
-                   as_of_dates: Sequence[str], chunk_customers: int, seed: int) -> CapacityTable:
+                   as_of_dates: Sequence[str], chunk_customers: int, seed: int,
+                   workers: int | None = 1) -> CapacityTable:
     """The PD's labelled snapshots and split, or — for data whose labelled snapshots have no
     months after them — snapshots of their own at ``as_of_dates``, customers split 60/20/20.
 
@@ -55,7 +56,8 @@ def capacity_table(data: TrainingData, definition: CapacityDefinition,
         snapshots = customer_snapshots(tables["customers"],
                                        [utc_timestamp(text) for text in as_of_dates])
         features = build_features(data.feature_spec, tables, snapshots,
-                                  chunk_customers=chunk_customers, show_progress=True)
+                                  chunk_customers=chunk_customers, show_progress=True,
+                                  workers=workers)
         uniform = customer_uniforms(snapshots["customer_id"], seed)
         split = pd.Series(evaluation, index=snapshots.index)
         split[uniform < CAPACITY_SPLIT_SHARES[DEVELOPMENT]] = DEVELOPMENT
@@ -143,7 +145,8 @@ def portfolio_at(data: TrainingData, pd_model: PdModel, capacity: CapacityModel,
 
 def monthly_scores(data: TrainingData, pd_model: PdModel, capacity: CapacityModel,
                    account: AccountFeatures, customers: pd.Index, start: pd.Timestamp,
-                   end: pd.Timestamp, chunk_customers: int) -> pd.DataFrame:
+                   end: pd.Timestamp, chunk_customers: int, workers: int | None = 1
+                   ) -> pd.DataFrame:
     """The policy's inputs (:func:`policy_inputs`) for ``customers`` at every month start in
     (start, end): what a monthly review would see, each from the history before that month start
     (the feature engine's point-in-time rule)."""
@@ -156,7 +159,8 @@ def monthly_scores(data: TrainingData, pd_model: PdModel, capacity: CapacityMode
         "as_of": pd.DatetimeIndex(np.repeat(pd.DatetimeIndex(dates), len(customers))),
     })
     features = build_features(data.feature_spec, data.dataset.tables, snapshots,
-                              chunk_customers=chunk_customers, show_progress=True)
+                              chunk_customers=chunk_customers, show_progress=True,
+                              workers=workers)
     scored = policy_inputs(features.frame, features.feature_names, pd_model, capacity, account)
     return pd.concat([snapshots, scored.set_axis(snapshots.index)], axis=1)
 

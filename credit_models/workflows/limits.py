@@ -48,7 +48,7 @@ from credit_models.workflows.pd_training import (
     review_fairness,
     timed_stage,
 )
-from credit_models.workflows.settings import LimitsSettings
+from credit_models.workflows.settings import EngineKind, LimitsSettings
 from credit_models.workflows.training_data import Stage, TrainingData
 
 logger = logging.getLogger("credit_models.limits")
@@ -112,7 +112,12 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun
     levels = settings.capacity.quantiles
     horizon = settings.labels.performance_months
     seed = settings.seed
-    chunk_customers = settings.engine.chunk_customers
+    chunk_customers, workers = settings.engine.chunk_customers, settings.engine.workers
+    if settings.engine.kind is EngineKind.dask:
+        raise ConfigError(
+            "engine=dask is not supported by the limits job yet (its backtest replays every "
+            "customer's events in one process): use engine=local (engine.workers sets its "
+            "processes)")
     options, backtest_settings = settings.limits, settings.backtest
     sensitive = settings.fairness.sensitive
 
@@ -123,7 +128,7 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun
     stage("PD model: %s AUC %.4f", test_split, evaluated.metrics[f"{test_split}/auc"])
 
     capacity_rows = capacity_table(data, settings.labels.capacity, list(options.capacity_as_of),
-                                   chunk_customers, seed)
+                                   chunk_customers, seed, workers)
     segments = next((capacity_rows.inputs[column] for column in settings.report.segment_columns
                      if column in capacity_rows.inputs), None)
     capacity = fit_capacity(capacity_rows, settings.capacity, seed, segments)
@@ -140,7 +145,8 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun
     backtest_end = min(as_of + pd.DateOffset(months=backtest_settings.months),
                        data.dataset.extraction_date)
     monthly = (monthly_scores(data, evaluated.model, capacity.model, options.account,
-                              portfolio.index, as_of, backtest_end, chunk_customers)
+                              portfolio.index, as_of, backtest_end, chunk_customers,
+                              workers)
                if replayable and backtest_settings.monthly_review else None)
     run = PolicyRun(portfolio, levels, as_of, horizon, monthly)
     decisions = run.decide(policy)

@@ -168,7 +168,8 @@ def assemble_training_data(
             cache_dir, spec_key, fingerprint, labelled[["customer_id", "as_of"]],
             lambda: build_features(feature_spec, dataset.tables,
                                    labelled[["customer_id", "as_of"]],
-                                   chunk_customers=engine.chunk_customers, show_progress=True),
+                                   chunk_customers=engine.chunk_customers, show_progress=True,
+                                   workers=engine.workers),
         )
         stage("%d features for %s snapshots in %.1fs", len(features.feature_names),
               f"{len(labelled):,}", time.perf_counter() - started)

@@ -101,3 +101,12 @@ def test_an_unreachable_scheduler_is_named_before_any_work():
 def test_engine_settings_are_checked(override, message):
     with pytest.raises(ConfigError, match=message):
         cm.load_settings("train", ["engine=dask", override])
+
+
+def test_the_limits_job_refuses_the_dask_engine_before_any_work(tmp_path):
+    from credit_models.workflows.limits import run_limits
+
+    settings = cm.load_settings("limits", ["engine=dask", f"data.path={tmp_path / 'none'}"])
+    with pytest.raises(ConfigError, match="engine=dask is not supported by the limits job"):
+        run_limits(settings)
+    assert not (tmp_path / "none").exists()
