@@ -110,3 +110,20 @@ def test_the_limits_job_refuses_the_dask_engine_before_any_work(tmp_path):
     with pytest.raises(ConfigError, match="engine=dask is not supported by the limits job"):
         run_limits(settings)
     assert not (tmp_path / "none").exists()
+
+
+def test_workers_too_small_for_a_partition_are_refused_before_any_work(partitioned_portfolio):
+    from credit_models.workflows.distributed.cluster import ClusterInfo, check_partition_memory
+    from credit_models.workflows.distributed.partitions import open_partitioned_dataset
+
+    partitions = open_partitioned_dataset(str(partitioned_portfolio))
+    largest = max(partitions.table_bytes)
+    assert largest > 0
+    info = ClusterInfo("tcp://127.0.0.1:1", None, workers=2, threads=2,
+                       memory_limit_bytes=largest, started_here=True)
+    with pytest.raises(ClusterError, match=r"the largest partition of .* needs about .* more "
+                                           r"than a worker's memory limit .* Raise "
+                                           r"engine.memory_limit"):
+        check_partition_memory(info, largest, f"data set {partitioned_portfolio}")
+    roomy = ClusterInfo("tcp://127.0.0.1:1", None, 2, 2, 8 * largest, True)
+    check_partition_memory(roomy, largest, "data set")

@@ -89,6 +89,8 @@ def open_cluster(settings: EngineSettings) -> Iterator[tuple[Client, ClusterInfo
                 n_workers=settings.n_workers, threads_per_worker=settings.threads_per_worker,
                 memory_limit=settings.memory_limit, processes=True, dashboard_address=":0",
                 silence_logs=logging.WARNING))
+            # the P2P shuffle announces each shuffle at WARNING: routine here, not a problem
+            logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
             client = stack.enter_context(Client(cluster))
             started_here = True
         info = cluster_info(client, started_here)
