@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,7 +76,7 @@ class _SortedEvents:
         self._cache: dict[tuple[str, str | None], object] = {}
         self._ends: tuple[np.ndarray, np.ndarray] | None = None
 
-    def _cached(self, kind: str, column: str | None, compute):
+    def _cached(self, kind: str, column: str | None, compute: Callable[[], Any]) -> Any:
         key = (kind, column)
         if key not in self._cache:
             self._cache[key] = compute()
@@ -143,7 +144,7 @@ class _SortedEvents:
         sums[nonempty] = differences
         return sums
 
-    def _reuse(self, key: str | None, kind: str, compute):
+    def _reuse(self, key: str | None, kind: str, compute: Callable[[], Any]) -> Any:
         return compute() if key is None else self._cached(kind, key, compute)
 
     def _float_running_sums(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -445,6 +446,29 @@ WORKER_START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_st
 (an MLflow client, a notebook kernel); forkserver where the platform has it, spawn elsewhere."""
 
 
+class _SentOnce:
+    """A chunk's inputs on their way to a worker, let go of as soon as they are pickled.
+
+    The executor keeps a task's arguments until its result arrives; without this the parent
+    would hold every chunk in flight twice, once in its own memory and once in the worker's."""
+
+    def __init__(self, *inputs: object) -> None:
+        self._inputs: tuple[object, ...] | None = inputs
+
+    def __reduce__(self) -> tuple[type, tuple[tuple[object, ...]]]:
+        inputs, self._inputs = self._inputs, None
+        if inputs is None:
+            raise RuntimeError("a chunk's inputs were pickled twice")
+        return tuple, (inputs,)  # the worker receives the plain tuple
+
+
+def _chunk_values_sent(
+    spec: FeatureSpec, inputs: tuple[dict[str, pd.DataFrame], pd.DataFrame], names: list[str],
+) -> np.ndarray:
+    chunk_tables, rows = inputs
+    return _chunk_values(spec, chunk_tables, rows, names)
+
+
 def _evaluate_in_workers(
     spec: FeatureSpec, tables: Mapping[str, pd.DataFrame], snapshots: pd.DataFrame,
     chunks: list[np.ndarray], names: list[str], block: np.ndarray, workers: int,
@@ -453,7 +477,7 @@ def _evaluate_in_workers(
     """Fill ``block`` chunk by chunk in ``workers`` processes, at most one chunk each in flight.
 
     Each worker is sent its chunk's rows and tables alone (a pickle of the chunk, not of the
-    whole data set), so the parent's block stays the only full-size array. A worker's error is
+    whole data set, released once sent), so the parent's block stays the only full-size array. A worker's error is
     raised here as the same exception, once the chunks still running have stopped."""
     pending: dict[Future, np.ndarray] = {}
     remaining = iter(chunks)
@@ -465,7 +489,7 @@ def _evaluate_in_workers(
             if customers is None:
                 return
             rows, chunk_tables = _chunk_inputs(tables, snapshots, customers)
-            future = pool.submit(_chunk_values, spec, chunk_tables, rows, names)
+            future = pool.submit(_chunk_values_sent, spec, _SentOnce(chunk_tables, rows), names)
             pending[future] = rows.index.to_numpy()
 
         for _ in range(workers):
@@ -494,7 +518,9 @@ def build_features(
     per CPU this process may use, never more than there are chunks. A chunk's features depend on
     its customers' events alone, so the values are identical, bit for bit, whatever the number;
     only time and memory change: each worker holds one chunk's tables and work (1, the default,
-    evaluates in this process).
+    evaluates in this process). Workers start fresh (forkserver or spawn, never a fork of this
+    process), so a script that asks for more than one needs the ``if __name__ == "__main__":``
+    guard.
     """
     as_of_seconds = pd.DatetimeIndex(snapshots["as_of"]).as_unit("ns").asi8
     if len(snapshots) and np.any(as_of_seconds % 1_000_000_000):
@@ -509,20 +535,22 @@ def build_features(
     snapshots = snapshots.reset_index(drop=True)
     descriptions = dict(spec.descriptions)
     names = list(descriptions)
-    # One preallocated block receives every chunk, so the peak is the output plus one chunk.
-    block = np.full((len(snapshots), len(names)), np.nan)
     chunks = list(_customer_chunks(snapshots, chunk_customers))
     workers = _worker_count(workers, len(chunks))
+    # One preallocated block receives every chunk, so the peak is the output plus one chunk per
+    # worker.
+    block = np.full((len(snapshots), len(names)), np.nan)
     with tqdm(total=len(chunks), desc="features by customer chunk", unit="chunk",
               disable=not show_progress) as progress:
         if workers > 1:
             _evaluate_in_workers(spec, tables, snapshots, chunks, names, block, workers,
                                  progress)
-        for customers in chunks if workers == 1 else ():
-            rows, chunk_tables = _chunk_inputs(tables, snapshots, customers)
-            block[rows.index.to_numpy()] = _chunk_values(spec, chunk_tables, rows, names)
-            del chunk_tables
-            progress.update()
+        else:
+            for customers in chunks:
+                rows, chunk_tables = _chunk_inputs(tables, snapshots, customers)
+                block[rows.index.to_numpy()] = _chunk_values(spec, chunk_tables, rows, names)
+                del chunk_tables
+                progress.update()
     columns: dict[str, object] = {}
     if spec.static_attributes:
         customers = tables["customers"].set_index("customer_id")
