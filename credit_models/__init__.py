@@ -77,6 +77,11 @@ _EXPORTS: dict[str, str] = {
     # the registry: champion against challenger, and promotion behind the gate
     "compare_version": "credit_models.config.registry_runs",
     "promote_version": "credit_models.config.registry_runs",
+    # the Dask engine: a cluster, customer partitions (train_pd_model takes engine=dask)
+    "open_cluster": "credit_models.workflows.distributed.cluster",
+    "open_partitioned_dataset": "credit_models.workflows.distributed.partitions",
+    "check_customer_partitioning": "credit_models.workflows.distributed.partitions",
+    "repartition_dataset": "credit_models.workflows.distributed.partitions",
 }
 
 __all__ = ["__version__", *_EXPORTS]  # noqa: PLE0604 (the names are the keys above)
@@ -155,6 +160,16 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     )
     from credit_models.split.factory import SplitSettings as SplitSettings
     from credit_models.tracking.pd_run import log_pd_run as log_pd_run
+    from credit_models.workflows.distributed.cluster import open_cluster as open_cluster
+    from credit_models.workflows.distributed.partitions import (
+        check_customer_partitioning as check_customer_partitioning,
+    )
+    from credit_models.workflows.distributed.partitions import (
+        open_partitioned_dataset as open_partitioned_dataset,
+    )
+    from credit_models.workflows.distributed.partitions import (
+        repartition_dataset as repartition_dataset,
+    )
     from credit_models.workflows.limits import run_limits as run_limits
     from credit_models.workflows.pd_training import train_pd_model as train_pd_model
     from credit_models.workflows.portfolio_description import (

@@ -87,10 +87,10 @@ def test_an_unreachable_scheduler_is_named_before_any_work():
     from credit_models.workflows.distributed.cluster import open_cluster
 
     settings = EngineSettings(kind="dask", address="tcp://127.0.0.1:9", connect_timeout_s=1)
-    with pytest.raises(ClusterError, match=r"engine.address=tcp://127.0.0.1:9: no Dask "
-                                           r"scheduler answered within 1 s"):
-        with open_cluster(settings):
-            pass
+    refused = pytest.raises(ClusterError, match=r"engine.address=tcp://127.0.0.1:9: no Dask "
+                                                r"scheduler answered within 1 s")
+    with refused, open_cluster(settings):
+        pass
 
 
 @pytest.mark.parametrize("override, message", [

@@ -71,9 +71,9 @@ class PartitionedSummary:
         for part in self.partitions:
             for table, columns in part.ignored_columns.items():
                 ignored[table] = sorted(set(ignored.get(table, [])) | set(columns))
+        where = f"validated in {len(self.partitions)} customer partitions on a Dask cluster"
         return ValidationReport(violations=[], ignored_columns=ignored, row_counts=counts,
-                                notes=[*notes, f"validated in {len(self.partitions)} customer "
-                                       "partitions on a Dask cluster"])
+                                notes=[*notes, where])
 
     @property
     def fingerprint(self) -> dict[str, Any]:
@@ -159,16 +159,14 @@ def labelled_features(
     per customer partition. Its explicit ``meta`` is the same computation on zero rows."""
     import dask.dataframe as dd
 
-    arguments = dict(partitions=partitions, spec=spec, definition=definition,
-                     as_of_dates=as_of_dates, extraction_date=extraction_date,
-                     chunk_customers=chunk_customers)
-    meta = _rows_of({name: frame.iloc[:0] for name, frame in schema.items()}, **{
-        key: value for key, value in arguments.items() if key != "partitions"})
+    arguments = {"spec": spec, "definition": definition, "as_of_dates": as_of_dates,
+                 "extraction_date": extraction_date, "chunk_customers": chunk_customers}
+    meta = _rows_of({name: frame.iloc[:0] for name, frame in schema.items()}, **arguments)
     text = attribute_dtypes(schema["customers"])
     meta = meta.astype({name: "float64" if dtype != "category" else "str"
                         for name, dtype in text.items() if name in meta})
     return dd.from_map(_partition_rows, partitions.names, meta=meta, enforce_metadata=False,
-                       label="labelled-features", **arguments)
+                       label="labelled-features", partitions=partitions, **arguments)
 
 
 def _partition_rows(name: str, partitions: CustomerPartitions, **arguments: Any) -> pd.DataFrame:

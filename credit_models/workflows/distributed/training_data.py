@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credit_models.features.snapshots import default_snapshot_range, month_starts
 from credit_models.features.engine import FeatureMatrix
+from credit_models.features.snapshots import default_snapshot_range, month_starts
 from credit_models.features.spec import FeatureSpec
 from credit_models.labels.default_label import LABELLED, LabelSource
 from credit_models.timestamps import utc_timestamp
@@ -22,8 +22,8 @@ from credit_models.workflows.distributed.cluster import (
 )
 from credit_models.workflows.distributed.labelled_features import (
     LABEL_COLUMNS,
-    check_supported,
     attribute_dtypes,
+    check_supported,
     feature_descriptions,
     feature_matrix,
     gather_rows,
