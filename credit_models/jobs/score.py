@@ -9,6 +9,7 @@ the summary; the batches, the output schema and the all-or-nothing write are
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
@@ -19,11 +20,17 @@ from credit_models.workflows.scoring import (
     ScoringResult,
     score_input,
 )
+from credit_models.workflows.settings import EngineKind
+
+if TYPE_CHECKING:
+    from credit_models.workflows.distributed.scoring import DistributedScoringResult
 
 logger = logging.getLogger("credit_models.score")
 
 
-def run_scoring(settings: ScoreSettings) -> ScoringResult:
+def run_scoring(settings: ScoreSettings) -> ScoringResult | DistributedScoringResult:
+    """Load the model and score ``input``: here (``engine=local``), or, with ``engine=dask``, a
+    customer-partitioned data set's batch at ``as_of`` on the cluster."""
     # The stack the job runs on is imported here, not with the module: a config error answers
     # before it loads.
     from credit_models.tracking.model_loading import connect, load_pd_model
@@ -32,6 +39,10 @@ def run_scoring(settings: ScoreSettings) -> ScoringResult:
     model = load_pd_model(settings.model_uri)
     logger.info("scoring %s with %s (%s)", settings.input, model.resolved.label,
                 model.resolved.load_uri)
+    if settings.engine.kind is EngineKind.dask:
+        from credit_models.workflows.distributed.scoring import score_on_cluster
+
+        return score_on_cluster(model, settings)
     return score_input(model, settings)
 
 

@@ -28,6 +28,8 @@ import pyarrow.parquet as pq
 from tqdm import tqdm  # text bars: a notebook without ipywidgets shows them too
 
 from credit_models.errors import ConfigError
+from credit_models.labels.default_label import DefaultDefinition
+from credit_models.workflows.settings import EngineKind, EngineSettings, FeaturesSettings
 
 MODEL_COLUMNS = ("model_uri", "model_version")
 """Which model scored each row: the URI as given, and the registered version it resolved to."""
@@ -94,9 +96,34 @@ class ScoreSettings:
     """Copied from the input to the output unchanged, row for row."""
     show_progress: bool = True
     mlflow: StoreSettings = field(default_factory=StoreSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    """``local``: ``input`` is a scoring batch, scored here. ``dask``: ``input`` is a
+    customer-partitioned data set, whose batch at ``as_of`` (``features``, ``labels``: as
+    ``credit-models-data batch`` takes them) is built and scored on the cluster and written to the
+    folder ``output``, one part file per partition
+    (:mod:`credit_models.workflows.distributed.scoring`)."""
+    as_of: Any = None
+    """engine=dask: one snapshot date (``2025-01-01``) or a list."""
+    features: FeaturesSettings = field(default_factory=FeaturesSettings)
+    """engine=dask: the feature spec the model was trained with."""
+    labels: DefaultDefinition = field(default_factory=DefaultDefinition)
+    """engine=dask: the default definition that tells who is already bad at as_of (left out)."""
+    contributions_output: str | None = None
+    """engine=dask: also write each row's contributions (log-odds of bad) to this folder."""
 
     def __post_init__(self) -> None:
         check_batch_rows(self.batch_rows)
+        if self.engine.kind is EngineKind.dask:
+            from credit_models.workflows.scoring_batch import snapshot_dates
+
+            if self.as_of is None:
+                raise ConfigError("engine=dask scores a data set at a snapshot: give as_of "
+                                  "(as_of=2025-01-01)")
+            snapshot_dates(self.as_of)
+        elif self.as_of is not None or self.contributions_output is not None:
+            raise ConfigError("as_of and contributions_output apply to engine=dask (which "
+                              "builds the batch from a data set); the local engine scores a "
+                              "batch file as it is")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from credit_models.data.fingerprint import data_fingerprint
 from credit_models.errors import ConfigError, OutputFolderError, TrainingDataError
 from credit_models.features.engine import build_features
 from credit_models.features.snapshots import customer_snapshots
-from credit_models.features.spec import parse_feature_spec
+from credit_models.features.spec import FeatureSpec, parse_feature_spec
 from credit_models.features.store import cached_features
 from credit_models.labels.default_label import (
     EXCLUDED_ALREADY_BAD,
@@ -96,21 +96,27 @@ class ScoringBatchSettings:
     @property
     def snapshot_dates(self) -> list[pd.Timestamp]:
         """The as_of values as UTC instants, in the order given."""
-        values = self.as_of if isinstance(self.as_of, list | tuple) else [self.as_of]
-        if not values:
-            raise ConfigError("as_of is empty: give one date (as_of=2025-01-01) or a list "
-                              "(as_of=[2024-12-01,2025-01-01])")
-        dates = []
-        for value in values:
-            try:        # ISO 8601 only: pandas alone would read "October" as a date
-                dates.append(utc_timestamp(pd.Timestamp(datetime.fromisoformat(str(value)))))
-            except ValueError:
-                raise ConfigError(f"as_of: {value!r} is not a date (write 2025-01-01 or "
-                                  "2025-01-01T00:00:00+00:00)") from None
-        repeated = sorted({date.isoformat() for date in dates if dates.count(date) > 1})
-        if repeated:
-            raise ConfigError(f"as_of names {', '.join(repeated)} more than once")
-        return dates
+        return snapshot_dates(self.as_of)
+
+
+def snapshot_dates(as_of: Any) -> list[pd.Timestamp]:
+    """``as_of`` (one ISO date or a list of them) as UTC instants, in the order given; an empty,
+    unreadable or repeated date is a :class:`ConfigError`."""
+    values = as_of if isinstance(as_of, list | tuple) else [as_of]
+    if not values:
+        raise ConfigError("as_of is empty: give one date (as_of=2025-01-01) or a list "
+                          "(as_of=[2024-12-01,2025-01-01])")
+    dates = []
+    for value in values:
+        try:        # ISO 8601 only: pandas alone would read "October" as a date
+            dates.append(utc_timestamp(pd.Timestamp(datetime.fromisoformat(str(value)))))
+        except ValueError:
+            raise ConfigError(f"as_of: {value!r} is not a date (write 2025-01-01 or "
+                              "2025-01-01T00:00:00+00:00)") from None
+    repeated = sorted({date.isoformat() for date in dates if dates.count(date) > 1})
+    if repeated:
+        raise ConfigError(f"as_of names {', '.join(repeated)} more than once")
+    return dates
 
 
 @dataclass(frozen=True)
@@ -162,16 +168,7 @@ def build_scoring_batch(settings: ScoringBatchSettings) -> ScoringBatch:
             f"extraction date {extraction.isoformat()}: the features would take the time "
             "between for a time without events. Choose snapshots up to the extraction date"
         )
-    candidates = customer_snapshots(dataset.tables["customers"], dates)
-    bills, repayments = dataset.tables["bills"], dataset.tables["repayments"]
-    orders = dataset.tables.get("orders")
-    # The train job's own exclusions that are known at as_of (already bad, inactive), from its
-    # label function with no extraction date to stop a window: no performance is looked at.
-    known_at_as_of = label_default(candidates, bills, repayments, settings.labels,
-                                   NO_EXTRACTION_DATE, orders=orders)
-    out = known_at_as_of["status"].isin(OUTSIDE_POPULATION).to_numpy()
-    excluded = known_at_as_of.loc[out].groupby(["as_of", "status"]).size()
-    snapshots = candidates.loc[~out].reset_index(drop=True)
+    snapshots, excluded = batch_population(dataset.tables, dates, settings.labels)
     counts = snapshots.groupby("as_of").size().reindex(dates, fill_value=0)
     empty = [date.isoformat() for date, rows in counts.items() if rows == 0]
     if empty:
@@ -191,13 +188,8 @@ def build_scoring_batch(settings: ScoringBatchSettings) -> ScoringBatch:
                                chunk_customers=engine.chunk_customers,
                                show_progress=settings.show_progress),
     )
-    frame = features.frame.reset_index(drop=True)
-    if settings.with_labels:
-        labels = label_default(snapshots, bills, repayments, settings.labels, extraction,
-                               orders=orders).reset_index(drop=True)
-        labelled = labels["status"] == LABELLED
-        frame[LABEL_COLUMN] = labels["is_bad"].astype("boolean").where(labelled)
-        frame[STATUS_COLUMN] = labels["status"].astype("str")
+    frame = batch_frame(features.frame, snapshots, dataset.tables, settings.labels, extraction,
+                        with_labels=settings.with_labels)
     provenance = {
         "writer": "scoring_batch", "package_version": __version__,
         "data_path": str(dataset.path), "source": dataset.manifest.source,
@@ -207,6 +199,50 @@ def build_scoring_batch(settings: ScoringBatchSettings) -> ScoringBatch:
     }
     write_batch(frame, output, provenance)
     return ScoringBatch(output, frame, features.feature_names, settings.with_labels, excluded)
+
+
+def batch_population(tables: dict[str, pd.DataFrame], dates: list[pd.Timestamp],
+                     labels: DefaultDefinition) -> tuple[pd.DataFrame, pd.Series]:
+    """The batch's (customer_id, as_of) rows of ``tables`` (all customers, or one customer
+    partition: each customer's rows depend on their own events only), and the customers with an
+    open line left out, counted by (as_of, label status)."""
+    candidates = customer_snapshots(tables["customers"], dates)
+    # The train job's own exclusions that are known at as_of (already bad, inactive), from its
+    # label function with no extraction date to stop a window: no performance is looked at.
+    known_at_as_of = label_default(candidates, tables["bills"], tables["repayments"], labels,
+                                   NO_EXTRACTION_DATE, orders=tables.get("orders"))
+    out = known_at_as_of["status"].isin(OUTSIDE_POPULATION).to_numpy()
+    excluded = known_at_as_of.loc[out].groupby(["as_of", "status"]).size()
+    return candidates.loc[~out].reset_index(drop=True), excluded
+
+
+def batch_frame(features: pd.DataFrame, snapshots: pd.DataFrame,
+                tables: dict[str, pd.DataFrame], labels: DefaultDefinition,
+                extraction: pd.Timestamp, *, with_labels: bool) -> pd.DataFrame:
+    """The batch's rows from the feature frame of ``snapshots``: with labels, ``is_bad`` where
+    the train job would label the row (null elsewhere) and ``label_status``."""
+    frame = features.reset_index(drop=True)
+    if with_labels:
+        status = label_default(snapshots, tables["bills"], tables["repayments"], labels,
+                               extraction, orders=tables.get("orders")).reset_index(drop=True)
+        labelled = status["status"] == LABELLED
+        frame[LABEL_COLUMN] = status["is_bad"].astype("boolean").where(labelled)
+        frame[STATUS_COLUMN] = status["status"].astype("str")
+    return frame
+
+
+def partition_batch(tables: dict[str, pd.DataFrame], dates: list[pd.Timestamp],
+                    spec: FeatureSpec, labels: DefaultDefinition, extraction: pd.Timestamp, *,
+                    with_labels: bool = False,
+                    chunk_customers: int = 10_000) -> tuple[pd.DataFrame, pd.Series]:
+    """The batch of one customer partition's tables (no feature cache: a worker computes it
+    once), and its left-out counts: the same steps as :func:`build_scoring_batch`, so the
+    partitions of a data set together give the batch of the whole."""
+    snapshots, excluded = batch_population(tables, dates, labels)
+    features = build_features(spec, tables, snapshots, chunk_customers=chunk_customers,
+                              show_progress=False)
+    return batch_frame(features.frame, snapshots, tables, labels, extraction,
+                       with_labels=with_labels), excluded
 
 
 def check_replaceable(path: Path) -> None:
