@@ -4,7 +4,6 @@ explained on a Dask cluster equals the local jobs' (``credit-models-data batch``
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,8 +20,6 @@ import xgboost as xgb
 from mlflow import MlflowClient
 
 from credit_models.config.settings import to_settings
-from credit_models.data.simulator.config import SimulatorConfig
-from credit_models.data.simulator.generate import generate_to_folder
 from credit_models.errors import OutputFolderError
 from credit_models.explain.contributions import xgboost_contributions
 from credit_models.features.spec import parse_feature_spec
@@ -49,21 +46,16 @@ MODEL_NAME = "pd_partitioned"
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    """One small local cluster for the module: two worker processes, one thread each."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0", silence_logs=logging.WARNING) as cluster, \
-            distributed.Client(cluster) as dask_client:
+def client(dask_scheduler: str) -> Iterator[Any]:
+    """A client of the session's local cluster (two worker processes, one thread each)."""
+    with distributed.Client(dask_scheduler) as dask_client:
         yield dask_client
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def dataset(partitioned_portfolio: Path) -> Path:
     """1,500 simulated customers in three customer partitions (the simulator's chunks)."""
-    path = tmp_path_factory.mktemp("partitioned") / "portfolio"
-    generate_to_folder(SimulatorConfig(n_customers=1500, chunk_size=500), path,
-                       show_progress=False)
-    return path
+    return partitioned_portfolio
 
 
 @pytest.fixture(scope="module")
@@ -164,19 +156,17 @@ def test_a_foreign_output_folder_is_refused_untouched(client, dataset, local, tm
 
 
 def test_the_score_command_on_the_cluster(client, dataset, local, on_cluster, tmp_path):
-    """The console script, given the running scheduler's address; run twice, its own output is
-    replaced."""
+    """The console script, given the running scheduler's address."""
     output = tmp_path / "scores"
     command = [str(Path(sys.executable).with_name("credit-models-score")), "engine=dask",
                f"engine.address={client.scheduler.address}", f"input={dataset}",
                f"as_of={AS_OF}", f"output={output}", f"model_uri=models:/{MODEL_NAME}/1",
                f"mlflow.tracking_uri={local['tracking_uri']}", "show_progress=false",
                f"hydra.run.dir={tmp_path / 'hydra'}"]
-    for _ in range(2):
-        done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
-                              timeout=300, check=False)
-        assert done.returncode == 0, done.stderr[-3000:]
-        assert "3 customer partition(s)" in done.stdout
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "3 customer partition(s)" in done.stdout
     found = by_row(pd.read_parquet(output))
     assert set(found["model_uri"]) == {f"models:/{MODEL_NAME}/1"}
     pd.testing.assert_frame_equal(
