@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -33,12 +33,20 @@ from credit_models.explain.reason_codes import (
 )
 from credit_models.features.sensitive import FairnessSettings
 from credit_models.timestamps import utc_timestamp
-from credit_models.workflows.settings import DataSettings, EngineSettings, FeaturesSettings
+from credit_models.workflows.settings import (
+    DataSettings,
+    EngineKind,
+    EngineSettings,
+    FeaturesSettings,
+)
 from credit_models.workflows.training_rows import (
     LoggedTrainingRows,
     TrainingRowsError,
     training_rows_file,
 )
+
+if TYPE_CHECKING:
+    from credit_models.features.spec import FeatureSpec
 
 logger = logging.getLogger("credit_models.explain")
 
@@ -144,6 +152,23 @@ class ExplainSettings:
         if self.customer_ids is not None and not self.customer_ids:
             raise ConfigError("customer_ids is empty: list customers, or null for every one")
         self.dictionary()       # checked before any work
+        self._check_engine()
+
+    def _check_engine(self) -> None:
+        """engine=dask explains a batch built from a partitioned data set into a folder: refuse
+        anything else before any work."""
+        if EngineKind(getattr(self.engine.kind, "value", self.engine.kind)) is not EngineKind.dask:
+            return
+        if ExplainSource(self.source) is not ExplainSource.data:
+            raise ConfigError("engine=dask builds each customer partition's rows on the cluster: "
+                              "it needs source=data (a matrix's rows are explained locally; "
+                              "drop engine=dask)")
+        if self.customer_ids is not None:
+            raise ConfigError("engine=dask explains a whole batch (customer_ids=null): a few "
+                              "customers need no cluster; drop engine=dask")
+        if not self.output:
+            raise ConfigError("engine=dask writes the batch's reasons as a folder of Parquet part "
+                              "files: set output=<folder>")
 
     @property
     def as_of_timestamp(self) -> pd.Timestamp:
@@ -170,6 +195,13 @@ class ExplainResult:
     model_uri: str
     as_of: pd.Timestamp
     output: Path | None
+    total: int | None = None
+    """Customers explained, when ``explanations`` holds only the first of them (a batch
+    explained on a cluster gathers only those it prints); None: all of ``explanations``."""
+
+    @property
+    def customers(self) -> int:
+        return len(self.explanations.scores) if self.total is None else self.total
 
 
 def _listed(values: list[Any]) -> str:
@@ -235,13 +267,9 @@ def _typed_ids(values: list[Any], column: pd.Series) -> list[Any]:
     return list(dict.fromkeys(str(value) for value in values))
 
 
-def built_rows(settings: ExplainSettings, sources: ExplainSources, as_of: pd.Timestamp,
-               customer_ids: list[Any] | None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Features built from the configured event data at ``as_of``, indexed by (customer_id,
-    as_of), and their descriptions."""
-    from credit_models.features.engine import build_features
+def feature_spec(settings: ExplainSettings, sources: ExplainSources) -> FeatureSpec:
+    """The spec features are built with (source=data): the training run's, else the config's."""
     from credit_models.features.spec import parse_feature_spec
-    from credit_models.workflows.dataset import load_dataset, materialise
 
     raw_spec: Mapping[str, Any] | None = None
     if settings.features_from is FeatureSpecSource.run:
@@ -250,7 +278,37 @@ def built_rows(settings: ExplainSettings, sources: ExplainSources, as_of: pd.Tim
             logger.warning("the model's run logged no feature spec: using the features config")
     if raw_spec is None:
         raw_spec = asdict(settings.features)
-    spec = parse_feature_spec(raw_spec)
+    return parse_feature_spec(raw_spec)
+
+
+def signed_up_before(customers: pd.DataFrame, as_of: pd.Timestamp) -> list[Any]:
+    """A batch's customers: every one signed up before ``as_of``."""
+    return customers.loc[customers["signed_up_at"] < as_of, "customer_id"].tolist()
+
+
+def rows_at(spec: FeatureSpec, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp,
+            ids: list[Any] | None = None,
+            chunk_customers: int = 10_000) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Features of ``ids`` (None: :func:`signed_up_before` ``as_of``) built from ``tables`` at
+    ``as_of``, indexed by (customer_id, as_of), and their descriptions. The one implementation
+    of a whole data set's rows (:func:`built_rows`) and of a customer partition's (the Dask
+    engine's batch)."""
+    from credit_models.features.engine import build_features
+
+    if ids is None:
+        ids = signed_up_before(tables["customers"], as_of)
+    snapshots = pd.DataFrame({"customer_id": ids, "as_of": as_of})
+    matrix = build_features(spec, dict(tables), snapshots, chunk_customers=int(chunk_customers))
+    return matrix.frame.set_index(list(ID_COLUMNS)), matrix.descriptions
+
+
+def built_rows(settings: ExplainSettings, sources: ExplainSources, as_of: pd.Timestamp,
+               customer_ids: list[Any] | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Features built from the configured event data at ``as_of``, indexed by (customer_id,
+    as_of), and their descriptions."""
+    from credit_models.workflows.dataset import load_dataset, materialise
+
+    spec = feature_spec(settings, sources)
     materialise(settings.data, show_progress=False)
     dataset = load_dataset(settings.data)
     if as_of > dataset.extraction_date:
@@ -260,7 +318,7 @@ def built_rows(settings: ExplainSettings, sources: ExplainSources, as_of: pd.Tim
         )
     customers = dataset.tables["customers"]
     if customer_ids is None:
-        ids = customers.loc[customers["signed_up_at"] < as_of, "customer_id"].tolist()
+        ids = signed_up_before(customers, as_of)
         if not ids:
             raise ExplainInputError(f"no customer of {dataset.path} signed up before as_of "
                                     f"{as_of.date()}")
@@ -270,10 +328,7 @@ def built_rows(settings: ExplainSettings, sources: ExplainSources, as_of: pd.Tim
         if unknown:
             raise ExplainInputError(f"customer(s) {_listed(unknown)} are not in the customers "
                                     f"table of {dataset.path}")
-    snapshots = pd.DataFrame({"customer_id": ids, "as_of": as_of})
-    matrix = build_features(spec, dataset.tables, snapshots,
-                            chunk_customers=int(settings.engine.chunk_customers))
-    return matrix.frame.set_index(list(ID_COLUMNS)), matrix.descriptions
+    return rows_at(spec, dataset.tables, as_of, ids, settings.engine.chunk_customers)
 
 
 def reference_from_matrix(path: Path | None, split: str | None, features: list[str],
@@ -348,11 +403,17 @@ def explain_customers(settings: ExplainSettings, exported: ExportedModel, model_
     return ExplainResult(explanations, model_uri, as_of, output)
 
 
+def reason_table(explanations: RowExplanations, form: ReasonTableForm, uri: str) -> pd.DataFrame:
+    """The table written: one row per customer (wide) or per reason (long), with the model's
+    URI."""
+    table = (explanations.wide().reset_index() if form is ReasonTableForm.wide
+             else explanations.reasons)
+    return table.assign(model_uri=uri)
+
+
 def write_reasons(explanations: RowExplanations, settings: ExplainSettings, uri: str) -> Path:
     path = Path(str(settings.output))
-    table = (explanations.wide().reset_index() if settings.output_form is ReasonTableForm.wide
-             else explanations.reasons)
-    table = table.assign(model_uri=uri)
+    table = reason_table(explanations, settings.output_form, uri)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".csv":
         table.to_csv(path, index=False)
@@ -366,13 +427,11 @@ def report_lines(result: ExplainResult, language: Language | str, print_rows: in
     language = Language(getattr(language, "value", language))
     explanations = result.explanations
     scores, reasons = explanations.scores, explanations.reasons
-    lines = [f"{result.model_uri}: {len(scores):,} customer(s) at {result.as_of.date()}"]
+    total = result.customers
+    lines = [f"{result.model_uri}: {total:,} customer(s) at {result.as_of.date()}"]
     grouped = {key: group for key, group in reasons.groupby(list(ID_COLUMNS), sort=False)}
     for position, (key, row) in enumerate(scores.iterrows()):
         if position >= print_rows:
-            lines.append(f"… {len(scores) - print_rows:,} more"
-                         + (f" in {result.output}" if result.output else " (set output=… to "
-                                                                         "write them all)"))
             break
         customer = key[0] if isinstance(key, tuple) else key
         lines.append(f"customer {customer}  PD {row['probability_of_default']:.2%}  "
@@ -388,6 +447,10 @@ def report_lines(result: ExplainResult, language: Language | str, print_rows: in
             lines.append(f"  {reason['rank']}. {reason['code']:<8} {text}  "
                          f"[{reason['feature']} = {value}; +{reason['contribution']:.3g} "
                          f"{reason['unit']}]")
+    if total > print_rows:
+        lines.append(f"… {total - print_rows:,} more"
+                     + (f" in {result.output}" if result.output else " (set output=… to "
+                                                                     "write them all)"))
     if result.output:
         lines.append(f"reasons written to {result.output}")
     return "\n".join(lines)
