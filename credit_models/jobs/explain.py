@@ -5,8 +5,9 @@ the customers' feature rows at ``as_of`` (from a feature matrix, by default the 
 training run logged, or built from event data) → contributions → reason codes → console and, for a
 batch, a Parquet or CSV file. The store is read by :mod:`credit_models.tracking.explanation_sources`,
 the rows and reasons are :mod:`credit_models.workflows.explanation`'s; the stages live in
-``credit_models/explain``.
-"""
+``credit_models/explain``. With ``engine=dask`` a partitioned data set's batch (``source=data``,
+no ``customer_ids``) is built and explained on the cluster into a folder of Parquet part files
+(:mod:`credit_models.workflows.distributed.explain`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from credit_models.workflows.explanation import (
     explain_customers,
     report_lines,
 )
+from credit_models.workflows.settings import EngineKind
 
 
 def run_explain(settings: ExplainSettings) -> ExplainResult:
@@ -36,8 +38,12 @@ def run_explain(settings: ExplainSettings) -> ExplainResult:
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
         model = load_explained_model(settings.model_uri, scratch)
-        return explain_customers(settings, model.exported, model.uri,
-                                 RunSources(model.run_id, scratch))
+        sources = RunSources(model.run_id, scratch)
+        if settings.engine.kind is EngineKind.dask:
+            from credit_models.workflows.distributed.explain import explain_on_cluster
+
+            return explain_on_cluster(settings, model.exported, model.uri, sources)
+        return explain_customers(settings, model.exported, model.uri, sources)
 
 
 @job_entry("explain", usage_errors=(ExplainInputError,))
