@@ -26,7 +26,8 @@ Dask worker its own ``ru_maxrss`` read with ``client.run`` at the end of every s
 fresh processes per LocalCluster, so that value is their peak since the run began (a worker
 restarted for memory starts again from zero: the restarts are counted).
 
-A run of the local engine is stopped (and reported as such) when the machine's available memory
+A run (either engine: the Dask engine gathers the feature matrix into the job process) is
+stopped, and reported as such with the stages it finished, when the machine's available memory
 falls under ``--min-available-gib``; sizes above ``--local-max-customers`` run the Dask engine
 only.
 """
@@ -338,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engines", default="dask,local")
     parser.add_argument("--local-max-customers", type=int, default=300_000)
     parser.add_argument("--min-available-gib", type=float, default=1.5,
-                        help="stop a local-engine run when available memory falls under this")
+                        help="stop a run when the machine's available memory falls under this")
     parser.add_argument("--data-root", default="data/generated")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output-json", type=Path, default=None)
@@ -401,7 +402,7 @@ def main(argv: list[str] | None = None) -> None:
             load = os.getloadavg()
             result, ended = _spawn("run", args, customers, engine,
                                    [f"--_first-as-of={first}", f"--_last-as-of={last}"],
-                                   watch_memory=engine == "local")
+                                   watch_memory=True)
             size["engines"][engine] = {"result": result, "ended": ended,
                                        "load_average_before": load,
                                        "load_average_after": os.getloadavg()}
