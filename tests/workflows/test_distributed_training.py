@@ -127,3 +127,20 @@ def test_workers_too_small_for_a_partition_are_refused_before_any_work(partition
         check_partition_memory(info, largest, f"data set {partitioned_portfolio}")
     roomy = ClusterInfo("tcp://127.0.0.1:1", None, 2, 2, 8 * largest, True)
     check_partition_memory(roomy, largest, "data set")
+
+
+def test_a_contract_violation_names_its_partition_before_any_work(partitioned_portfolio,
+                                                                   dask_scheduler, tmp_path):
+    import shutil
+
+    from credit_models.errors import DataContractError
+
+    broken = tmp_path / "portfolio"
+    shutil.copytree(partitioned_portfolio, broken)
+    part = broken / "repayments" / "part-00001.parquet"
+    repayments = pd.read_parquet(part)
+    repayments.loc[repayments.index[:2], "amount"] = -5.0
+    repayments.to_parquet(part, index=False)
+    settings = _settings(broken, "engine=dask", f"engine.address={dask_scheduler}")
+    with pytest.raises(DataContractError, match=r"repayments \(partition part-00001\)\.amount"):
+        assemble_training_data(settings)

@@ -183,11 +183,9 @@ def explain_on_cluster(settings: ExplainSettings, exported: ExportedModel, model
     both can take the job, then :func:`explain_partitioned`."""
     from credit_models.timestamps import utc_timestamp
     from credit_models.workflows.dataset import materialise
-    from credit_models.workflows.distributed.cluster import check_partition_memory, open_cluster
-    from credit_models.workflows.distributed.partitions import (
-        check_customer_partitioning,
-        open_partitioned_dataset,
-    )
+    from credit_models.workflows.distributed.cluster import open_cluster
+    from credit_models.workflows.distributed.partitions import open_partitioned_dataset
+    from credit_models.workflows.distributed.validation import checked_partitions
 
     output = Path(str(settings.output))
     check_output_folder(output, EXPLANATIONS_WRITER)     # before any work
@@ -214,8 +212,7 @@ def explain_on_cluster(settings: ExplainSettings, exported: ExportedModel, model
         chunk_customers=int(settings.engine.chunk_customers))
     started = time.perf_counter()
     with open_cluster(settings.engine) as (client, info):
-        check_partition_memory(info, max(partitions.table_bytes, default=0), partitions.root)
-        check_customer_partitioning(client, partitions)
+        checked_partitions(client, info, partitions, extraction, settings.data.plausibility)
         result = explain_partitioned(
             client, partitions, plan, exported, output, print_rows=int(settings.print_rows),
             provenance={"data_path": str(partitions.root), "cluster": info.as_tags()})

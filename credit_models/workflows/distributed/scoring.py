@@ -365,11 +365,9 @@ def score_on_cluster(model: ScoringModel, settings: ScoreSettings) -> Distribute
 
     from credit_models.errors import ConfigError
     from credit_models.features.spec import parse_feature_spec
-    from credit_models.workflows.distributed.cluster import check_partition_memory, open_cluster
-    from credit_models.workflows.distributed.partitions import (
-        check_customer_partitioning,
-        open_partitioned_dataset,
-    )
+    from credit_models.workflows.distributed.cluster import open_cluster
+    from credit_models.workflows.distributed.partitions import open_partitioned_dataset
+    from credit_models.workflows.distributed.validation import checked_partitions
     from credit_models.workflows.scoring_batch import snapshot_dates
 
     output = Path(settings.output)
@@ -389,8 +387,7 @@ def score_on_cluster(model: ScoringModel, settings: ScoreSettings) -> Distribute
     plan = BatchPlan(dates, parse_feature_spec(asdict(settings.features)), settings.labels,
                      extraction, settings.engine.chunk_customers)
     with open_cluster(settings.engine) as (client, info):
-        check_partition_memory(info, max(partitions.table_bytes, default=0), partitions.root)
-        check_customer_partitioning(client, partitions)
+        checked_partitions(client, info, partitions, extraction, None)
         return score_partitioned(
             client, partitions, plan, model, output, id_columns=settings.id_columns,
             contributions_output=contributions,

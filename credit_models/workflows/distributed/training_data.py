@@ -15,11 +15,7 @@ from credit_models.features.spec import FeatureSpec
 from credit_models.labels.default_label import LABELLED, LabelSource
 from credit_models.timestamps import utc_timestamp
 from credit_models.workflows.dataset import LoadedDataset, materialise
-from credit_models.workflows.distributed.cluster import (
-    ClusterInfo,
-    check_partition_memory,
-    open_cluster,
-)
+from credit_models.workflows.distributed.cluster import ClusterInfo, open_cluster
 from credit_models.workflows.distributed.labelled_features import (
     LABEL_COLUMNS,
     attribute_dtypes,
@@ -28,12 +24,9 @@ from credit_models.workflows.distributed.labelled_features import (
     feature_matrix,
     gather_rows,
     labelled_features,
-    summarise_partitions,
 )
-from credit_models.workflows.distributed.partitions import (
-    check_customer_partitioning,
-    open_partitioned_dataset,
-)
+from credit_models.workflows.distributed.partitions import open_partitioned_dataset
+from credit_models.workflows.distributed.validation import checked_partitions
 from credit_models.workflows.settings import TrainingDataSettings
 
 
@@ -56,10 +49,8 @@ def rows_on_cluster(
                                   manifest.source, manifest.details)
     extraction = manifest.extraction_timestamp
     with open_cluster(settings.engine) as (client, info):
-        check_partition_memory(info, max(partitions.table_bytes, default=0),
-                               f"data set {path}")
-        check_customer_partitioning(client, partitions)
-        summary = summarise_partitions(client, partitions, extraction, settings.data.plausibility)
+        summary = checked_partitions(client, info, partitions, extraction,
+                                     settings.data.plausibility)
         dataset = LoadedDataset(path=path, tables=summary.schema, manifest=manifest,
                                 report=summary.report)
         stage("data set %s validated on the cluster in %d partitions: %s", path,
