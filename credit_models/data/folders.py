@@ -25,6 +25,10 @@ MARKER_NAME = "written_by_credit_models.json"
 """Written last into every data set folder the toolkit makes: which writer made it, from what, and
 which entries it wrote (so that only those are ever replaced)."""
 
+PARTS_MARKER_NAME = "_written_by_credit_models.json"
+"""The marker of a folder read as one Parquet data set (part files of batch scores): named with a
+leading ``_`` so that Parquet readers of the folder (pandas, Arrow, Spark) skip it."""
+
 MAX_NAMED_ENTRIES = 5
 
 ForeignEntries = Callable[[Path], list[str]]
@@ -46,20 +50,22 @@ class WriterMarker:
     package_version: str = __version__
 
 
-def write_marker(folder: Path, writer: str, source: str, settings: dict[str, Any]) -> WriterMarker:
-    """Claim ``folder`` (fully written) for the toolkit, listing every file now in it."""
+def write_marker(folder: Path, writer: str, source: str, settings: dict[str, Any],
+                 name: str = MARKER_NAME) -> WriterMarker:
+    """Claim ``folder`` (fully written) for the toolkit, listing every file now in it; ``name``
+    is the marker's file name (:data:`PARTS_MARKER_NAME` in a folder of Parquet parts)."""
     marker = WriterMarker(
         writer=writer, source=source, settings=settings,
-        entries=[name for name in files_under(folder) if name != MARKER_NAME],
+        entries=[entry for entry in files_under(folder) if entry != name],
     )
-    atomic_write_text(folder / MARKER_NAME, json.dumps(asdict(marker), indent=2, default=str))
+    atomic_write_text(folder / name, json.dumps(asdict(marker), indent=2, default=str))
     return marker
 
 
-def read_marker(folder: Path) -> WriterMarker | None:
+def read_marker(folder: Path, name: str = MARKER_NAME) -> WriterMarker | None:
     """The folder's marker, or None when it has none or one the toolkit cannot have written (a
     folder with an unreadable marker is treated as someone else's)."""
-    path = folder / MARKER_NAME
+    path = folder / name
     if not path.is_file():
         return None
     try:
@@ -72,17 +78,30 @@ def read_marker(folder: Path) -> WriterMarker | None:
     return marker
 
 
-def unmarked_entries(folder: Path, legacy: Callable[[Path], bool] | None = None) -> list[str]:
+def unmarked_entries(folder: Path, legacy: Callable[[Path], bool] | None = None,
+                     name: str = MARKER_NAME) -> list[str]:
     """Files under ``folder`` that its marker does not list (a file added to a table's part
     folder counts too): all of its entries when it has no marker, none when ``legacy``
     recognises it as written by a version before the marker."""
-    marker = read_marker(folder)
+    marker = read_marker(folder, name)
     if marker is not None:
-        owned = {*marker.entries, MARKER_NAME}
-        return [name for name in files_under(folder) if name not in owned]
+        owned = {*marker.entries, name}
+        return [entry for entry in files_under(folder) if entry not in owned]
     if legacy is not None and legacy(folder):
         return []
     return sorted(entry.name for entry in folder.iterdir())
+
+
+def entries_not_written_by(writer: str, name: str = MARKER_NAME) -> ForeignEntries:
+    """The ownership rule of a folder only ``writer`` may replace: the entries its marker does
+    not list, or all of them in a folder another writer owns (a data set is never replaced by a
+    description or a batch of scores)."""
+    def foreign(target: Path) -> list[str]:
+        marker = read_marker(target, name)
+        if marker is not None and marker.writer != writer:
+            return sorted(entry.name for entry in target.iterdir())
+        return unmarked_entries(target, name=name)
+    return foreign
 
 
 def files_under(folder: Path) -> list[str]:

@@ -7,10 +7,9 @@ import shutil
 from pathlib import Path
 
 from credit_models.data.folders import (
-    read_marker,
+    entries_not_written_by,
     replace_folder,
     staging_folder,
-    unmarked_entries,
     write_marker,
 )
 from credit_models.reporting.portfolio_plots import (
@@ -21,15 +20,6 @@ from credit_models.reporting.portfolio_plots import (
 from credit_models.workflows.portfolio_description import PortfolioDescription
 
 WRITER = "portfolio_description"
-
-
-def _foreign_entries(target: Path) -> list[str]:
-    """Entries of an existing ``target`` this writer did not make: all of them in a folder
-    another writer owns (a data set is never replaced by its description)."""
-    marker = read_marker(target)
-    if marker is not None and marker.writer != WRITER:
-        return sorted(entry.name for entry in target.iterdir())
-    return unmarked_entries(target)
 
 
 def write_portfolio_description(description: PortfolioDescription, target: Path,
@@ -55,7 +45,7 @@ def write_portfolio_description(description: PortfolioDescription, target: Path,
         write_marker(staging, WRITER, source, {
             "first_month": str(description.first_month), "last_month": str(description.last_month),
         })
-        replace_folder(staging, target, foreign=_foreign_entries,
+        replace_folder(staging, target, foreign=entries_not_written_by(WRITER),
                        fix="Choose another describe.output, or move that folder away.")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

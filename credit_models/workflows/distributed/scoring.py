@@ -17,11 +17,10 @@ marker listing its files: an existing folder is replaced only when this job wrot
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -31,13 +30,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from credit_models import __version__
 from credit_models.data.folders import (
-    atomic_write_text,
+    PARTS_MARKER_NAME,
     describe_names,
-    files_under,
+    entries_not_written_by,
     replace_folder,
     staging_folder,
+    write_marker,
 )
 from credit_models.errors import OutputFolderError, TrainingDataError
 from credit_models.explain.contributions import BIAS_COLUMN, scorecard_contributions, tree_range
@@ -68,10 +67,8 @@ logger = logging.getLogger("credit_models.score")
 SCORES_WRITER = "distributed_scores"
 """The marker's writer: an output folder that carries it may be replaced by a later run."""
 CONTRIBUTIONS_WRITER = "distributed_contributions"
-MARKER_NAME = "_written_by_credit_models.json"
-"""The output folder's marker: its writer, its part files and what they were computed from.
-Named with a leading ``_`` so that Parquet readers of the folder (pandas, Arrow, Spark, the score
-job's own) skip it."""
+MARKER_NAME = PARTS_MARKER_NAME
+"""The output folder's marker: its writer, its part files and what they were computed from."""
 
 
 def part_name(index: int) -> str:
@@ -232,29 +229,6 @@ def model_parts(model: Any) -> tuple[str, Any, list[dict[str, Any]]]:
     return (python_model.family_.value, python_model.estimator_, python_model.contract_)
 
 
-def read_marker(folder: Path) -> dict[str, Any] | None:
-    """The folder's marker, or None when it has none the toolkit can have written."""
-    try:
-        marker = json.loads((folder / MARKER_NAME).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(marker, dict) or not isinstance(marker.get("entries"), list):
-        return None
-    return marker
-
-
-def _foreign_entries(writer: str) -> Callable[[Path], list[str]]:
-    """Files of an existing output that ``writer`` did not write there (all of them when the
-    folder has no marker of that writer)."""
-    def foreign(target: Path) -> list[str]:
-        marker = read_marker(target)
-        if marker is None or marker.get("writer") != writer:
-            return sorted(entry.name for entry in target.iterdir())
-        owned = {*marker["entries"], MARKER_NAME}
-        return [name for name in files_under(target) if name not in owned]
-    return foreign
-
-
 def check_output_folder(output: Path, writer: str = SCORES_WRITER) -> None:
     """Refuse, before any work, an output that is a file or a folder this job did not write."""
     if not output.exists() and not output.is_symlink():
@@ -264,7 +238,7 @@ def check_output_folder(output: Path, writer: str = SCORES_WRITER) -> None:
             f"{output} is a {'link' if output.is_symlink() else 'file'}: with engine=dask the "
             "output is a folder of Parquet part files. Nothing was changed. Choose another "
             "output, or move it away.")
-    foreign = _foreign_entries(writer)(output)
+    foreign = entries_not_written_by(writer, MARKER_NAME)(output)
     if foreign:
         raise OutputFolderError(
             f"{output} holds {len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'} this job "
@@ -283,15 +257,13 @@ def write_partitioned(frames: dd.DataFrame, output: Path, schema: pa.Schema | No
     try:
         frames.to_parquet(staging, name_function=part_name, write_index=False,
                           write_metadata_file=False, compression="zstd", schema=schema)
-        written = files_under(staging)
-        marker = {"writer": writer, "package_version": __version__, "entries": written,
-                  "settings": provenance}
-        atomic_write_text(staging / MARKER_NAME, json.dumps(marker, indent=2, default=str))
-        replace_folder(staging, output, foreign=_foreign_entries(writer),
+        marker = write_marker(staging, writer, str(provenance.get("data_path", "")), provenance,
+                              name=MARKER_NAME)
+        replace_folder(staging, output, foreign=entries_not_written_by(writer, MARKER_NAME),
                        fix="Choose another output, or move that folder away.")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return len(written)
+    return len(marker.entries)
 
 
 @dataclass(frozen=True)
