@@ -37,3 +37,17 @@ def dask_scheduler() -> Iterator[str]:
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=":0", memory_limit="2GiB") as cluster:
         yield cluster.scheduler_address
+
+
+def assert_one_part_file_per_partition(output: Path, partitions: int = 3) -> str:
+    """``output`` holds one non-empty Parquet part file per customer partition and the
+    toolkit's marker, nothing else; returns the marker's writer."""
+    import pyarrow.parquet as pq
+
+    from credit_models.data.folders import PARTS_MARKER_NAME, read_marker
+
+    parts = sorted(path.name for path in output.glob("*.parquet"))
+    assert parts == [f"part-{index:05d}.parquet" for index in range(partitions)]
+    assert sorted(path.name for path in output.iterdir()) == sorted([*parts, PARTS_MARKER_NAME])
+    assert all(pq.read_metadata(output / name).num_rows > 0 for name in parts)
+    return read_marker(output, PARTS_MARKER_NAME).writer

@@ -11,13 +11,11 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 import xgboost as xgb
 from mlflow import MlflowClient
 
 from credit_models.config.settings import to_settings
-from credit_models.data.folders import read_marker
 from credit_models.errors import ConfigError
 from credit_models.features.spec import parse_feature_spec
 from credit_models.jobs.explain import run_explain
@@ -25,10 +23,10 @@ from credit_models.models.pd_model import PdModel
 from credit_models.models.xgb_pd import model_inputs
 from credit_models.workflows.dataset import load_dataset
 from credit_models.workflows.distributed.explain import EXPLANATIONS_WRITER
-from credit_models.workflows.distributed.scoring import MARKER_NAME
 from credit_models.workflows.explanation import ID_COLUMNS, ExplainResult, report_lines, rows_at
 from tests.conftest import compose_once
 from tests.registry_store import log_pd_version
+from tests.workflows.conftest import assert_one_part_file_per_partition
 from tests.workflows.test_distributed_scoring import (  # noqa: F401 (module fixtures reused)
     AS_OF,
     client,
@@ -104,12 +102,7 @@ def test_the_cluster_reasons_equal_the_local_jobs(runs):
 
 
 def test_one_part_file_per_partition_with_the_marker(runs):
-    output = runs["folder"] / "reasons"
-    parts = sorted(path.name for path in output.glob("*.parquet"))
-    assert parts == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
-    assert sorted(path.name for path in output.iterdir()) == sorted([*parts, MARKER_NAME])
-    assert all(pq.read_metadata(output / name).num_rows > 0 for name in parts)
-    assert read_marker(output, MARKER_NAME).writer == EXPLANATIONS_WRITER
+    assert assert_one_part_file_per_partition(runs["folder"] / "reasons") == EXPLANATIONS_WRITER
     assert sorted(path.name for path in runs["folder"].iterdir()) == ["reasons"]
 
 

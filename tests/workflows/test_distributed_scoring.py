@@ -14,7 +14,6 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 import xgboost as xgb
 from mlflow import MlflowClient
@@ -29,7 +28,7 @@ from credit_models.models.xgb_pd import model_inputs
 from credit_models.tracking.model_loading import load_pd_model
 from credit_models.workflows.distributed.partitions import open_partitioned_dataset
 from credit_models.workflows.distributed.scoring import (
-    MARKER_NAME,
+    SCORES_WRITER,
     BatchPlan,
     model_parts,
     score_partitioned,
@@ -38,6 +37,7 @@ from credit_models.workflows.scoring import score_parquet
 from credit_models.workflows.scoring_batch import build_scoring_batch
 from tests.conftest import compose_once
 from tests.registry_store import log_pd_version
+from tests.workflows.conftest import assert_one_part_file_per_partition
 
 distributed = pytest.importorskip("distributed")
 
@@ -119,11 +119,7 @@ def test_the_dask_batch_scores_equal_the_local_jobs(local, on_cluster):
 
 
 def test_the_output_is_one_part_file_per_partition(on_cluster):
-    output = on_cluster["folder"] / "scores"
-    parts = sorted(path.name for path in output.glob("*.parquet"))
-    assert parts == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
-    assert sorted(path.name for path in output.iterdir()) == sorted([*parts, MARKER_NAME])
-    assert all(pq.read_metadata(output / name).num_rows > 0 for name in parts)
+    assert assert_one_part_file_per_partition(on_cluster["folder"] / "scores") == SCORES_WRITER
     # nothing left beside it: the staging folder was moved into place
     assert sorted(path.name for path in on_cluster["folder"].iterdir()) == [
         "contributions", "scores"]
