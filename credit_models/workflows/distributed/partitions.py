@@ -55,9 +55,9 @@ REPARTITION_WRITER = "repartition"
 EXAMPLE_IDS = 5
 """Customer ids an error shows."""
 FOOTER_THREADS = 16
+"""Footers read side by side: on object stores each is a round trip."""
 SAMPLE_POINTS = 2_000_000
 """Customer ids sampled in all to cut the partitions (spread over the customers files)."""
-"""Footers read side by side: on object stores each is a round trip."""
 
 
 @dataclass
