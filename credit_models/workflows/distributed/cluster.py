@@ -133,10 +133,12 @@ def cluster_info(client: Client, started_here: bool) -> ClusterInfo:
     )
 
 
-PARTITION_MEMORY_FACTOR = 4.0
-"""A partition's in-memory table bytes times this is what computing it needs at its peak (the
-tables, their sorted copies in the feature engine, the feature block): measured on simulated
-partitions (README "Running on a cluster")."""
+PARTITION_MEMORY_FACTOR = 20.0
+"""A partition's tables (their uncompressed Parquet bytes) times this is what computing it needs
+at its peak: the tables in pandas, their sorted copies in the feature engine, the labels and the
+feature block of its snapshots. Measured with benchmarks/distributed_engine.py on simulated
+partitions of 10,000 and 50,000 customers: a worker's peak above its start-up memory was 17-18
+times its partition's table bytes."""
 
 
 def check_partition_memory(info: ClusterInfo, largest_partition_bytes: int, where: str) -> None:
