@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,8 @@ def _overrides(args: argparse.Namespace, engine: str) -> list[str]:
     overrides = [
         f"data.simulator.n_customers={args.customers_one}",
         f"data.simulator.chunk_size={args.partition_customers}",
-        f"data.path={_dataset_path(args.data_root, args.customers_one, args.partition_customers, args.seed)}",
+        "data.path=" + _dataset_path(args.data_root, args.customers_one,
+                                     args.partition_customers, args.seed),
         f"seed={args.seed}",
         "engine.feature_cache_dir=null",
     ]
@@ -115,8 +116,6 @@ def run_child(args: argparse.Namespace) -> None:
     """One engine on one data set, stage by stage; the result file is rewritten after each stage
     so that a run stopped part-way still reports the stages it finished."""
     import credit_models as cm
-    from credit_models.workflows.distributed.cluster import engine_session, open_cluster
-    from credit_models.workflows.pd_training import fit_and_evaluate, prepare_pd_training
 
     started = time.perf_counter()
     result: dict[str, Any] = {"engine": args.engine, "stages": [], "complete": False}
@@ -127,6 +126,20 @@ def run_child(args: argparse.Namespace) -> None:
 
     settings = cm.load_settings("train", _overrides(args, args.engine))
     result["settings_s"] = round(time.perf_counter() - started, 2)
+    try:
+        _run_stages(args, settings, result, save)
+    except BaseException as error:      # the stages that finished stay in the result
+        result["error"] = f"{type(error).__name__}: {str(error)[:1000]}"
+        save()
+        raise
+
+
+def _run_stages(args: argparse.Namespace, settings: Any, result: dict[str, Any],
+                save: Any) -> None:
+    import credit_models as cm
+    from credit_models.workflows.distributed.cluster import engine_session, open_cluster
+    from credit_models.workflows.pd_training import fit_and_evaluate, prepare_pd_training
+
     dask = args.engine == "dask"
     state: dict[str, Any] = {"client": None, "previous": time.perf_counter(), "workers": set()}
 
@@ -156,14 +169,15 @@ def run_child(args: argparse.Namespace) -> None:
     state["started"] = time.perf_counter()
     state["previous"] = state["started"]
     with engine_session(settings.engine):
-        with (open_cluster(settings.engine) if dask else nullcontext((None, None))) as (client, info):
+        cluster = open_cluster(settings.engine) if dask else nullcontext((None, None))
+        with cluster as (client, info):
             if info is not None:
                 result["cluster"] = info.describe()
             state["client"] = client
             mark("cluster start" if dask else "start")
             prepared = prepare_pd_training(settings, stage)
             table = prepared.table
-            result["rows"] = int(len(table.inputs))
+            result["rows"] = len(table.inputs)
             result["features"] = int(table.inputs.shape[1])
             result["split_rows"] = {str(k): int(v) for k, v in table.split.value_counts().items()}
             evaluated = fit_and_evaluate(table, settings.model, settings.seed, prepared.data,
@@ -301,7 +315,8 @@ def _stage_table(customers: int, runs: dict[str, dict[str, Any]]) -> None:
               f" OOT AUC {result.get('oot_auc')}, {result.get('rows', '-')} rows x "
               f"{result.get('features', '-')} features, process tree peak "
               f"{run['ended']['process_tree_peak_mib']:,.0f} MiB, rc {run['ended']['returncode']}"
-              f"{', ' + run['ended']['stopped'] if 'stopped' in run['ended'] else ''}")
+              f"{', ' + run['ended']['stopped'] if 'stopped' in run['ended'] else ''}"
+              f"{', ' + result['error'][:300] if result.get('error') else ''}")
 
 
 def _summary(sizes: dict[str, Any]) -> None:
@@ -315,9 +330,11 @@ def _summary(sizes: dict[str, Any]) -> None:
                      for entry in result.get("stages", [])]
             done = "" if result.get("complete") else " (incomplete)"
             auc = result.get("oot_auc")
+            job_peak = result.get("job_peak_mib", max(
+                (entry["job_peak_mib"] for entry in result.get("stages", [])), default=0))
+            worker = f"{max(peaks, default=0):>17,.0f}" if engine == "dask" else f"{'-':>17}"
             print(f"{int(customers):>10,} {engine:<7}{result.get('end_to_end_s', float('nan')):>14}"
-                  f"{result.get('job_peak_mib', max((e['job_peak_mib'] for e in result.get('stages', [])), default=0)):>14,.0f}"
-                  f"{max(peaks, default=0):>17,.0f}"
+                  f"{job_peak:>14,.0f}{worker}"
                   f"{auc if auc is None else round(auc, 4)!s:>10}{done}")
         aucs = [(run.get("result") or {}).get("oot_auc") for run in size["engines"].values()]
         if len(aucs) == 2 and None not in aucs:
@@ -356,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     report: dict[str, Any] = {
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(),
                     "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -366,7 +383,7 @@ def main(argv: list[str] | None = None) -> None:
                       if not key.startswith("_") and key not in ("child_output", "engine",
                                                                   "first_as_of", "last_as_of")},
         "mlflow_logging": False, "feature_cache": False,
-        "scoring": "in the job process (no distributed batch scoring committed)",
+        "scoring": "a 10,000-row sample scored and explained in the job process",
         "sizes": {},
     }
     report["arguments"]["output_json"] = str(args.output_json)
@@ -411,7 +428,7 @@ def main(argv: list[str] | None = None) -> None:
         _stage_table(customers, size["engines"])
         save()
     _summary(report["sizes"])
-    report["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     save()
 
 
