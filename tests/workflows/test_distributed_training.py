@@ -110,7 +110,11 @@ def test_the_limits_job_refuses_the_dask_engine_before_any_work(tmp_path):
 
 
 def test_workers_too_small_for_a_partition_are_refused_before_any_work(partitioned_portfolio):
-    from credit_models.workflows.distributed.cluster import ClusterInfo, check_partition_memory
+    from credit_models.workflows.distributed.cluster import (
+        PARTITION_MEMORY_FACTOR,
+        ClusterInfo,
+        check_partition_memory,
+    )
     from credit_models.workflows.distributed.partitions import open_partitioned_dataset
 
     partitions = open_partitioned_dataset(str(partitioned_portfolio))
@@ -122,7 +126,8 @@ def test_workers_too_small_for_a_partition_are_refused_before_any_work(partition
                                            r"than a worker's memory limit .* Raise "
                                            r"engine.memory_limit"):
         check_partition_memory(info, largest, f"data set {partitioned_portfolio}")
-    roomy = ClusterInfo("tcp://127.0.0.1:1", None, 2, 2, 8 * largest, True)
+    roomy = ClusterInfo("tcp://127.0.0.1:1", None, 2, 2,
+                        int((PARTITION_MEMORY_FACTOR + 1) * largest), True)
     check_partition_memory(roomy, largest, "data set")
 
 

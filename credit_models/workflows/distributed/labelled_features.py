@@ -28,6 +28,7 @@ from credit_models.workflows.distributed.partitions import CustomerPartitions
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
+    from distributed import Client
 
 logger = logging.getLogger(__name__)
 
@@ -106,11 +107,34 @@ def feature_descriptions(spec: FeatureSpec, schema: Mapping[str, pd.DataFrame]) 
                           empty).descriptions
 
 
-def gather_rows(rows: dd.DataFrame) -> pd.DataFrame:
+def gather_rows(client: Client, rows: dd.DataFrame, in_flight: int) -> pd.DataFrame:
     """The modelling table on this machine, rows in the local engine's order (by as_of, then
-    by customer in partition order). Dask's own text dtype (Arrow strings with ``pd.NA``) is
-    turned back into pandas' default one."""
-    frame = rows.compute()
+    by customer in partition order). Partitions are computed ``in_flight`` at a time and each is
+    fetched as soon as it is done, so a worker never holds more than the partitions it is
+    computing (``compute()`` would concatenate them all on one worker first). Dask's own text
+    dtype (Arrow strings with ``pd.NA``) is turned back into pandas' default one."""
+    from distributed import as_completed
+
+    parts = rows.to_delayed()
+    frames: list[pd.DataFrame | None] = [None] * len(parts)
+    waiting = iter(enumerate(parts))
+    positions: dict[Any, int] = {}
+    running = as_completed()
+
+    def submit_next() -> None:
+        for position, part in waiting:
+            future = client.compute(part)
+            positions[future.key] = position
+            running.add(future)
+            return
+
+    for _ in range(max(1, in_flight)):
+        submit_next()
+    for future in running:
+        frames[positions.pop(future.key)] = future.result()
+        future.release()
+        submit_next()
+    frame = pd.concat(frames, ignore_index=True)
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.StringDtype) and frame[column].dtype.na_value is pd.NA:
             frame[column] = frame[column].astype("str")

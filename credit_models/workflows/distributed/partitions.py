@@ -401,6 +401,10 @@ def _read_parquet(url: str, table: str, columns: list[str] | None = None) -> pd.
     except (pa.ArrowException, OSError, ValueError) as error:
         raise DatasetReadError(f"cannot read table {table!r} from {url} ({error}). "
                                f"{REWRITE_FIX}") from error
+    finally:
+        # Arrow's allocator keeps freed buffers for reuse: on a worker reading partition after
+        # partition that is memory the worker never gets back.
+        pa.default_memory_pool().release_unused()
 
 
 def _empty_like(url: str, table: str) -> pd.DataFrame:

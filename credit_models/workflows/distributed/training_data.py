@@ -66,7 +66,7 @@ def rows_on_cluster(
         started = time.perf_counter()
         rows = labelled_features(partitions, feature_spec, definition, month_starts(first, last),
                                  extraction, settings.engine.chunk_customers, summary.schema)
-        frame = gather_rows(rows)
+        frame = gather_rows(client, rows, in_flight=info.workers)
         seconds = time.perf_counter() - started
     labels = frame[LABEL_COLUMNS]
     features = feature_matrix(frame, np.flatnonzero((labels["status"] == LABELLED).to_numpy()),
