@@ -87,15 +87,24 @@ def snapshots_for(
     customers = dataset.tables["customers"]
     if snapshots_cfg.table:
         return read_snapshot_table(snapshots_cfg.table, customers)
+    return customer_snapshots(customers, snapshot_dates(
+        snapshots_cfg, customers["signed_up_at"].min(), dataset.extraction_date, definition))
+
+
+def snapshot_dates(snapshots_cfg: SnapshotSettings, first_signup: pd.Timestamp,
+                   extraction_date: pd.Timestamp, definition: DefaultDefinition
+                   ) -> list[pd.Timestamp]:
+    """The configured month starts: ``first_as_of``/``last_as_of`` where set, else from
+    ``min_history_months`` after the first sign-up to the last complete performance window."""
     first, last = default_snapshot_range(
-        first_event=customers["signed_up_at"].min(),
-        extraction_date=dataset.extraction_date,
+        first_event=first_signup,
+        extraction_date=extraction_date,
         min_history_months=snapshots_cfg.min_history_months,
         performance_months=definition.performance_months,
     )
     first = utc_timestamp(snapshots_cfg.first_as_of) if snapshots_cfg.first_as_of else first
     last = utc_timestamp(snapshots_cfg.last_as_of) if snapshots_cfg.last_as_of else last
-    return customer_snapshots(customers, month_starts(first, last))
+    return month_starts(first, last)
 
 
 def _quiet_stage(message: str, *args: Any) -> None:

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from credit_models.features.engine import FeatureMatrix
-from credit_models.features.snapshots import default_snapshot_range, month_starts
 from credit_models.features.spec import FeatureSpec
 from credit_models.labels.default_label import LABELLED, LabelSource
 from credit_models.timestamps import utc_timestamp
@@ -28,6 +27,7 @@ from credit_models.workflows.distributed.labelled_features import (
 from credit_models.workflows.distributed.partitions import open_partitioned_dataset
 from credit_models.workflows.distributed.validation import checked_partitions
 from credit_models.workflows.settings import TrainingDataSettings
+from credit_models.workflows.training_data import snapshot_dates
 
 
 def rows_on_cluster(
@@ -56,15 +56,10 @@ def rows_on_cluster(
         stage("data set %s validated on the cluster in %d partitions: %s", path,
               partitions.n_partitions,
               ", ".join(f"{k} {v:,}" for k, v in dataset.report.row_counts.items()))
-        snapshots = settings.features.snapshots
-        first, last = default_snapshot_range(
-            first_event=summary.earliest_signup, extraction_date=extraction,
-            min_history_months=snapshots.min_history_months,
-            performance_months=definition.performance_months)
-        first = utc_timestamp(snapshots.first_as_of) if snapshots.first_as_of else first
-        last = utc_timestamp(snapshots.last_as_of) if snapshots.last_as_of else last
+        dates = snapshot_dates(settings.features.snapshots, summary.earliest_signup, extraction,
+                               definition)
         started = time.perf_counter()
-        rows = labelled_features(partitions, feature_spec, definition, month_starts(first, last),
+        rows = labelled_features(partitions, feature_spec, definition, dates,
                                  extraction, settings.engine.chunk_customers, summary.schema)
         frame = gather_rows(client, rows, in_flight=info.workers)
         seconds = time.perf_counter() - started
