@@ -75,8 +75,9 @@ def test_every_table_has_exactly_the_contract_columns_and_dtypes(portfolio):
     attributes = [c for c in portfolio.tables["customers"].columns if c.startswith("attr_")]
     assert set(attributes) == {
         "attr_age", "attr_declared_monthly_income", "attr_education", "attr_city_tier",
-        "attr_occupation", "attr_acquisition_channel",
+        "attr_occupation", "attr_acquisition_channel", "attr_bureau_score",
     }
+    assert str(portfolio.tables["customers"]["attr_bureau_score"].dtype) == "float64"
     report = validate_tables(portfolio.tables, portfolio.manifest.extraction_timestamp)
     assert report.ok, report.describe()
 
@@ -405,6 +406,11 @@ def test_oracle_rejects_unsupported_windows(portfolio):
         ({"downturn_severity": -1.0}, "downturn_severity must be >= 0; got -1.0"),
         ({"oracle_as_of": ["2030-01-01"]}, "oracle_as_of must hold month starts"),
         ({"limit_ceiling": 100.0}, "limit_ceiling must be >= limit_floor"),
+        ({"thin_file_risk_shift": 4.0}, "thin_file_risk_shift must be in [-3, 3]; got 4.0"),
+        ({"thin_file_risk_spread": 0.0}, "thin_file_risk_spread must be in [0.1, 5]; got 0.0"),
+        ({"bureau_coverage": 1.2}, "bureau_coverage must be in [0, 1]; got 1.2"),
+        ({"limit_spending_elasticity": -0.1},
+         "limit_spending_elasticity must be in [0, 2]; got -0.1"),
     ],
 )
 def test_invalid_config_names_key_rule_and_value(changes, message):

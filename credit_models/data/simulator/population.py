@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from credit_models.data.simulator.calendar import (
     MICROSECONDS_PER_DAY,
@@ -20,6 +21,17 @@ EDUCATION_LEVELS = ("junior_high", "high_school", "associate", "bachelor", "mast
 OCCUPATIONS = ("salaried", "civil_servant", "self_employed", "gig_worker", "student", "retired")
 ACQUISITION_CHANNELS = ("organic", "app_store", "social_ads", "partner_merchant", "referral")
 LAUNCH_WEEK_DAYS = 7
+BUREAU_SCORE_RANGE = (300.0, 850.0)
+"""Bounds of the external bureau score (the familiar FICO-style scale)."""
+BUREAU_SCORE_CENTRE = 680.0
+BUREAU_SCORE_SCALE = 80.0
+"""Score points per standard deviation of the bureau's view."""
+BUREAU_SCORE_ACCURACY = 0.7
+"""Correlation of the bureau's view with -risk: another lender sees the customer well, not
+perfectly (its data are other products and older)."""
+U_BUREAU_COVERED, U_BUREAU_NOISE = 7, 8
+"""Columns of the per-customer uniforms the bureau score reads. They were drawn (and unused)
+before the score existed, so adding it changed no other random number; columns 9-11 are free."""
 
 
 @dataclass
@@ -34,7 +46,8 @@ class Population:
     capacity: np.ndarray
     """Monthly spending on the line that the customer needs and can carry."""
     risk: np.ndarray
-    """Standard-normal propensity to fall into distress."""
+    """Propensity to fall into distress: standard normal for thick-file customers, shifted up and
+    wider for thin-file ones (``thin_file_risk_shift``, ``thin_file_risk_spread``)."""
     engagement: np.ndarray
     """Expected orders per ordinary month."""
     is_thin_file: np.ndarray
@@ -64,7 +77,11 @@ def draw_population(
         np.searchsorted(calendar.month_start_us, signed_up_at_us, side="right").astype(np.int64) - 1
     )
 
-    risk = normal[:, 0]
+    risk = np.where(
+        is_thin,
+        config.thin_file_risk_shift + config.thin_file_risk_spread * normal[:, 0],
+        normal[:, 0],
+    )
     income_noise = -0.3 * risk + np.sqrt(1 - 0.3**2) * normal[:, 1]
     income = config.median_monthly_income * np.exp(0.5 * income_noise)
     income *= np.where(is_thin, 0.85, 1.0)
@@ -115,6 +132,9 @@ def draw_population(
         "attr_city_tier": city_tier.astype(np.int64),
         "attr_occupation": np.array(OCCUPATIONS)[occupation],
         "attr_acquisition_channel": np.array(ACQUISITION_CHANNELS)[channel],
+        "attr_bureau_score": _bureau_score(
+            config, risk, is_thin, uniform[:, U_BUREAU_COVERED], uniform[:, U_BUREAU_NOISE]
+        ),
     }
     return Population(
         customer_id=customer_id,
@@ -155,6 +175,23 @@ def _signup_times(
                       position * horizon)
     seconds = np.floor(offset / MICROSECONDS_PER_SECOND).astype(np.int64)
     return np.minimum(start + seconds * MICROSECONDS_PER_SECOND, calendar.extraction_us - 1)
+
+
+def _bureau_score(
+    config: SimulatorConfig,
+    risk: np.ndarray,
+    is_thin: np.ndarray,
+    covered_draw: np.ndarray,
+    noise_draw: np.ndarray,
+) -> np.ndarray:
+    """Another lender's score: a noisy, monotone view of -risk on a 300-850 scale, missing (NaN)
+    for every thin-file customer (no file to score) and for the thick-file customers outside the
+    bureau's coverage (``bureau_coverage``)."""
+    noise = ndtri(np.clip(noise_draw, 1e-12, 1 - 1e-12))
+    view = -BUREAU_SCORE_ACCURACY * risk + np.sqrt(1 - BUREAU_SCORE_ACCURACY**2) * noise
+    score = np.clip(np.round(BUREAU_SCORE_CENTRE + BUREAU_SCORE_SCALE * view), *BUREAU_SCORE_RANGE)
+    scored = ~is_thin & (covered_draw < config.bureau_coverage)
+    return np.where(scored, score, np.nan)
 
 
 def _pick(weights: np.ndarray, draw: np.ndarray) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 Counts are Poisson with a rate of engagement x the month's seasonal intensity (promotion windows
 visibly busier) x the macro climate; baskets are lognormal around capacity per order, larger in
-promotions and for shocked customers. Each attempt gets its random numbers up front, so the
-within-month decision loop (limit, freeze) draws nothing.
+promotions and for shocked customers, and larger on a larger credit line for the customers who
+borrow at the margin (see :func:`limit_response`). Each attempt gets its random numbers up front,
+so the within-month decision loop (limit, freeze) draws nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ CHANNEL_SHARE = np.array([0.55, 0.20, 0.15, 0.10])
 INSTALMENT_CHOICES = np.array([3, 6, 12])
 DAYS_PER_AVERAGE_MONTH = 30.44
 TRY_OVER_LIMIT_SHARE = 0.25
+LIMIT_RESPONSE_BOUNDS = (0.5, 2.0)
+"""The limit response never more than halves or doubles a basket."""
 DRAW_DOWN_FIRST_DAY = 26
 """Draw-downs happen on day 26 or later: after every payment of that month (on-time ones end on
 the 15th, late ones of a customer entering distress by the 25th), so the missed bill that follows
@@ -76,9 +79,14 @@ def month_attempts(
     shock: np.ndarray,
     draws_down: np.ndarray,
     draw_down_uniform: np.ndarray,
+    *,
+    credit_limit: np.ndarray | None = None,
 ) -> OrderAttempts:
     """Regular attempts of customers who can shop this month, plus one draw-down attempt for each
-    customer entering distress."""
+    customer entering distress. ``credit_limit`` (one per customer) scales the baskets by
+    :func:`limit_response`; None leaves them as on the first grant. It changes no random number,
+    so the same seed run under two limit policies gives the same attempts, times and categories
+    (common random numbers), with baskets that differ only through the limit."""
     daily = calendar.daily_intensity[month]
     promotion_days = calendar.daily_promotion[month]
     climate = np.exp(-0.15 * calendar.macro[month])
@@ -113,6 +121,8 @@ def month_attempts(
         * (1 + config.promotion_basket_uplift * is_promotion)
         * np.exp(0.6 * normal - 0.18)
     )
+    if credit_limit is not None:
+        amount = amount * limit_response(config, population, credit_limit)[customer]
     amount = np.maximum(round_cents(amount), 1.0)
     risk = population.risk[customer]
     takes_plan = uniform[:, 4] < sigmoid(
@@ -165,6 +175,33 @@ def month_attempts(
     )
     order = np.lexsort((merged.time_us, merged.customer))
     return merged.take(order)
+
+
+def limit_response(
+    config: SimulatorConfig, population: Population, credit_limit: np.ndarray
+) -> np.ndarray:
+    """Factor on each customer's baskets: (limit / first grant) ** elasticity, within
+    :data:`LIMIT_RESPONSE_BOUNDS`. The elasticity is ``limit_spending_elasticity`` times a weight
+    in (0, 1) that rises with risk and falls with income: the marginal propensity to borrow out
+    of a limit increase is high for low-score, liquidity-constrained customers and near zero for
+    prime ones (Agarwal et al. 2018; Gross & Souleles 2002)."""
+    credit_limit = np.asarray(credit_limit, dtype=np.float64)
+    if credit_limit.shape != population.initial_limit.shape:
+        raise ValueError(
+            f"credit_limit must hold one limit per customer ({len(population)}); "
+            f"got shape {credit_limit.shape}"
+        )
+    bad = np.flatnonzero(~np.isfinite(credit_limit) | (credit_limit < 0))
+    if len(bad):
+        raise ValueError(
+            f"credit_limit must be finite and >= 0; customers {bad[:5].tolist()} have "
+            f"{credit_limit[bad[:5]].tolist()}"
+        )
+    weight = sigmoid(2.0 * population.risk
+                     - np.log(population.income / config.median_monthly_income))
+    elasticity = config.limit_spending_elasticity * weight
+    ratio = credit_limit / population.initial_limit
+    return np.clip(ratio**elasticity, *LIMIT_RESPONSE_BOUNDS)
 
 
 def _pick(cumulative: np.ndarray, draw: np.ndarray) -> np.ndarray:
