@@ -280,6 +280,14 @@ def test_downturn_raises_the_bad_rate(latent_labels):
     assert rate[DOWNTURN_AS_OF].mean() > 1.3 * rate[PRE_DOWNTURN_AS_OF].mean()
 
 
+def test_thin_file_customers_default_more(latent_labels):
+    """Their latent risk is shifted up (thin_file_risk_shift); the oracle, reading that risk,
+    agrees with the realised rates."""
+    by_file = latent_labels.groupby("is_thin_file")[["is_bad", "probability"]].mean()
+    assert by_file.loc[True, "is_bad"] > 1.3 * by_file.loc[False, "is_bad"]
+    assert by_file.loc[True, "probability"] > 1.3 * by_file.loc[False, "probability"]
+
+
 def test_oracle_ranks_well_and_is_calibrated(latent_labels):
     assert latent_labels["probability"].notna().all()
     assert roc_auc_score(latent_labels["is_bad"], latent_labels["probability"]) > 0.75
