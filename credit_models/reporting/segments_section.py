@@ -1,6 +1,7 @@
 """The validation report's "Performance by segment" section: the customers a PD model tends to
-misjudge (new and thin-file customers, derived from the feature matrix) and any configured
-segment, each value with its own ranking and calibration on the test split."""
+misjudge (new and thin-file customers, and those without an external bureau score, derived from
+the feature matrix) and any configured segment, each value with its own ranking and calibration on
+the test split."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from credit_models.evaluation.metrics import metrics_by_group
-from credit_models.features.spec import TENURE
+from credit_models.features.spec import TENURE, feature_name
 from credit_models.reporting import columns
 from credit_models.reporting import html as page
 from credit_models.reporting.plots import segment_bars
@@ -21,6 +22,9 @@ NEW_CUSTOMER_DAYS = 180
 THIN_FILE_FEATURE = "orders__order__count__365d"
 THIN_FILE_MAX_ORDERS = 3
 """A customer with at most this many orders in the 365 days before the snapshot is thin-file."""
+BUREAU_SCORE_FEATURE = feature_name("customer", "bureau_score", "value", None)
+"""The static feature of ``customers.attr_bureau_score`` (another lender's score; missing when the
+bureau has no file on the customer)."""
 UNKNOWN = "unknown"
 """The segment value of a row whose defining value is missing."""
 
@@ -29,15 +33,20 @@ def standard_segments(
     features: pd.DataFrame, *, tenure_feature: str = TENURE,
     new_customer_days: int = NEW_CUSTOMER_DAYS, activity_feature: str = THIN_FILE_FEATURE,
     thin_file_max_orders: int = THIN_FILE_MAX_ORDERS,
+    bureau_feature: str = BUREAU_SCORE_FEATURE,
 ) -> dict[str, pd.Series]:
     """The segments every validation reports separately, from the feature matrix:
 
     - ``new customers``: credit line younger than ``new_customer_days`` at the snapshot
       (``tenure_feature``, in days);
     - ``thin file``: at most ``thin_file_max_orders`` orders in the year before the snapshot
-      (``activity_feature``).
+      (``activity_feature``);
+    - ``bureau score``: with or without an external bureau score (``bureau_feature``): a score
+      that is missing is the segment, not an unknown value; models lean on the score and tend to
+      misjudge the customers who lack it.
 
-    A segment whose feature is absent is left out; a missing value is labelled ``"unknown"``.
+    A segment whose feature is absent is left out; a missing value of the other segments is
+    labelled ``"unknown"``.
     """
     segments: dict[str, pd.Series] = {}
     if tenure_feature in features:
@@ -52,6 +61,12 @@ def standard_segments(
             orders <= thin_file_max_orders, orders.isna(),
             f"thin (≤ {thin_file_max_orders} orders/yr)",
             f"thick (> {thin_file_max_orders} orders/yr)",
+        )
+    if bureau_feature in features:
+        score = features[bureau_feature].reset_index(drop=True).astype(float)
+        segments["bureau score"] = _two_way(
+            score.notna(), pd.Series(False, index=score.index),
+            "with bureau score", "without bureau score",
         )
     return segments
 
