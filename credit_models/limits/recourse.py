@@ -12,6 +12,11 @@ thumb: each customer's row is decided again
 everything else held, at the EL price of the original decision, so that the answer does not depend
 on who else is in the batch. Each customer gets the first change that brings a raise (or a first
 line), the limit it would bring, and a bilingual sentence a service agent can read out.
+
+Recourse speaks only of behaviour the customer controls — months of on-time repayment without a
+delinquency, a lower risk through on-time repayment and lower utilisation, more spending — never of
+a sensitive or immutable attribute: the searched changes are the waiting periods, the PD and the
+predicted spending, nothing else of the customer's row.
 """
 
 from __future__ import annotations
@@ -124,6 +129,25 @@ RECOURSE_MEANINGS = {
 }
 
 
+def next_review_at(as_of: pd.Series, recourse: pd.DataFrame) -> pd.Series:
+    """When the policy next reviews each customer (UTC), for ``recourse`` rows
+    (:func:`limit_recourse`) dated ``as_of`` (same index). Limits are reviewed at every month start
+    (``backtest.monthly_review``): a customer raised now, or with no waiting period, at the first
+    month start after ``as_of``; one within a waiting period at the first month start at or after
+    its end (``as_of`` plus ``months_to_wait`` months), the first review that can raise the
+    limit."""
+    at = pd.to_datetime(as_of, utc=True)
+    waiting = recourse["months_to_wait"].where(~recourse["recourse"].eq("raised"), 0.0)
+    months = waiting.reindex(at.index).fillna(0.0).astype(int)
+    month_start = pd.offsets.MonthBegin(1)
+    reviews = [
+        ((moment + pd.DateOffset(months=wait) - pd.Timedelta(1, "ns")).normalize() + month_start
+         if wait > 0 else moment.normalize() + month_start)
+        for moment, wait in zip(at, months, strict=True)
+    ]
+    return pd.Series(pd.DatetimeIndex(reviews, tz="UTC"), index=at.index)
+
+
 def recourse_summary(recourse: pd.DataFrame) -> pd.DataFrame:
     """The customers not raised, by what would change their answer: how many, their share, the
     mean wait, the median PD needed as a share of the current one, and the mean limit a raise
@@ -189,7 +213,7 @@ def _sentence(row: pd.Series, language: str) -> str:
     if code == "ceiling":
         return "已达到产品最高额度" if zh else "the limit is at the product's highest limit"
     if code == "none_found":
-        return ("暂无可提升额度的途径，请保持良好的还款记录" if zh
+        return ("暂无可提升额度的途径，请继续按时还款" if zh
                 else "no change searched brings a raise; keep repaying on time")
     months = f"{wait} more month{'' if wait == 1 else 's'}"
     waiting = ((f"保持按时还款{wait}个月，" if zh else f"after {months} of on-time repayments, ")
@@ -197,10 +221,11 @@ def _sentence(row: pd.Series, language: str) -> str:
     if code == "wait":
         return (f"{waiting}可重新评估提额" if zh else f"{waiting}the limit can be raised")
     if code == "lower_risk":
-        return (f"{waiting}信用风险评估改善（违约概率由{row['pd']:.1%}降至{row['pd_needed']:.1%}"
-                "以下）后可提额" if zh else
-                f"{waiting}a raise needs a better risk assessment: a default probability of "
-                f"{row['pd_needed']:.1%} or less (now {row['pd']:.1%})")
-    return (f"{waiting}额度与消费需求匹配：月消费需求增长约{row['spend_needed'] - 1:.0%}后可提额"
-            if zh else f"{waiting}the limit follows spending needs: a raise comes once they grow "
-            f"by about {row['spend_needed'] - 1:.0%}")
+        return (f"{waiting}违约概率由{row['pd']:.1%}降至{row['pd_needed']:.1%}以下后可提额；"
+                "按时还款、降低额度使用率有助于降低违约概率" if zh else
+                f"{waiting}a raise comes at a default probability of {row['pd_needed']:.1%} or "
+                f"less (now {row['pd']:.1%}); repaying on time and using less of the limit "
+                "lower it")
+    return (f"{waiting}使用本产品的月消费增长约{row['spend_needed'] - 1:.0%}后可提额（额度随消费需求增长）"
+            if zh else f"{waiting}a raise comes once your monthly spending with us grows by about "
+            f"{row['spend_needed'] - 1:.0%} (the limit follows your spending)")

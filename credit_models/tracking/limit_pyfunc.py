@@ -1,6 +1,7 @@
 """The served credit decision as one MLflow pyfunc: a feature vector in; the PD, the score, the
-capacity quantiles, the limit decision with its rule and text, the campaign limits and the top PD
-reasons out.
+capacity quantiles, the limit decision with its rule and text, the campaign limits, the recourse
+(what would raise a limit not raised, and when the policy next reviews it) and the top PD reasons
+out.
 
 The folder it serves from holds the PD model's own export (``pd/``, the files of
 :mod:`credit_models.tracking.pd_pyfunc`), the capacity model (``capacity/``, UBJSON + JSON), and
@@ -12,7 +13,9 @@ the served model needs (the PD's, the capacity model's and the account facts', e
 The decision is taken by :func:`~credit_models.limits.decisions.decide_limits`, the entry point
 the jobs and the backtest use. With ``method: optimum`` the expected-loss budget is a portfolio
 constraint: its price (the shadow price found on the training portfolio) is stored and applied as
-is, so each row is decided on its own, whatever else the request holds.
+is, so each row is decided on its own, whatever else the request holds. The recourse
+(:func:`~credit_models.limits.recourse.limit_recourse`) is searched at that same price, so a row's
+answer does not depend on the batch either.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from credit_models.limits.capacity_metrics import quantile_column
 from credit_models.limits.capacity_model import CapacityModel
 from credit_models.limits.decisions import LANGUAGES, decide_limits, load_policy
 from credit_models.limits.promotion import next_window
+from credit_models.limits.recourse import RECOURSE_DETAIL_COLUMNS, limit_recourse, next_review_at
 from credit_models.models.input_contract import MISSING_TEXT, SCORING_INPUT
 from credit_models.models.pd_model import PdModel
 from credit_models.tracking.pd_pyfunc import (
@@ -60,6 +64,10 @@ DECISION_FILE = "decision.json"
 AS_OF = "as_of"
 """Optional input column: the date the campaign windows are counted from (default: now, UTC)."""
 REASON_COLUMN = re.compile(r"reason_\d+_(code|text)")
+NEXT_REVIEW = "next_review_at"
+"""Output column: the ISO date of the policy's next review of the row (a month start)."""
+OPTIONAL_OUTPUTS = ("pd_needed", "spend_needed")
+"""Recourse numbers that are null where that change is not the one needed."""
 
 
 def decision_contract(
@@ -208,7 +216,10 @@ class CreditDecisionModel(mlflow.pyfunc.PythonModel):
     ``capacity_q50``, ``capacity_q90`` (every fitted level), ``current_limit``, ``target_limit``,
     ``limit_action``, ``new_limit``, ``limit_reason_code``, ``limit_reason``, ``binding_rule``,
     ``binding_rule_text``, per campaign window ``promotion_<window>_extra``,
-    ``promotion_<window>_starts_at`` and ``promotion_<window>_expires_at`` (ISO dates), then
+    ``promotion_<window>_starts_at`` and ``promotion_<window>_expires_at`` (ISO dates), the
+    recourse (:data:`~credit_models.limits.recourse.RECOURSE_DETAIL_COLUMNS`: ``months_to_wait``,
+    ``pd_needed``, ``spend_needed``, ``recourse``, ``limit_after``, ``recourse_en``,
+    ``recourse_zh``; ``raised`` for a row raised now) and ``next_review_at`` (ISO date), then
     ``reason_1_code``, ``reason_1_text`` … ``reason_<top>_code/_text`` (None past a row's
     last reason). ``params={"language": "zh"}`` switches every text's language. An empty
     request gets an empty frame with these columns. A request breaking the input contract
@@ -285,6 +296,13 @@ class CreditDecisionModel(mlflow.pyfunc.PythonModel):
                 dates[moment][0].date().isoformat() for moment in as_of]
             out[f"promotion_{window.name}_expires_at"] = [
                 dates[moment][1].date().isoformat() for moment in as_of]
+        recourse = limit_recourse(portfolio, self.policy_, self.levels_, first_as_of,
+                                  self.pd_horizon_months_, self.shadow_price_)
+        for column in RECOURSE_DETAIL_COLUMNS:
+            values = recourse[column]
+            out[column] = values if pd.api.types.is_numeric_dtype(values) else values.astype(object)
+        out[NEXT_REVIEW] = [moment.date().isoformat()
+                            for moment in next_review_at(as_of, recourse)]
         wide = explained.wide()
         for rank in range(1, self.top_reasons_ + 1):
             out[f"reason_{rank}_code"] = wide[f"reason_{rank}_code"].astype(object)
@@ -298,7 +316,8 @@ def _as_of(frame: pd.DataFrame) -> pd.Series:
     now = pd.Timestamp.now(tz="UTC")
     if AS_OF not in frame.columns:
         return pd.Series(now, index=frame.index)
-    values = pd.to_datetime(frame[AS_OF], utc=True, errors="coerce")
+    # ISO8601: each value read on its own, so a date and a timestamp may share one request
+    values = pd.to_datetime(frame[AS_OF], utc=True, errors="coerce", format="ISO8601")
     unreadable = np.flatnonzero(values.isna().to_numpy() & frame[AS_OF].notna().to_numpy())
     if len(unreadable):
         raise DataContractError([ContractViolation(
@@ -329,8 +348,10 @@ def decision_signature(example_inputs: pd.DataFrame, example_outputs: pd.DataFra
     inputs = pd.DataFrame(columns, index=example_inputs.index)
     signature = infer_signature(inputs, example_outputs, params={"language": language})
     specs = [*signature.inputs.inputs, ColSpec("string", AS_OF, required=False)]
-    # reason columns are text, None past a row's last reason (all None in a small example)
+    # reason columns are text, None past a row's last reason (all None in a small example);
+    # a recourse number is null where another change is the one needed
     outputs = [ColSpec("string", spec.name, required=False) if REASON_COLUMN.fullmatch(spec.name)
-               else spec for spec in signature.outputs.inputs]
+               else ColSpec("double", spec.name, required=False)
+               if spec.name in OPTIONAL_OUTPUTS else spec for spec in signature.outputs.inputs]
     return ModelSignature(inputs=Schema(specs), outputs=Schema(outputs),
                           params=signature.params)

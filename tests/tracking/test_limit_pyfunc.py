@@ -1,10 +1,12 @@
 """The served credit decision: the exported PD exactly, a limit decided by the policy, the top
-reasons in words, and every input it needs named when one is missing."""
+reasons in words, the recourse of a limit not raised, and every input it needs named when one is
+missing."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from dataclasses import asdict
 
 import mlflow.pyfunc
@@ -17,8 +19,10 @@ from mlflow.pyfunc import scoring_server
 
 from credit_models.explain.exported_model import load_model_folder
 from credit_models.explain.reason_codes import reference_values
-from credit_models.limits.account_facts import AccountFeatures
+from credit_models.features.sensitive import SensitiveAttributes
+from credit_models.limits.account_facts import AccountFeatures, account_facts
 from credit_models.limits.capacity_model import CapacityModel, CapacitySettings
+from credit_models.limits.recourse import RECOURSE_DETAIL_COLUMNS, limit_recourse
 from credit_models.models.pd_model import PdModel
 from credit_models.models.settings import ModelSettings
 from credit_models.paths import config_dir
@@ -29,7 +33,7 @@ from credit_models.tracking.limit_pyfunc import (
     write_decision_model,
 )
 from credit_models.tracking.model_code import DECISION_MODEL_CODE
-from credit_models.tracking.pd_pyfunc import feature_contract, public_inputs
+from credit_models.tracking.pd_pyfunc import feature_contract, public_inputs, typed_inputs
 from tests.explain.conftest import CITY_TIER, DESCRIPTIONS, FEATURES, ORDERS, PROMOTION
 
 ACCOUNT = asdict(AccountFeatures())
@@ -37,6 +41,8 @@ NEW_CHARGES = "statements__new_charges__mean__90d"
 CAPACITY_FEATURES = [ORDERS, PROMOTION, CITY_TIER, NEW_CHARGES]
 LEVELS = (0.5, 0.9)
 TOP = 3
+SHADOW_PRICE = 0.5
+RECOURSE = [*RECOURSE_DETAIL_COLUMNS, "next_review_at"]
 
 
 def synthetic(rows: int, seed: int) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -86,7 +92,7 @@ def served(tmp_path_factory):
     policy = yaml.safe_load((config_dir() / "policy" / "default.yaml").read_text("utf-8"))
     artifacts = write_decision_model(
         folder / "files", pd_model, feature_contract(pd_inputs, DESCRIPTIONS), capacity, policy,
-        ACCOUNT, LEVELS, pd_horizon_months=12, reasons_config=None, shadow_price=0.5,
+        ACCOUNT, LEVELS, pd_horizon_months=12, reasons_config=None, shadow_price=SHADOW_PRICE,
         reference=reference_values(pd_inputs[:1000]), top_reasons=TOP,
         # as the limits job does: every input's contract (and accepted range) from training
         extra_contract=feature_contract(frame[:1300], {
@@ -110,6 +116,7 @@ def test_decision_has_every_column_and_the_exported_pd(served):
                 "limit_reason_code", "limit_reason", "binding_rule", "binding_rule_text",
                 *[f"promotion_{w}_{field}" for w in windows
                   for field in ("extra", "starts_at", "expires_at")],
+                *RECOURSE,
                 *[f"reason_{k}_{field}" for k in range(1, TOP + 1) for field in ("code", "text")]]
     assert list(out.columns) == expected
     assert len(out) == len(scoring) and out.index.equals(scoring.index)
@@ -168,6 +175,116 @@ def test_a_row_is_decided_the_same_alone_or_in_a_batch(served):
         assert alone["target_limit"].iloc[0] == batch["target_limit"].iloc[row]
         assert alone["new_limit"].iloc[0] == batch["new_limit"].iloc[row]
 
+
+
+@pytest.fixture(scope="module")
+def many(served):
+    """300 held-out rows scored as one batch: every kind of recourse occurs among them."""
+    model, _, _ = served
+    rows = public_inputs(synthetic(1600, seed=3)[0][1300:1600]).assign(as_of="2025-05-20")
+    return rows, model.predict(rows)
+
+
+def test_recourse_is_the_policys_own_at_the_stored_price(served, many):
+    _, _, folder = served
+    rows, out = many
+    assert {"raised", "wait", "lower_risk", "more_spending", "none_found"} <= set(out["recourse"])
+    # the same rows through limit_recourse, at the price the files store
+    direct = CreditDecisionModel().load_folder(folder)
+    inputs = typed_inputs(direct.contract_, rows.reset_index(drop=True))
+    portfolio = pd.concat([
+        pd.DataFrame({"pd": out["probability_of_default"].to_numpy()}, index=inputs.index),
+        direct.capacity_.predict_quantiles(inputs), account_facts(inputs, direct.account_),
+    ], axis=1)
+    expected = limit_recourse(portfolio, direct.policy_, LEVELS,
+                              pd.Timestamp("2025-05-20", tz="UTC"), 12, shadow_price=SHADOW_PRICE)
+    served_recourse = out[list(RECOURSE_DETAIL_COLUMNS)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(served_recourse, expected[list(RECOURSE_DETAIL_COLUMNS)],
+                                  check_dtype=False)
+
+
+def test_a_raised_row_says_raised_and_a_held_one_what_would_raise_it(many):
+    _, out = many
+    raised = out["limit_action"].isin(["raise", "grant"])
+    assert raised.any() and (~raised).any()
+    assert (out.loc[raised, "recourse"] == "raised").all()
+    assert (out.loc[raised, "recourse_en"] == "the limit has been raised").all()
+    assert (out.loc[raised, "limit_after"] == out.loc[raised, "new_limit"]).all()
+    held = out[~raised]
+    assert not (held["recourse"] == "raised").any()
+    # a change that raises brings more than the current limit
+    found = held["recourse"].isin(["wait", "lower_risk", "more_spending"])
+    assert (held.loc[found, "limit_after"] > held.loc[found, "current_limit"]).all()
+    lower = held["recourse"] == "lower_risk"
+    assert (held.loc[lower, "pd_needed"] < held.loc[lower, "probability_of_default"]).all()
+    assert held.loc[held["recourse"] == "more_spending", "spend_needed"].gt(1).all()
+    assert (held.loc[held["recourse"] == "wait", "months_to_wait"] > 0).all()
+
+
+def test_recourse_speaks_only_of_behaviour_the_customer_controls(many):
+    _, out = many
+    held = out[out["recourse"].isin(["wait", "lower_risk", "more_spending", "none_found"])]
+    behaviour_en = ("on time", "on-time", "using less of the limit", "spending")
+    behaviour_zh = ("按时还款", "额度使用率", "消费")
+    assert held["recourse_en"].map(lambda text: any(w in text for w in behaviour_en)).all()
+    assert held["recourse_zh"].map(lambda text: any(w in text for w in behaviour_zh)).all()
+    lower = out[out["recourse"] == "lower_risk"]
+    assert lower["recourse_en"].str.contains("using less of the limit").all()
+    assert lower["recourse_zh"].str.contains("降低额度使用率").all()
+    attributes = [name.replace("_", " ") for name in SensitiveAttributes.default().patterns]
+    words = [*attributes, "sex", "marri", "city", "region", "年龄", "性别", "婚姻", "民族", "籍贯",
+             "户籍", "宗教", "城市"]
+    texts = pd.concat([out["recourse_en"].str.lower(), out["recourse_zh"]])
+    assert not texts.map(lambda text: any(word in text for word in words)).any()
+
+
+def test_a_feature_marked_sensitive_is_never_a_reason_and_leaves_the_recourse(served, many,
+                                                                          tmp_path):
+    _, _, folder = served
+    rows, out = many
+    utilisation_code = "R09"           # the most frequent reason of these rows
+    assert (out["reason_1_code"] == utilisation_code).any()
+    marked = tmp_path / "marked"
+    shutil.copytree(folder, marked)
+    decision = json.loads((marked / "decision.json").read_text())
+    decision["sensitive"] = SensitiveAttributes({"region": (FEATURES[2],)}).to_config()
+    (marked / "decision.json").write_text(json.dumps(decision))
+    hidden = CreditDecisionModel().load_folder(marked).predict(None, rows)
+    codes = hidden[[f"reason_{k}_code" for k in range(1, TOP + 1)]]
+    assert not codes.isin([utilisation_code]).any().any()
+    pd.testing.assert_frame_equal(hidden[RECOURSE], out[RECOURSE])
+
+
+def test_a_rows_recourse_is_the_same_alone_or_in_a_batch(served, many):
+    model, _, _ = served
+    rows, out = many
+    one_per_code = out.reset_index().groupby("recourse")["index"].first()
+    for label in one_per_code:
+        alone = model.predict(rows.loc[[label]])
+        pd.testing.assert_frame_equal(alone[RECOURSE], out.loc[[label], RECOURSE])
+
+
+def test_next_review_is_the_month_start_after_the_wait(served, many):
+    model, _, _ = served
+    rows, out = many
+    as_of = pd.Timestamp("2025-05-20")
+    waits = out["months_to_wait"].where(out["recourse"] != "raised", 0).astype(int)
+    # the review at as_of + wait months is mid-month: the next month start reviews it
+    expected = [(as_of + pd.DateOffset(months=wait + 1)).replace(day=1).date().isoformat()
+                for wait in waits]
+    assert out["next_review_at"].tolist() == expected
+    assert (waits > 0).any() and (out.loc[waits == 0, "next_review_at"] == "2025-06-01").all()
+    # a request dated on a month start: the regular review is the next one; a wait ending on a
+    # month start is reviewed that day; each row by its own as_of
+    waiting = out.index[waits > 0][0]
+    dated = rows.loc[[waiting, out.index[waits == 0][0]]].assign(as_of=["2025-06-01",
+                                                                         "2025-12-31T12:00:00"])
+    answer = model.predict(dated)
+    assert answer["next_review_at"].tolist() == [
+        (pd.Timestamp("2025-06-01") + pd.DateOffset(months=int(waits[waiting]))).date().isoformat(),
+        "2026-01-01"]
+    undated = model.predict(rows.head(2).drop(columns="as_of"))
+    assert (pd.to_datetime(undated["next_review_at"]) > pd.Timestamp.now()).all()
 
 
 def test_an_empty_request_gets_an_empty_answer_with_every_column(served):
