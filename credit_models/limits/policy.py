@@ -171,6 +171,15 @@ class ReviewSettings:
         return settings
 
 
+class PromotionSizing(str, Enum):
+    """How a campaign's temporary limit is sized."""
+
+    demand = "demand"
+    """To the predicted campaign-window demand: the room it needs beyond the available limit."""
+    share = "share"
+    """A fixed share of the permanent limit, for customers above a utilisation."""
+
+
 @dataclass(frozen=True)
 class PromotionWindow:
     name: str
@@ -184,14 +193,22 @@ class PromotionWindow:
 class PromotionSettings:
     windows: tuple[PromotionWindow, ...]
     min_utilisation: float
+    """``share`` sizing: customers below this utilisation get no campaign limit."""
     max_pd: float
     extra_share: float
-    """The temporary extra limit as a share of the permanent limit …"""
+    """The temporary extra limit as a share of the permanent limit (``demand``: at most) …"""
     max_extra: float
     """… at most this amount."""
+    sizing: PromotionSizing = PromotionSizing.demand
+    demand_basis: str = "capacity_q90"
+    """``demand`` sizing: the capacity quantile that predicts a campaign month's demand …"""
+    demand_multiplier: float = 1.5
+    """… times this."""
 
     @classmethod
-    def from_config(cls, raw: Mapping[str, Any]) -> PromotionSettings:
+    def from_config(cls, raw: Mapping[str, Any],
+                    quantile_columns: Sequence[str] = ("capacity_q50", "capacity_q90")
+                    ) -> PromotionSettings:
         windows = []
         for name, window in raw["windows"].items():
             month, first_day, expiry_day = (int(window[key])
@@ -203,9 +220,21 @@ class PromotionSettings:
                     f"{first_day}, expiry_day {expiry_day}"
                 )
             windows.append(PromotionWindow(str(name), month, first_day, expiry_day))
+        sizing = raw.get("sizing", PromotionSizing.demand.value)
+        try:
+            sizing = PromotionSizing(getattr(sizing, "value", sizing))
+        except ValueError:
+            raise ConfigError(f"policy.promotion.sizing must be one of "
+                              f"{[m.value for m in PromotionSizing]}; got {sizing!r}") from None
+        basis = str(raw.get("demand_basis", "capacity_q90"))
+        if sizing is PromotionSizing.demand and basis not in quantile_columns:
+            raise ConfigError(f"policy.promotion.demand_basis must be one of the capacity "
+                              f"model's quantiles {list(quantile_columns)}; got {basis!r}")
         settings = cls(tuple(windows), float(raw["min_utilisation"]), float(raw["max_pd"]),
-                       float(raw["extra_share"]), float(raw["max_extra"]))
-        for name in ("min_utilisation", "max_pd", "extra_share", "max_extra"):
+                       float(raw["extra_share"]), float(raw["max_extra"]), sizing, basis,
+                       float(raw.get("demand_multiplier", 1.5)))
+        for name in ("min_utilisation", "max_pd", "extra_share", "max_extra",
+                     "demand_multiplier"):
             _non_negative(f"policy.promotion.{name}", getattr(settings, name))
         if settings.max_pd > 1.0:
             raise ConfigError(f"policy.promotion.max_pd must be a probability; got "
@@ -262,7 +291,7 @@ class LimitPolicy:
             tiers=TierSettings.from_config(raw["tiers"], quantile_columns),
             optimum=OptimumSettings.from_config(raw["optimum"]),
             review=ReviewSettings.from_config(raw["review"]),
-            promotion=PromotionSettings.from_config(raw["promotion"]),
+            promotion=PromotionSettings.from_config(raw["promotion"], quantile_columns),
             reason_texts={str(code): {str(k): str(v) for k, v in texts.items()}
                           for code, texts in raw.get("reason_texts", {}).items()},
         )

@@ -1,10 +1,18 @@
 """Temporary promotion limits for 618 and Double 11: extra room during the campaign for customers
-who use their line and are safe to give more, expiring on its own.
+whose campaign orders would not fit and who are safe to give more, expiring on its own.
 
-The point is the declined basket at the peak: customers with high utilisation are the ones whose
-campaign orders do not fit. Eligibility is utilisation at or above ``min_utilisation``, PD below
-``max_pd`` and no delinquency in the review guardrail's window; the extra is ``extra_share`` of the
-permanent limit, at most ``max_extra``, on the rounding.
+The point is the declined basket at the peak. Every customer with a line, a PD below ``max_pd``
+and no delinquency in the review guardrail's window is considered; the extra is sized by
+``sizing``:
+
+* ``demand`` (default): the campaign month's demand predicted by the capacity model
+  (``demand_basis`` × ``demand_multiplier``) less the room the customer has (limit − balance),
+  rounded *up*, so that the predicted basket fits; none where it already fits;
+* ``share``: ``extra_share`` of the permanent limit for customers whose utilisation is at least
+  ``min_utilisation``.
+
+Either way the extra is at most ``extra_share`` of the permanent limit and at most ``max_extra``
+(the affordability caps), on the rounding.
 """
 
 from __future__ import annotations
@@ -12,11 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from credit_models.limits.policy import LimitPolicy, PromotionWindow
-from credit_models.limits.target_limits import round_down
+from credit_models.limits.policy import LimitPolicy, PromotionSizing, PromotionWindow
+from credit_models.limits.target_limits import round_down, round_up
 
 PROMOTION_REASONS = ("no_line", "recent_delinquency", "pd_above_promotion_max", "utilisation_low",
-                     "extra_below_rounding", "promotion_raise")
+                     "demand_fits", "extra_below_rounding", "promotion_raise")
 
 
 def next_window(window: PromotionWindow, after: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -40,12 +48,19 @@ def promotion_limits(portfolio: pd.DataFrame, permanent_limit: pd.Series, policy
     delinquent = (portfolio["months_since_delinquency"].to_numpy(dtype=float)
                   < policy.review.no_raise_months_after_delinquency)
     risky = portfolio["pd"].to_numpy(dtype=float) >= rules.max_pd
-    low_use = utilisation < rules.min_utilisation
-    extra = round_down(np.minimum(rules.extra_share * limit, rules.max_extra), policy)
-    eligible = (limit > 0) & ~delinquent & ~risky & ~low_use & (extra > 0)
+    cap = round_down(np.minimum(rules.extra_share * limit, rules.max_extra), policy)
+    if rules.sizing is PromotionSizing.demand:
+        demand = portfolio[rules.demand_basis].to_numpy(dtype=float) * rules.demand_multiplier
+        shortfall = demand - np.maximum(limit - balance, 0.0)
+        not_needed, not_needed_reason = ~(shortfall > 0), "demand_fits"
+        extra = np.minimum(round_up(np.maximum(shortfall, 0.0), policy), cap)
+    else:
+        not_needed, not_needed_reason = utilisation < rules.min_utilisation, "utilisation_low"
+        extra = cap
+    eligible = (limit > 0) & ~delinquent & ~risky & ~not_needed & (extra > 0)
     reason = np.select(
-        [limit <= 0, delinquent, risky, low_use, ~eligible],
-        ["no_line", "recent_delinquency", "pd_above_promotion_max", "utilisation_low",
+        [limit <= 0, delinquent, risky, not_needed, ~eligible],
+        ["no_line", "recent_delinquency", "pd_above_promotion_max", not_needed_reason,
          "extra_below_rounding"],
         "promotion_raise",
     )

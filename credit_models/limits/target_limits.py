@@ -40,6 +40,10 @@ def round_down(limits: np.ndarray, policy: LimitPolicy) -> np.ndarray:
     return np.floor(np.asarray(limits, dtype=float) / policy.rounding) * policy.rounding
 
 
+def round_up(amounts: np.ndarray, policy: LimitPolicy) -> np.ndarray:
+    return np.ceil(np.asarray(amounts, dtype=float) / policy.rounding) * policy.rounding
+
+
 def band_names(values: pd.Series, bands: tuple[Band, ...]) -> pd.Series:
     names = np.array([band.name for band in bands])
     return pd.Series(names[_band_index(values, bands)], index=values.index)

@@ -232,3 +232,32 @@ def guardrail_section(customers: pd.DataFrame) -> tuple[str, str]:
             + (page.fact_list(facts) if facts else page.note("No limit is kept above its target."))
             + page.table(table.reset_index(), columns))
     return GUARDRAIL_HEADING, body
+
+
+@styled
+def closed_loop_figure(comparison: pd.DataFrame, campaigns: Sequence[str]) -> Figure:
+    """Per policy simulated in closed loop: declined orders overall and in each campaign window
+    (left), realised loss and revenue (right)."""
+    figure = Figure(figsize=(11, 4.5))
+    declines, money = figure.subplots(1, 2, width_ratios=(3, 2))
+    groups = ["declined_order_rate", *(f"declined_order_rate/{name}" for name in campaigns)]
+    names = ["all orders", *campaigns]
+    policies = list(comparison.index)
+    width = 0.8 / len(policies)
+    positions = np.arange(len(groups))
+    for offset, policy in enumerate(policies):
+        shift = (offset - (len(policies) - 1) / 2) * width
+        bars = declines.bar(positions + shift, 100 * comparison.loc[policy, groups].to_numpy(float),
+                            width=width, label=policy)
+        declines.bar_label(bars, fmt="%.1f", fontsize=8)
+        money.bar(np.arange(2) + shift,
+                  comparison.loc[policy, ["realised_loss", "revenue"]].to_numpy(float),
+                  width=width, label=policy)
+    declines.set_xticks(positions, names)
+    declines.set_ylabel("orders declined for insufficient limit (%)")
+    declines.set_title("Declined orders, closed loop")
+    declines.legend()
+    money.set_xticks(np.arange(2), ["realised loss\n(written off)", "revenue\n(interest + fees)"])
+    money.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    money.set_title("Loss and revenue, closed loop")
+    return figure

@@ -28,6 +28,7 @@ from credit_models.limits.stress import stress_figure
 from credit_models.paths import PACKAGE_DIR
 from credit_models.reporting.html import figure_png
 from credit_models.reporting.limits_report import (
+    closed_loop_figure,
     fairness_section,
     guardrail_section,
     image_section,
@@ -71,6 +72,8 @@ LIMIT_HEADLINE_METRICS = (
     "backtest/policy/declined_order_rate", "backtest/policy/declined_order_rate/618",
     "backtest/policy/declined_order_rate/double_11", "backtest/policy/expected_loss",
     "backtest/current_held/declined_order_rate", "policy/share_raise", "policy/share_cut",
+    "closed_loop/policy/declined_order_rate/618", "closed_loop/policy/declined_order_rate/double_11",
+    "closed_loop/policy/realised_loss", "closed_loop/simulator/realised_loss",
 )
 """What a limit run is compared by first (beside its PD model's test AUC)."""
 
@@ -144,6 +147,11 @@ def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSett
                 run.backtest.frontier, highlight={"current": "current limits",
                                                   "current_held": "current limits held",
                                                   "policy": "policy"})
+        if run.closed_loop is not None:
+            mlflow.log_text(run.closed_loop.comparison.to_csv(), "closed_loop/comparison.csv")
+            mlflow.log_text(run.closed_loop.bias.to_csv(), "closed_loop/replay_bias.csv")
+            figures["closed_loop/outcomes.png"] = closed_loop_figure(
+                run.closed_loop.comparison, run.closed_loop.campaigns)
         # How often each reason is given: aggregates only, never a customer's own reasons.
         frequencies = reason_frequencies(run.reasons, ReasonDictionary.default().codes())
         mlflow.log_text(frequencies.to_csv(index=False), "limits/reason_frequency.csv")
@@ -215,6 +223,25 @@ def _report(policy: Mapping[str, Any], run: LimitRun, images: dict[str, bytes]) 
                           "of the snapshot; candidate policies review their limits every month "
                           "(backtest.monthly_review).")
             + table_section(backtest.comparison),
+        ))
+    if run.closed_loop is not None:
+        closed_loop = run.closed_loop
+        sections.append((
+            "Closed loop: the window simulated again under each policy",
+            image_section(images["closed_loop/outcomes.png"], "closed loop",
+                          "The simulator re-runs the backtest window under each policy's limits "
+                          "with common random numbers (the same customers, shocks, distress and "
+                          "order draws): 'simulator' is the history's own lender, "
+                          "'current_held' the snapshot's limits held, 'policy' the limits the "
+                          "replay above applied. Spending, balances, bills and draw-downs follow "
+                          "the limits; the loss is the balance written off at charge-off.")
+            + table_section(closed_loop.comparison[closed_loop.shown])
+            + table_section(closed_loop.bias_shown(),
+                            "The replay's estimate beside the closed loop's value for the same "
+                            "limits (bias = replay − closed loop). The replay holds repayments "
+                            "and demand as observed, and its realised loss is LGD × peak "
+                            "balance of the customers labelled bad; the closed loop's is the "
+                            "balance actually written off."),
         ))
     sections += [
         ("Stress test", image_section(images["stress/stress_test.png"], "stress test")

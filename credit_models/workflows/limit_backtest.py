@@ -9,7 +9,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -46,6 +46,11 @@ class BacktestResult:
     """label, family, declined_order_rate, expected_loss per policy setting."""
     start: pd.Timestamp
     end: pd.Timestamp
+    campaigns: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = field(default_factory=dict)
+    """The campaign windows inside the backtest window, whose declines are counted apart."""
+    schedules: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The limit schedule each headline policy was replayed under (``current`` is the observed
+    one): what a closed-loop simulation applies to measure the replay's bias."""
 
 
 @dataclass(frozen=True)
@@ -108,20 +113,20 @@ def _combine(parts: list[Replay]) -> Replay:
 
 def replay_with_reviews(run: PolicyRun, policy: LimitPolicy, first: LimitDecisions,
                         demand: pd.DataFrame, repaid: pd.DataFrame, opening: pd.Series,
-                        end: pd.Timestamp) -> Replay:
+                        end: pd.Timestamp) -> tuple[Replay, pd.DataFrame]:
     """The policy run as a lender runs it: limits decided at the snapshot and reviewed at every
     month start after it (guardrails, campaign limits and all), each month replayed from the
     balance the previous one left. The review sees its own limits, raises and balances, and the
     PD and capacity scored on the history to that month (the observed one: how customers would
     have behaved under other limits is not modelled). The EL budget's price is the one found at
-    the snapshot, as in serving. Returns the replay and the limits granted at the snapshot."""
+    the snapshot, as in serving. Returns the replay and the limit schedule of the whole window."""
     scores = run.monthly_scores
     customers = run.portfolio.index
     price = first.shadow_price
     starts = sorted(t for t in scores["as_of"].unique() if run.as_of < t < end)
     limit = run.portfolio["current_limit"]
     since_raise = run.portfolio["months_since_raise"]
-    balance, decided, parts = opening, first, []
+    balance, decided, parts, schedules = opening, first, [], []
     for segment_start, segment_end in zip([run.as_of, *starts], [*starts, end], strict=True):
         if segment_start > run.as_of:
             month = scores[scores["as_of"] == segment_start].set_index("customer_id")
@@ -134,12 +139,12 @@ def replay_with_reviews(run: PolicyRun, policy: LimitPolicy, first: LimitDecisio
         since_raise = (since_raise + 1).mask(actions.isin(["raise", "grant"]), 0.0)
         in_segment = demand["at"].between(segment_start, segment_end, inclusive="left")
         repaid_in = repaid["at"].between(segment_start, segment_end, inclusive="left")
-        part = replay(demand[in_segment], repaid[repaid_in],
-                      static_schedule(limit, segment_start,
-                                      _promotion_rows(decided, segment_end)), balance)
+        schedule = static_schedule(limit, segment_start, _promotion_rows(decided, segment_end))
+        part = replay(demand[in_segment], repaid[repaid_in], schedule, balance)
         parts.append(part)
+        schedules.append(schedule[schedule["starts_at"] < segment_end])
         balance = part.customers["end_balance"].reindex(customers).fillna(balance)
-    return _combine(parts)
+    return _combine(parts), pd.concat(schedules, ignore_index=True)
 
 
 def backtest_policies(tables: Mapping[str, pd.DataFrame], extraction_date: pd.Timestamp,
@@ -165,27 +170,32 @@ def backtest_policies(tables: Mapping[str, pd.DataFrame], extraction_date: pd.Ti
         return pd.DataFrame({"limit": limit, "balance": opening, "pd": run.portfolio["pd"],
                              "lgd": policy.lgd, "is_bad": run.portfolio["is_bad"]})
 
-    def measure(schedule: pd.DataFrame, limit: pd.Series) -> dict[str, float]:
-        return backtest_metrics(replay(demand, repaid, schedule, opening), book(limit), windows,
-                                policy.ccf)
+    schedules: dict[str, pd.DataFrame] = {}
 
-    def measure_policy(setting: LimitPolicy, decided: LimitDecisions | None = None
-                       ) -> dict[str, float]:
+    def measure(label: str, schedule: pd.DataFrame, limit: pd.Series,
+                replayed: Replay | None = None) -> dict[str, float]:
+        schedules[label] = schedule
+        replayed = replayed or replay(demand, repaid, schedule, opening)
+        return backtest_metrics(replayed, book(limit), windows, policy.ccf)
+
+    def measure_policy(label: str, setting: LimitPolicy,
+                       decided: LimitDecisions | None = None) -> dict[str, float]:
         decided = decided or run.decide(setting)
         limit = decided.customers["new_limit"]
         if run.monthly_scores is not None:
-            replayed = replay_with_reviews(run, setting, decided, demand, repaid, opening, end)
-            return backtest_metrics(replayed, book(limit), windows, policy.ccf)
-        return measure(static_schedule(limit, start, _promotion_rows(decided, end)), limit)
+            replayed, schedule = replay_with_reviews(run, setting, decided, demand, repaid,
+                                                     opening, end)
+            return measure(label, schedule, limit, replayed)
+        return measure(label, static_schedule(limit, start, _promotion_rows(decided, end)), limit)
 
     observed = observed_schedule(tables["limit_events"], start, end)
     held = run.portfolio["current_limit"]
-    results = {CURRENT: measure(observed[observed["customer_id"].isin(customers)], held),
-               CURRENT_HELD: measure(static_schedule(held, start), held),
-               POLICY: measure_policy(policy, decisions)}
+    results = {CURRENT: measure(CURRENT, observed[observed["customer_id"].isin(customers)], held),
+               CURRENT_HELD: measure(CURRENT_HELD, static_schedule(held, start), held),
+               POLICY: measure_policy(POLICY, policy, decisions)}
     families = {CURRENT: CURRENT, CURRENT_HELD: CURRENT_HELD, POLICY: policy.method.value}
     for label, (family, setting) in sweep.items():
-        results[label] = measure_policy(setting)
+        results[label] = measure_policy(label, setting)
         families[label] = family
     comparison = policy_comparison(results)
     frontier = pd.DataFrame({
@@ -196,7 +206,8 @@ def backtest_policies(tables: Mapping[str, pd.DataFrame], extraction_date: pd.Ti
     logger.info("backtest %s → %s: %d policies replayed over %s demand events in %.1fs",
                 start.date(), end.date(), len(results), f"{len(demand):,}",
                 time.perf_counter() - started)
-    return BacktestResult(comparison, frontier, start, end)
+    headline = {label: schedules[label] for label in (CURRENT, CURRENT_HELD, POLICY)}
+    return BacktestResult(comparison, frontier, start, end, windows, headline)
 
 
 def beats(comparison: pd.DataFrame, baseline: str, label: str = POLICY) -> bool:

@@ -22,6 +22,11 @@ from credit_models.limits.policy import LimitPolicy
 from credit_models.limits.recourse import RECOURSE_CODES, limit_recourse
 from credit_models.limits.stress import stress_test
 from credit_models.split.names import DEVELOPMENT
+from credit_models.workflows.closed_loop import (
+    ClosedLoopResult,
+    closed_loop_check,
+    closed_loop_metrics,
+)
 from credit_models.workflows.limit_backtest import (
     CURRENT,
     CURRENT_HELD,
@@ -84,6 +89,9 @@ class LimitRun:
     """Per customer, what would change the decision into a raise
     (:func:`~credit_models.limits.recourse.limit_recourse`): ``recourse == "raised"`` for those
     already raised."""
+    closed_loop: ClosedLoopResult | None = None
+    """On a simulated portfolio, the backtest window simulated again under each headline
+    policy, beside the replay's estimates (``backtest.closed_loop``)."""
 
     @property
     def evaluation_split(self) -> str:
@@ -184,6 +192,13 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun
                                                     BACKTEST_SHOWN]))
     else:
         stage("backtest skipped: the data set has no orders to replay")
+    closed_loop = (closed_loop_check(data.dataset.manifest, backtest, portfolio.index)
+                   if backtest is not None and backtest_settings.closed_loop else None)
+    if closed_loop is not None:
+        stage("closed loop %s → %s (the window simulated again under each policy):\n%s\n"
+              "replay bias (replay − closed loop):\n%s", backtest.start.date(),
+              backtest.end.date(), console_table(closed_loop.comparison[closed_loop.shown]),
+              closed_loop.bias_shown().to_string())
     stress = stress_test(portfolio, decisions.customers["new_limit"], policy, settings.stress,
                          levels, as_of, horizon)
     stage("stress test:\n%s", console_table(stress[["mean_pd", "expected_loss",
@@ -191,9 +206,10 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun
 
     metrics = {**evaluated.metrics, **capacity.metrics, **policy_metrics(decisions),
                **backtest_metrics(backtest), **stress_metrics(stress),
-               **fairness_metrics(fairness), **recourse_metrics(recourse)}
+               **fairness_metrics(fairness), **recourse_metrics(recourse),
+               **closed_loop_metrics(closed_loop)}
     return LimitRun(data, table, evaluated, capacity, portfolio, decisions, reasons, by_band,
-                    backtest, stress, metrics, fairness, sensitive, recourse)
+                    backtest, stress, metrics, fairness, sensitive, recourse, closed_loop)
 
 
 def recourse_metrics(recourse: pd.DataFrame) -> dict[str, float]:
@@ -248,7 +264,8 @@ def console_table(table: pd.DataFrame) -> str:
         number = float(value)
         if column in COUNT_COLUMNS:
             return f"{round(number):,}"
-        share = column in SHARE_COLUMNS or column.endswith(("_rate", "_share"))
+        measure = column.split("/")[0]  # declined_order_rate/618: a rate in a window
+        share = measure in SHARE_COLUMNS or measure.endswith(("_rate", "_share"))
         if share or column == "utilisation":
             return f"{100 * number:.2f} %"
         return f"{number:,.0f}"

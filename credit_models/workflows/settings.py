@@ -51,7 +51,7 @@ from credit_models.features.sensitive import FairnessSettings
 from credit_models.labels.default_label import DefaultDefinition
 from credit_models.limits.account_facts import AccountFeatures
 from credit_models.limits.capacity_model import CapacitySettings
-from credit_models.limits.policy import TargetMethod
+from credit_models.limits.policy import PromotionSizing, TargetMethod
 from credit_models.limits.stress import StressSettings
 from credit_models.models.settings import CalibrationMethod, ModelSettings
 from credit_models.split.factory import SplitSettings, Splitter
@@ -297,9 +297,12 @@ class PromotionWindowConfig:
 @dataclass
 class PromotionConfig:
     windows: dict[str, PromotionWindowConfig] = field(default_factory=dict)
+    sizing: PromotionSizing = PromotionSizing.demand
+    demand_basis: str = "capacity_q90"
+    demand_multiplier: float = 1.5
     min_utilisation: float = 0.1
     max_pd: float = 0.1
-    extra_share: float = 0.5
+    extra_share: float = 1.0
     max_extra: float = 10_000.0
 
 
@@ -354,6 +357,9 @@ class BacktestConfig:
     monthly_review: bool = True
     """Review the candidate policies' limits at every month start of the window (as the lender
     does); false holds the limits decided at the snapshot."""
+    closed_loop: bool = True
+    """On a simulated data set, also simulate the window again under each headline policy's
+    limits (common random numbers) and report the replay's bias."""
     sweep: BacktestSweepConfig = field(default_factory=BacktestSweepConfig)
 
 

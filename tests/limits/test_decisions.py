@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credit_models.errors import DataContractError
+from credit_models.errors import ConfigError, DataContractError
 from credit_models.limits.decisions import decide_limits, load_policy
 from credit_models.limits.demand import DemandDistribution
 from credit_models.limits.target_limits import (
@@ -144,8 +144,40 @@ def test_campaign_limits_go_to_busy_safe_customers_and_expire(raw_policy):
     customers = decisions.customers.loc[eligible.index]
     assert len(eligible) > 0
     assert (customers["pd"] < policy.promotion.max_pd).all()
-    assert (customers["balance"] >= policy.promotion.min_utilisation * customers["new_limit"]).all()
     assert (eligible["extra"] <= policy.promotion.max_extra).all()
+    assert (eligible["extra"] <= policy.promotion.extra_share * customers["new_limit"]).all()
     assert (eligible["extra"] % policy.rounding == 0).all()
     assert (double_11.loc[~double_11["eligible"], "extra"] == 0).all()
+    # Demand sizing: the extra makes room for the predicted campaign month, no more than that
+    # needs (rounded up), and nobody whose predicted basket already fits gets one.
+    room = customers["new_limit"] - customers["balance"]
+    demand = policy.promotion.demand_multiplier * customers[policy.promotion.demand_basis]
+    assert (eligible["extra"] < demand - room + policy.rounding).all()
+    assert (demand > room).all()
+    everyone = decisions.customers
+    fits = double_11["promotion_reason"] == "demand_fits"
+    assert fits.any()
+    fitting = everyone.loc[fits[fits].index]
+    assert (policy.promotion.demand_multiplier * fitting[policy.promotion.demand_basis]
+            <= fitting["new_limit"] - fitting["balance"]).all()
+
+
+def test_share_sized_campaign_limits_go_to_customers_using_their_line(raw_policy):
+    raw_policy["promotion"].update(sizing="share", extra_share=0.5)
+    policy = load_policy(raw_policy, LEVELS)
+    decisions = decide_limits(random_portfolio(400, seed=5), policy, LEVELS, AS_OF, 6)
+    promotions = decisions.promotions
+    eligible = promotions[promotions["eligible"]]
+    customers = decisions.customers.loc[eligible.index]
+    assert len(eligible) > 0
+    assert (customers["balance"] >= policy.promotion.min_utilisation * customers["new_limit"]).all()
+    expected = np.minimum(0.5 * customers["new_limit"], policy.promotion.max_extra)
+    np.testing.assert_allclose(eligible["extra"], np.floor(expected / policy.rounding)
+                               * policy.rounding)
+
+
+def test_demand_sizing_needs_a_capacity_quantile_the_model_predicts(raw_policy):
+    raw_policy["promotion"]["demand_basis"] = "capacity_q75"
+    with pytest.raises(ConfigError, match="demand_basis"):
+        load_policy(raw_policy, LEVELS)
 

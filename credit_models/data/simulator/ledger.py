@@ -47,6 +47,8 @@ class StatementRun:
     customers: np.ndarray
     amount_due: np.ndarray
     minimum_due: np.ndarray
+    finance_charges: np.ndarray
+    """Interest on the carried balance plus instalment fees in each bill."""
 
 
 @dataclass
@@ -116,10 +118,9 @@ class Ledger:
         fee = self.instalment_fee[customers, instalment_slot]
         self.instalment_principal[:, instalment_slot] = 0.0
         self.instalment_fee[:, instalment_slot] = 0.0
-        revolving = (
-            round_cents(self.revolving_carry[customers] * (1 + interest_rate))
-            + self.unbilled_purchases[customers]
-        )
+        carried_with_interest = round_cents(self.revolving_carry[customers] * (1 + interest_rate))
+        interest = round_cents(carried_with_interest - self.revolving_carry[customers])
+        revolving = carried_with_interest + self.unbilled_purchases[customers]
         amount = round_cents(revolving + principal + fee)
         formula = ceil_cents(principal + fee + minimum_share * revolving)
         minimum = np.where(amount > 0, np.minimum(amount, formula), 0.0)
@@ -136,7 +137,7 @@ class Ledger:
         self.bill_remaining[customers, slot] = amount
         self.bill_open[customers, slot] = minimum > 0
         self.bill_has_partial[customers, slot] = False
-        return StatementRun(customers, amount, minimum)
+        return StatementRun(customers, amount, minimum, round_cents(interest + fee))
 
     def apply_payments(self, customers: np.ndarray, slots: np.ndarray, amounts: np.ndarray) -> None:
         """Allocate payments to bills; (customer, slot) pairs must be distinct within a call. A bill

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from credit_models.data.simulator.month import (
     MonthContext,
 )
 from credit_models.data.simulator.population import Population
+
+if TYPE_CHECKING:
+    from credit_models.data.simulator.scheduled_limits import ScheduledMonth
 
 LIMIT_REASONS = ("initial", "periodic_raise", "promotion_raise", "promotion_expiry", "risk_cut")
 GOOD_STANDING_MONTHS = 6
@@ -65,6 +69,15 @@ class LimitReviews:
     def permanent_limit(self) -> np.ndarray:
         return self.limit_at_statement + self.raise_step
 
+    @property
+    def own_reviews(self) -> LimitReviews:
+        """The decisions the simulator's lender logs as limit events: all of them."""
+        return self
+
+    @property
+    def cuts_allowed(self) -> np.ndarray:
+        return np.ones(len(self.limit_at_statement), dtype=bool)
+
 
 @dataclass(frozen=True)
 class RiskCut:
@@ -95,7 +108,8 @@ def review_limits(
 ) -> LimitReviews:
     month = context.month
     uniform = context.uniform
-    utilisation = context.outstanding / limit
+    utilisation = np.divide(context.outstanding, limit, out=np.full(len(limit), np.inf),
+                            where=limit > 0)  # no line (an imposed limit of 0): nothing to spare
     months_on_book = month - population.signup_month
     good_standing = (
         context.open_account & (population.signed_up_at_us < context.start_us)
@@ -134,14 +148,17 @@ def review_limits(
 def risk_cut(
     context: MonthContext,
     config: SimulatorConfig,
-    reviews: LimitReviews,
+    reviews: LimitReviews | ScheduledMonth,
     outstanding_at_due: np.ndarray,
     bill_missed: np.ndarray,
 ) -> RiskCut:
     everyone = np.arange(len(outstanding_at_due))
     limit_before = reviews.limit_at(everyone, np.full(len(everyone), context.due_us))
     new_limit = np.maximum(config.limit_floor, np.ceil(np.round(outstanding_at_due, 2)))
-    applies = bill_missed & (context.charge_off_us > context.due_us) & (new_limit < limit_before)
+    applies = (
+        bill_missed & (context.charge_off_us > context.due_us) & (new_limit < limit_before)
+        & reviews.cuts_allowed
+    )
     return RiskCut(applies, new_limit, limit_before)
 
 

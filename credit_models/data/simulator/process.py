@@ -46,6 +46,7 @@ from credit_models.data.simulator.month import (
 from credit_models.data.simulator.payments import CarriedPayments, PaymentPlan, plan_payments
 from credit_models.data.simulator.population import Population, draw_population
 from credit_models.data.simulator.randomness import BlockRandom
+from credit_models.data.simulator.scheduled_limits import LimitSchedule, ScheduledMonth
 from credit_models.data.simulator.spending import OrderAttempts, month_attempts
 
 
@@ -99,6 +100,12 @@ class ChunkSimulation:
         self.charged_off = np.zeros(count, dtype=bool)
         self.carried = CarriedPayments.none(count)
         self.log = EventLog()
+        self.schedule: LimitSchedule | None = None
+        """Limits imposed from a month on in place of the lender's own (a closed loop)."""
+        self.finance_charges = np.zeros(count)
+        """Interest and instalment fees billed so far: the lender's revenue."""
+        self.written_off = np.zeros(count)
+        """The balance each charged-off account left: the lender's loss."""
 
     def run(self) -> ChunkHistory:
         population = self.population
@@ -109,17 +116,24 @@ class ChunkSimulation:
             reason=np.full(count, LIMIT_REASONS.index("initial")),
             expires_at=np.full(count, NEVER),
         )
-        for month in range(self.config.months):
-            self._step(month)
+        self.advance(range(self.config.months))
         return ChunkHistory(population, self.log)
+
+    def advance(self, months: range) -> None:
+        """Simulate these months (consecutive, from where the simulation stands)."""
+        for month in months:
+            self._step(month)
 
     def _step(self, month: int) -> None:
         context = self._open_month(month)
         config, population, ledger, latent = self.config, self.population, self.ledger, self.latent
         plan = plan_payments(context, population, ledger, latent, self.carried,
                              self.calendar.extraction_us)
-        reviews = review_limits(context, config, self.calendar, population, ledger.limit,
-                                self.last_late_month)
+        reviews: LimitReviews | ScheduledMonth = review_limits(
+            context, config, self.calendar, population, ledger.limit, self.last_late_month
+        )
+        if self.schedule is not None and self.schedule.applies(month):
+            reviews = self.schedule.month(reviews, context.start_us, context.end_us)
         bill_missed = context.billable & (context.minimum_due > 0) & ~plan.paid_before_due
         attempts, outcome, cut = self._decide_orders(context, plan, reviews, bill_missed)
 
@@ -129,7 +143,7 @@ class ChunkSimulation:
             attempts.customer[accepted], outcome.amount[accepted],
             attempts.instalment_months[accepted], month, config.instalment_fee_rate,
         )
-        for change in limit_changes(reviews, cut, context.due_us):
+        for change in limit_changes(reviews.own_reviews, cut, context.due_us):
             size = len(change.customers)
             self.log.add(
                 "limit_events", customer=change.customers,
@@ -148,7 +162,9 @@ class ChunkSimulation:
         ledger.limit = np.where(cut.applies, cut.new_limit, reviews.permanent_limit)
         late = context.has_overdue | bill_missed
         self.last_late_month = np.where(late, month, self.last_late_month)
-        self.charged_off |= context.charge_off_us < NEVER
+        charged_off_now = context.charge_off_us < NEVER
+        self.written_off = np.where(charged_off_now, ledger.outstanding(), self.written_off)
+        self.charged_off |= charged_off_now
 
     def _open_month(self, month: int) -> MonthContext:
         """Step the latent chains, issue the statements and take stock of delinquency."""
@@ -174,6 +190,7 @@ class ChunkSimulation:
         statement = ledger.issue_statements(
             month, billable, config.monthly_interest_rate, config.minimum_payment_share
         )
+        self.finance_charges[statement.customers] += statement.finance_charges
         self.log.add(
             "bills", customer=statement.customers, month=np.full(len(statement.customers), month),
             amount_due=statement.amount_due, minimum_due=statement.minimum_due,
@@ -213,20 +230,26 @@ class ChunkSimulation:
         self,
         context: MonthContext,
         plan: PaymentPlan,
-        reviews: LimitReviews,
+        reviews: LimitReviews | ScheduledMonth,
         bill_missed: np.ndarray,
     ) -> tuple[OrderAttempts, Outcome, RiskCut]:
         """Order attempts of the month, decided in time order: those before the due date, then
         the risk cut at the due date, then those after it. An account is frozen while a bill is
         at least one day past due."""
         population, latent = self.population, self.latent
+        # Attempts are drawn for every customer signed up by the month's end, open or not, and
+        # those of closed accounts dropped: how many numbers a block draws must not depend on
+        # the account's history, or another limit policy would see other random numbers.
+        signed_up = population.signup_month <= context.month
         attempts = month_attempts(
-            self.config, self.calendar, self.rng, context.month, population, context.open_account,
+            self.config, self.calendar, self.rng, context.month, population, signed_up,
             latent.shock, latent.distress & ~latent.distress_previous & context.open_account,
-            context.uniform[:, U_DRAW_DOWN_TIME],
+            context.uniform[:, U_DRAW_DOWN_TIME], credit_limit=self.ledger.limit,
         )
-        keep = (attempts.time_us >= population.signed_up_at_us[attempts.customer]) & (
-            attempts.time_us < context.charge_off_us[attempts.customer]
+        keep = (
+            context.open_account[attempts.customer]
+            & (attempts.time_us >= population.signed_up_at_us[attempts.customer])
+            & (attempts.time_us < context.charge_off_us[attempts.customer])
         )
         attempts = attempts.take(np.flatnonzero(keep))
         customer, instant = attempts.customer, attempts.time_us
