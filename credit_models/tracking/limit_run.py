@@ -150,6 +150,7 @@ def log_limit_run(run: LimitRun, config: Mapping[str, Any], settings: MlflowSett
         if run.closed_loop is not None:
             mlflow.log_text(run.closed_loop.comparison.to_csv(), "closed_loop/comparison.csv")
             mlflow.log_text(run.closed_loop.bias.to_csv(), "closed_loop/replay_bias.csv")
+            mlflow.log_text(run.closed_loop.by_segment.to_csv(), "closed_loop/by_segment.csv")
             figures["closed_loop/outcomes.png"] = closed_loop_figure(
                 run.closed_loop.comparison, run.closed_loop.campaigns)
         # How often each reason is given: aggregates only, never a customer's own reasons.
@@ -241,7 +242,10 @@ def _report(policy: Mapping[str, Any], run: LimitRun, images: dict[str, bytes]) 
                             "limits (bias = replay − closed loop). The replay holds repayments "
                             "and demand as observed, and its realised loss is LGD × peak "
                             "balance of the customers labelled bad; the closed loop's is the "
-                            "balance actually written off."),
+                            "balance actually written off.")
+            + table_section(closed_loop.by_segment[closed_loop.shown],
+                            "Thin-file customers (the simulator's own flag: short or no history, "
+                            "riskier and harder to judge) and the others, apart."),
         ))
     sections += [
         ("Stress test", image_section(images["stress/stress_test.png"], "stress test")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from credit_models.data.io import DatasetManifest
 from credit_models.data.simulator.closed_loop import (
+    ALL,
     SIMULATOR_POLICY,
     ClosedLoopWindow,
     closed_loop_outcomes,
@@ -45,6 +46,8 @@ class ClosedLoopResult:
     """Per policy and metric: the replay's estimate, the closed-loop value and replay − closed
     loop."""
     campaigns: tuple[str, ...]
+    by_segment: pd.DataFrame
+    """The outcomes of thin-file and thick-file customers apart (index policy, segment)."""
 
     def bias_shown(self) -> pd.DataFrame:
         """The bias table as text, as the console and the report show it: rates in percent
@@ -89,7 +92,8 @@ def closed_loop_check(manifest: DatasetManifest, backtest: BacktestResult,
     window = ClosedLoopWindow(backtest.start, backtest.end, backtest.campaigns)
     schedules = {label: (None if replayed == CURRENT else backtest.schedules[replayed])
                  for label, replayed in REPLAYED_AS.items()}
-    comparison = closed_loop_outcomes(config, schedules, window, customers)
+    outcomes = closed_loop_outcomes(config, schedules, window, customers)
+    comparison = outcomes.xs(ALL, level="segment")
     simulated = comparison.loc[SIMULATOR_POLICY, "orders"]
     observed = backtest.comparison.loc[CURRENT, "orders"]
     if simulated != observed:
@@ -110,7 +114,7 @@ def closed_loop_check(manifest: DatasetManifest, backtest: BacktestResult,
             rows.append({"policy": label, "metric": metric, "replay": estimate,
                          "closed_loop": truth, "bias": estimate - truth})
     return ClosedLoopResult(comparison, pd.DataFrame(rows).set_index(["policy", "metric"]),
-                            campaigns)
+                            campaigns, outcomes.drop(index=ALL, level="segment"))
 
 
 def closed_loop_metrics(result: ClosedLoopResult | None) -> dict[str, float]:

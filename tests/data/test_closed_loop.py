@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 
 from credit_models.data.simulator.closed_loop import (
+    ALL,
     SIMULATOR_POLICY,
+    THICK_FILE,
+    THIN_FILE,
     ClosedLoopWindow,
     closed_loop_outcomes,
 )
@@ -42,11 +45,16 @@ def held(portfolio) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def outcomes(held) -> pd.DataFrame:
+def by_segment(held) -> pd.DataFrame:
     return closed_loop_outcomes(CONFIG, {
         SIMULATOR_POLICY: None, "held": held, "generous": held.assign(limit=held["limit"] * 2),
         "no_line": held.assign(limit=0.0),
     }, WINDOW)
+
+
+@pytest.fixture(scope="module")
+def outcomes(by_segment) -> pd.DataFrame:
+    return by_segment.xs(ALL, level="segment")
 
 
 def test_the_simulators_own_policy_reproduces_the_history(portfolio, held, outcomes):
@@ -90,9 +98,19 @@ def test_limits_change_what_customers_can_buy_and_what_they_owe(outcomes):
         assert 0 <= generous[f"declined_order_rate/{name}"] <= held[f"declined_order_rate/{name}"]
 
 
-def test_the_same_call_gives_the_same_outcomes(held, outcomes):
+def test_the_same_call_gives_the_same_outcomes(held, by_segment):
     again = closed_loop_outcomes(CONFIG, {SIMULATOR_POLICY: None, "held": held}, WINDOW)
-    pd.testing.assert_frame_equal(again, outcomes.loc[[SIMULATOR_POLICY, "held"]])
+    pd.testing.assert_frame_equal(again, by_segment.loc[[SIMULATOR_POLICY, "held"]])
+
+
+def test_thin_and_thick_file_customers_add_up_to_everyone(by_segment):
+    counts = ["customers", "orders_accepted", "orders_declined", "defaults", "never_raised"]
+    for policy in (SIMULATOR_POLICY, "held"):
+        parts = by_segment.loc[(policy, THIN_FILE), counts] + by_segment.loc[
+            (policy, THICK_FILE), counts]
+        pd.testing.assert_series_equal(parts, by_segment.loc[(policy, ALL), counts],
+                                       check_names=False)
+    assert by_segment.loc[("held", THIN_FILE), "customers"] > 0
 
 
 def test_a_schedule_is_a_step_function_within_the_month():

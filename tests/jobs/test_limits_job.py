@@ -53,17 +53,30 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
     assert len(told) > 0 and not sensitive.features(told), told
     stress = run.stress
     assert stress.loc["severe_downturn", "expected_loss"] > stress.loc["baseline", "expected_loss"]
+    # Closed loop (the window simulated again under each policy's limits): at 618 and Double 11
+    # the policy's demand-sized campaign limits decline fewer orders than the simulator's own
+    # lender, at no higher realised loss.
+    closed = run.closed_loop.comparison
+    for campaign in ("618", "double_11"):
+        rate = f"declined_order_rate/{campaign}"
+        assert closed.loc["policy", rate] < closed.loc["simulator", rate], closed[rate]
+    assert closed.loc["policy", "realised_loss"] <= closed.loc["simulator", "realised_loss"]
+    assert closed["defaults"].nunique() == 1          # common random numbers
+    assert set(run.closed_loop.bias.index.get_level_values("policy")) == set(closed.index)
+    assert "replay_bias/current_held/declined_order_rate" in run.metrics
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     mlflow.set_experiment("limits")
     logged = log_limit_run(run, OmegaConf.to_container(config, resolve=True, enum_to_str=True),
                            settings.mlflow)
     client = MlflowClient()
-    artifacts = {item.path for folder in ("backtest", "reports", "stress", "limits", "fairness")
+    artifacts = {item.path for folder in ("backtest", "reports", "stress", "limits", "fairness",
+                                          "closed_loop")
                  for item in client.list_artifacts(logged.run_id, folder)}
     assert {"backtest/frontier.png", "reports/limit_report.html", "stress/stress_test.png",
             "limits/limits_by_pd_band.csv", "fairness/limit_fairness.csv",
-            "limits/recourse_summary.csv"} <= artifacts
+            "limits/recourse_summary.csv", "closed_loop/comparison.csv",
+            "closed_loop/replay_bias.csv", "closed_loop/outcomes.png"} <= artifacts
     # Fairness: limit and approval by age band, aggregates only (one row per group, no ids).
     local = Path(client.download_artifacts(logged.run_id, "fairness/limit_fairness.csv",
                                            str(tmp_path)))
@@ -80,6 +93,7 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
                                             str(tmp_path))).read_text(encoding="utf-8")
     assert "Fairness: sensitive attributes" in report and "Limit ratio" in report
     assert "What would raise a limit" in report
+    assert "Closed loop: the window simulated again under each policy" in report
     assert metrics["recourse/not_raised"] == (~run.recourse["recourse"].eq("raised")).sum()
     # Customer-level decisions only with mlflow.log_decisions=true; the example is synthetic.
     assert not {"limits/decisions.parquet", "limits/decisions_sample.csv"} & artifacts

@@ -14,7 +14,8 @@ and what a customer entering distress draws down before the account is charged o
 Outcomes per policy, over the given customers and the window [start, end): order attempts
 accepted and declined for insufficient limit (overall and per campaign window), spend, finance
 charges (revenue), the balance at the end, customers reaching 30+ days past due, the balance
-written off at charge-off (realised loss), and the customers whose limit never grew.
+written off at charge-off (realised loss), and the customers whose limit never grew; for all of
+them and, apart, for the thin-file and thick-file customers (the simulator's own flag).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ DEFAULT_RUN_LENGTH = 2
 """Distressed months in a row that put the oldest missed bill 30 days past due."""
 INSUFFICIENT_LIMIT = DECLINE_REASONS.index("insufficient_limit")
 SCHEDULE_COLUMNS = ("customer_id", "starts_at", "limit")
+ALL, THIN_FILE, THICK_FILE = "all", "thin_file", "thick_file"
+SEGMENTS = (ALL, THIN_FILE, THICK_FILE)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ def closed_loop_outcomes(
     window: ClosedLoopWindow,
     customers: pd.Index | None = None,
 ) -> pd.DataFrame:
-    """One row per policy (index ``policy``, in the given order), one column per outcome.
+    """One row per policy and segment (index ``policy``, ``segment``: :data:`SEGMENTS`; policies
+    in the given order), one column per outcome.
 
     ``schedules``: label → limit schedule (customer_id, starts_at, limit; the replay's step
     function) or None for the simulator's own policy. Outcomes count ``customers`` (default:
@@ -90,7 +94,8 @@ def closed_loop_outcomes(
         given = [frame for frame in frames.values() if frame is not None]
         customers = pd.Index(given[0]["customer_id"].unique()) if given else None
     calendar = HorizonCalendar.build(config)
-    totals: dict[str, dict[str, float]] = {label: {} for label in frames}
+    totals: dict[tuple[str, str], dict[str, float]] = {
+        (label, segment): {} for label in frames for segment in SEGMENTS}
     started = time.perf_counter()
     for first in range(0, config.n_customers, config.chunk_size):
         count = min(config.chunk_size, config.n_customers - first)
@@ -98,19 +103,24 @@ def closed_loop_outcomes(
         simulation.advance(range(first_month))
         simulation.log = EventLog()  # the history before the window is not needed
         counted = _counted(simulation, customers, window.start)
+        thin = simulation.population.is_thin_file
+        masks = {ALL: counted, THIN_FILE: counted & thin, THICK_FILE: counted & ~thin}
         at_snapshot = _Snapshot.of(simulation)
         for label, frame in frames.items():
             branch = copy.deepcopy(simulation)
             if frame is not None:
                 branch.schedule = _chunk_schedule(frame, branch, first_month)
             branch.advance(range(first_month, last_month))
-            _add(totals[label], _outcomes(branch, at_snapshot, counted, window))
+            events = {table: branch.log.pop(table)
+                      for table in ("orders", "declines", "bills", "monthly_states")}
+            for segment, mask in masks.items():
+                _add(totals[label, segment], _outcomes(branch, events, at_snapshot, mask, window))
         logger.info("closed loop: customers %s-%s, %d policies, %d months in %.1fs",
                     f"{first:,}", f"{first + count:,}", len(frames), last_month - first_month,
                     time.perf_counter() - started)
-    table = pd.DataFrame.from_dict({label: _rates(values, window)
-                                    for label, values in totals.items()}, orient="index")
-    table.index.name = "policy"
+    table = pd.DataFrame.from_dict({key: _rates(values, window)
+                                    for key, values in totals.items()}, orient="index")
+    table.index.names = ["policy", "segment"]
     return table
 
 
@@ -160,11 +170,11 @@ class _Snapshot:
                    simulation.charged_off.copy())
 
 
-def _outcomes(simulation: ChunkSimulation, snapshot: _Snapshot, counted: np.ndarray,
+def _outcomes(simulation: ChunkSimulation, events: Mapping[str, dict[str, np.ndarray]],
+              snapshot: _Snapshot, counted: np.ndarray,
               window: ClosedLoopWindow) -> dict[str, float]:
-    log = simulation.log
-    orders, declines = log.pop("orders"), log.pop("declines")
-    bills, states = log.pop("bills"), log.pop("monthly_states")
+    orders, declines = events["orders"], events["declines"]
+    bills, states = events["bills"], events["monthly_states"]
     accepted = counted[orders["customer"]]
     declined = counted[declines["customer"]] & (declines["reason"] == INSUFFICIENT_LIMIT)
     open_at_start = counted & ~snapshot.charged_off & (snapshot.limit > 0)
