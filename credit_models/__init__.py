@@ -74,6 +74,10 @@ _EXPORTS: dict[str, str] = {
     "reason_frequencies": "credit_models.explain.reason_frequency",
     "reason_frequency_figure": "credit_models.explain.reason_frequency",
     "recourse_summary": "credit_models.limits.recourse",
+    "closed_loop_figure": "credit_models.reporting.limits_report",
+    # closed loop: a simulated portfolio's months again under other limits
+    "closed_loop_outcomes": "credit_models.data.simulator.closed_loop",
+    "ClosedLoopWindow": "credit_models.data.simulator.closed_loop",
     # the registry: champion against challenger, and promotion behind the gate
     "compare_version": "credit_models.config.registry_runs",
     "promote_version": "credit_models.config.registry_runs",
@@ -110,6 +114,10 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     from credit_models.data.io import read_tables as read_tables
     from credit_models.data.simulator import SimulatorConfig as SimulatorConfig
     from credit_models.data.simulator import simulate_portfolio as simulate_portfolio
+    from credit_models.data.simulator.closed_loop import ClosedLoopWindow as ClosedLoopWindow
+    from credit_models.data.simulator.closed_loop import (
+        closed_loop_outcomes as closed_loop_outcomes,
+    )
     from credit_models.data.validation import check_tables as check_tables
     from credit_models.data.validation import validate_tables as validate_tables
     from credit_models.errors import DataContractError as DataContractError
@@ -143,6 +151,7 @@ if TYPE_CHECKING:    # what type checkers and IDEs see
     from credit_models.models.scorecard import WoeScorecard as WoeScorecard
     from credit_models.models.settings import ModelSettings as ModelSettings
     from credit_models.models.xgb_pd import model_inputs as model_inputs
+    from credit_models.reporting.limits_report import closed_loop_figure as closed_loop_figure
     from credit_models.reporting.limits_report import (
         limits_by_band_figure as limits_by_band_figure,
     )

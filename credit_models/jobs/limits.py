@@ -75,7 +75,14 @@ def main(settings: LimitsSettings, cfg: DictConfig) -> None:
 
     stage = timed_stage(logger)
     tracking_uri = resolve_tracking_uri(settings.mlflow.tracking_uri, Path.cwd())
-    run = run_limits(settings, stage)
+    challengers = None
+    if settings.backtest.closed_loop_models:
+        from credit_models.tracking.limit_challengers import registered_limit_challengers
+        from credit_models.tracking.model_loading import connect
+
+        connect(settings.mlflow.tracking_uri)
+        challengers = registered_limit_challengers(settings.backtest.closed_loop_models)
+    run = run_limits(settings, stage, challengers)
     open_experiment(settings.mlflow.tracking_uri, settings.mlflow.experiment_name)
     logged = log_limit_run(run, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
                            settings.mlflow, overrides=task_overrides())

@@ -31,6 +31,7 @@ from credit_models.reporting.limits_report import (
     closed_loop_figure,
     fairness_section,
     guardrail_section,
+    header,
     image_section,
     limit_report,
     limits_by_band_figure,
@@ -237,7 +238,7 @@ def _report(policy: Mapping[str, Any], run: LimitRun, images: dict[str, bytes]) 
                           "replay above applied. Spending, balances, bills and draw-downs follow "
                           "the limits; the loss is the balance written off at charge-off.")
             + table_section(closed_loop.comparison[closed_loop.shown])
-            + table_section(closed_loop.bias_shown(),
+            + table_section(closed_loop.bias_shown().rename(index=header, level="metric"),
                             "The replay's estimate beside the closed loop's value for the same "
                             "limits (bias = replay − closed loop). The replay holds repayments "
                             "and demand as observed, and its realised loss is LGD × peak "

@@ -11,6 +11,7 @@ the simulator, or edited since).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 import pandas as pd
@@ -24,6 +25,7 @@ from credit_models.data.simulator.closed_loop import (
 )
 from credit_models.data.simulator.config import SimulatorConfig
 from credit_models.data.simulator.generate import SOURCE as SIMULATOR_SOURCE
+from credit_models.errors import ConfigError
 from credit_models.workflows.limit_backtest import CURRENT, CURRENT_HELD, POLICY, BacktestResult
 
 logger = logging.getLogger("credit_models.limits")
@@ -41,7 +43,7 @@ BIAS_METRICS = ("declined_order_rate", "realised_loss")
 class ClosedLoopResult:
     comparison: pd.DataFrame
     """One row per policy (``simulator``: the simulator's own lender, ``current_held``,
-    ``policy``), the outcomes of :func:`closed_loop_outcomes`."""
+    ``policy``, then any challenger), the outcomes of :func:`closed_loop_outcomes`."""
     bias: pd.DataFrame
     """Per policy and metric: the replay's estimate, the closed-loop value and replay − closed
     loop."""
@@ -80,10 +82,17 @@ def simulator_config(manifest: DatasetManifest) -> SimulatorConfig | None:
     return SimulatorConfig(**{key: value for key, value in recorded.items() if key in known})
 
 
+ChallengerSchedules = Callable[[pd.DataFrame, pd.Timestamp], Mapping[str, pd.DataFrame]]
+"""From the snapshot's feature rows (index customer_id) and the snapshot, label → limit schedule
+of each further policy to simulate (e.g. registered ``credit_limit`` models, scored by the job)."""
+
+
 def closed_loop_check(manifest: DatasetManifest, backtest: BacktestResult,
-                      customers: pd.Index) -> ClosedLoopResult | None:
-    """The headline policies simulated over the backtest window; None when the data set cannot
-    be re-simulated (logged)."""
+                      customers: pd.Index,
+                      challengers: Mapping[str, pd.DataFrame] | None = None,
+                      ) -> ClosedLoopResult | None:
+    """The headline policies, and ``challengers`` (label → limit schedule), simulated over the
+    backtest window; None when the data set cannot be re-simulated (logged)."""
     config = simulator_config(manifest)
     if config is None:
         logger.info("closed loop skipped: only a data set the simulator wrote can be simulated "
@@ -92,6 +101,11 @@ def closed_loop_check(manifest: DatasetManifest, backtest: BacktestResult,
     window = ClosedLoopWindow(backtest.start, backtest.end, backtest.campaigns)
     schedules = {label: (None if replayed == CURRENT else backtest.schedules[replayed])
                  for label, replayed in REPLAYED_AS.items()}
+    for label, schedule in (challengers or {}).items():
+        if label in schedules:
+            raise ConfigError(f"closed-loop policy {label!r} is already compared; name it "
+                              "otherwise")
+        schedules[label] = schedule
     outcomes = closed_loop_outcomes(config, schedules, window, customers)
     comparison = outcomes.xs(ALL, level="segment")
     simulated = comparison.loc[SIMULATOR_POLICY, "orders"]

@@ -23,6 +23,7 @@ from credit_models.limits.recourse import RECOURSE_CODES, limit_recourse
 from credit_models.limits.stress import stress_test
 from credit_models.split.names import DEVELOPMENT
 from credit_models.workflows.closed_loop import (
+    ChallengerSchedules,
     ClosedLoopResult,
     closed_loop_check,
     closed_loop_metrics,
@@ -97,10 +98,23 @@ class LimitRun:
     def evaluation_split(self) -> str:
         return self.data.splitter.evaluation_split
 
+    @property
+    def snapshot_features(self) -> pd.DataFrame:
+        """Every feature of the portfolio's customers at the snapshot (index customer_id): what
+        a served credit-limit model is fed."""
+        rows = portfolio_rows(self.data, self.portfolio.attrs["as_of"])
+        return self.table.all_inputs[rows].set_axis(self.portfolio.index)
+
     def backtest_headline(self) -> pd.DataFrame:
         """Current limits, current limits held and the policy, on the headline columns."""
         assert self.backtest is not None
         return self.backtest.comparison.loc[[CURRENT, CURRENT_HELD, POLICY], BACKTEST_SHOWN]
+
+
+def portfolio_rows(data: TrainingData, as_of: pd.Timestamp) -> pd.Series:
+    """The modelling-table rows of the policy's portfolio: the evaluation split at the snapshot,
+    in the portfolio's order."""
+    return (data.split == data.splitter.evaluation_split) & (data.labelled["as_of"] == as_of)
 
 
 def check_limits(settings: LimitsSettings) -> LimitPolicy:
@@ -113,8 +127,11 @@ def check_limits(settings: LimitsSettings) -> LimitPolicy:
     return load_policy(dataclasses.asdict(settings.policy), settings.capacity.quantiles)
 
 
-def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun:
-    """The whole limits path; ``stage`` reports progress (default: timed log lines)."""
+def run_limits(settings: LimitsSettings, stage: Stage | None = None,
+               challengers: ChallengerSchedules | None = None) -> LimitRun:
+    """The whole limits path; ``stage`` reports progress (default: timed log lines).
+    ``challengers`` turns the snapshot's feature rows into further limit schedules that the
+    closed loop simulates beside the headline policies."""
     stage = stage or timed_stage(logger)
     policy = check_limits(settings)
     levels = settings.capacity.quantiles
@@ -166,7 +183,7 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun
     stage("recourse for the limits not raised: %s",
           recourse["recourse"][recourse["recourse"] != "raised"].value_counts().to_dict())
 
-    rows = (data.split == test_split) & (data.labelled["as_of"] == as_of)
+    rows = portfolio_rows(data, as_of)
     explained = explain_rows(
         evaluated.model, table.inputs[rows], ReasonDictionary.default(),
         top_k=options.top_reasons, language=options.language,
@@ -192,8 +209,12 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None) -> LimitRun
                                                     BACKTEST_SHOWN]))
     else:
         stage("backtest skipped: the data set has no orders to replay")
-    closed_loop = (closed_loop_check(data.dataset.manifest, backtest, portfolio.index)
-                   if backtest is not None and backtest_settings.closed_loop else None)
+    closed_loop = None
+    if backtest is not None and backtest_settings.closed_loop:
+        challenger_schedules = (challengers(table.all_inputs[rows].set_axis(portfolio.index),
+                                            as_of) if challengers is not None else None)
+        closed_loop = closed_loop_check(data.dataset.manifest, backtest, portfolio.index,
+                                        challenger_schedules)
     if closed_loop is not None:
         stage("closed loop %s → %s (the window simulated again under each policy):\n%s\n"
               "replay bias (replay − closed loop):\n%s", backtest.start.date(),

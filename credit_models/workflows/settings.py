@@ -360,6 +360,9 @@ class BacktestConfig:
     closed_loop: bool = True
     """On a simulated data set, also simulate the window again under each headline policy's
     limits (common random numbers) and report the replay's bias."""
+    closed_loop_models: list[str] = field(default_factory=list)
+    """Registered ``credit_limit`` models (``models:/credit_limit/3``, ``credit_limit@champion``)
+    whose decisions at the snapshot the closed loop also simulates."""
     sweep: BacktestSweepConfig = field(default_factory=BacktestSweepConfig)
 
 

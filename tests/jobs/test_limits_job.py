@@ -13,7 +13,9 @@ from omegaconf import OmegaConf
 
 from credit_models.config.settings import to_settings
 from credit_models.errors import ConfigError
+from credit_models.tracking.limit_challengers import registered_limit_challengers
 from credit_models.tracking.limit_run import decision_table, log_limit_run
+from credit_models.workflows.closed_loop import closed_loop_check
 from credit_models.workflows.limit_backtest import CURRENT_HELD, beats
 from credit_models.workflows.limits import check_limits, run_limits
 from tests.jobs.conftest import small_train_overrides
@@ -109,6 +111,24 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
     assert {"probability_of_default", "score", "new_limit", "limit_action", "limit_reason",
             "reason_1_code", "reason_1_text"} <= set(scored.columns)
     assert np.all(scored["new_limit"] >= 0)
+
+    # The registered model as a closed-loop challenger: fed the snapshot's features it decides
+    # what the run decided (same policy, stored EL price), and the simulator runs its limits.
+    uri = f"models:/credit_limit/{logged.registered_version}"
+    as_of = run.portfolio.attrs["as_of"]
+    schedules = registered_limit_challengers([uri])(run.snapshot_features, as_of)
+    (label, schedule), = schedules.items()
+    assert label == f"credit_limit version {logged.registered_version}"
+    steps = schedule.sort_values(["customer_id", "starts_at"]).groupby("customer_id")["limit"]
+    granted = run.decisions.customers["new_limit"].sort_index()
+    # After the last campaign has expired, the permanent limit the run decided.
+    pd.testing.assert_series_equal(steps.last().sort_index(), granted, check_names=False)
+    assert (steps.max().sort_index() > granted).any()       # campaign limits on top
+    assert (schedule["starts_at"] >= as_of).all()
+    closed = closed_loop_check(run.data.dataset.manifest, run.backtest, run.portfolio.index,
+                               schedules)
+    assert list(closed.comparison.index) == ["simulator", "current_held", "policy", label]
+    assert closed.comparison.loc[label, "defaults"] == closed.comparison.loc["policy", "defaults"]
 
 
 @pytest.mark.parametrize(("override", "message"), [
