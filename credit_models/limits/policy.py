@@ -202,7 +202,7 @@ class PromotionSettings:
     sizing: PromotionSizing = PromotionSizing.demand
     demand_basis: str = "capacity_q90"
     """``demand`` sizing: the capacity quantile that predicts a campaign month's demand …"""
-    demand_multiplier: float = 1.5
+    demand_multiplier: float = 2.0
     """… times this."""
 
     @classmethod
@@ -232,7 +232,7 @@ class PromotionSettings:
                               f"model's quantiles {list(quantile_columns)}; got {basis!r}")
         settings = cls(tuple(windows), float(raw["min_utilisation"]), float(raw["max_pd"]),
                        float(raw["extra_share"]), float(raw["max_extra"]), sizing, basis,
-                       float(raw.get("demand_multiplier", 1.5)))
+                       float(raw.get("demand_multiplier", 2.0)))
         for name in ("min_utilisation", "max_pd", "extra_share", "max_extra",
                      "demand_multiplier"):
             _non_negative(f"policy.promotion.{name}", getattr(settings, name))

@@ -299,9 +299,9 @@ class PromotionConfig:
     windows: dict[str, PromotionWindowConfig] = field(default_factory=dict)
     sizing: PromotionSizing = PromotionSizing.demand
     demand_basis: str = "capacity_q90"
-    demand_multiplier: float = 1.5
+    demand_multiplier: float = 2.0
     min_utilisation: float = 0.1
-    max_pd: float = 0.1
+    max_pd: float = 0.07
     extra_share: float = 1.0
     max_extra: float = 10_000.0
 
