@@ -75,13 +75,14 @@ def main(settings: LimitsSettings, cfg: DictConfig) -> None:
 
     stage = timed_stage(logger)
     tracking_uri = resolve_tracking_uri(settings.mlflow.tracking_uri, Path.cwd())
-    challengers = None
+    challengers = {}
     if settings.backtest.closed_loop_models:
-        from credit_models.tracking.limit_challengers import registered_limit_challengers
-        from credit_models.tracking.model_loading import connect
+        from credit_models.tracking.model_loading import connect, load_pd_model
 
         connect(settings.mlflow.tracking_uri)
-        challengers = registered_limit_challengers(settings.backtest.closed_loop_models)
+        for uri in settings.backtest.closed_loop_models:
+            model = load_pd_model(uri)
+            challengers[model.resolved.label] = model
     run = run_limits(settings, stage, challengers)
     open_experiment(settings.mlflow.tracking_uri, settings.mlflow.experiment_name)
     logged = log_limit_run(run, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),

@@ -11,7 +11,8 @@ the simulator, or edited since).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import pandas as pd
@@ -26,7 +27,9 @@ from credit_models.data.simulator.closed_loop import (
 from credit_models.data.simulator.config import SimulatorConfig
 from credit_models.data.simulator.generate import SOURCE as SIMULATOR_SOURCE
 from credit_models.errors import ConfigError
+from credit_models.limits.replay import static_schedule
 from credit_models.workflows.limit_backtest import CURRENT, CURRENT_HELD, POLICY, BacktestResult
+from credit_models.workflows.scoring import ScoringModel, predict_frame
 
 logger = logging.getLogger("credit_models.limits")
 
@@ -82,9 +85,50 @@ def simulator_config(manifest: DatasetManifest) -> SimulatorConfig | None:
     return SimulatorConfig(**{key: value for key, value in recorded.items() if key in known})
 
 
-ChallengerSchedules = Callable[[pd.DataFrame, pd.Timestamp], Mapping[str, pd.DataFrame]]
-"""From the snapshot's feature rows (index customer_id) and the snapshot, label → limit schedule
-of each further policy to simulate (e.g. registered ``credit_limit`` models, scored by the job)."""
+CAMPAIGN_EXTRA = re.compile(r"^promotion_(?P<window>.+)_extra$")
+AS_OF = "as_of"
+"""The served credit-limit model's optional input: the date its campaign windows count from."""
+
+
+def challenger_schedules(models: Mapping[str, ScoringModel], features: pd.DataFrame,
+                         as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """Label → the limit schedule of each served credit-limit model (e.g. a registered
+    ``credit_limit`` version) deciding the snapshot's customers: ``features`` (index
+    customer_id) fed through its signature, its permanent limit and campaign limits held from
+    ``as_of``. A model whose inputs the features lack is refused by name."""
+    schedules = {}
+    for label, model in models.items():
+        try:
+            scored = predict_frame(model, features.assign(**{AS_OF: as_of.isoformat()}))
+        except ValueError as error:
+            raise ConfigError(f"closed-loop challenger {label}: {error}") from None
+        schedules[label] = decision_schedule(scored.set_axis(features.index), as_of, label)
+    return schedules
+
+
+def decision_schedule(scored: pd.DataFrame, as_of: pd.Timestamp, label: str) -> pd.DataFrame:
+    """A served credit decision (``new_limit`` and each campaign's ``promotion_<window>_extra``,
+    ``_starts_at`` and ``_expires_at``; index customer_id) as a limit schedule from ``as_of``."""
+    if "new_limit" not in scored.columns:
+        raise ConfigError(f"closed-loop challenger {label} returns no new_limit: only a "
+                          "credit-limit model decides limits")
+    campaigns = []
+    for column in scored.columns:
+        match = CAMPAIGN_EXTRA.match(column)
+        if match is None:
+            continue
+        window, extra = match["window"], scored[column].astype(float)
+        granted = extra > 0
+        campaigns.append(pd.DataFrame({
+            "customer_id": scored.index[granted],
+            "starts_at": pd.to_datetime(scored.loc[granted, f"promotion_{window}_starts_at"],
+                                        utc=True).to_numpy(),
+            "ends_at": pd.to_datetime(scored.loc[granted, f"promotion_{window}_expires_at"],
+                                      utc=True).to_numpy(),
+            "extra": extra[granted].to_numpy(),
+        }))
+    promotions = pd.concat(campaigns, ignore_index=True) if campaigns else None
+    return static_schedule(scored["new_limit"].astype(float), as_of, promotions)
 
 
 def closed_loop_check(manifest: DatasetManifest, backtest: BacktestResult,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -23,8 +24,8 @@ from credit_models.limits.recourse import RECOURSE_CODES, limit_recourse
 from credit_models.limits.stress import stress_test
 from credit_models.split.names import DEVELOPMENT
 from credit_models.workflows.closed_loop import (
-    ChallengerSchedules,
     ClosedLoopResult,
+    challenger_schedules,
     closed_loop_check,
     closed_loop_metrics,
 )
@@ -54,6 +55,7 @@ from credit_models.workflows.pd_training import (
     review_fairness,
     timed_stage,
 )
+from credit_models.workflows.scoring import ScoringModel
 from credit_models.workflows.settings import EngineKind, LimitsSettings
 from credit_models.workflows.training_data import Stage, TrainingData
 
@@ -128,10 +130,10 @@ def check_limits(settings: LimitsSettings) -> LimitPolicy:
 
 
 def run_limits(settings: LimitsSettings, stage: Stage | None = None,
-               challengers: ChallengerSchedules | None = None) -> LimitRun:
+               challengers: Mapping[str, ScoringModel] | None = None) -> LimitRun:
     """The whole limits path; ``stage`` reports progress (default: timed log lines).
-    ``challengers`` turns the snapshot's feature rows into further limit schedules that the
-    closed loop simulates beside the headline policies."""
+    ``challengers`` (label → a served credit-limit model) decide the snapshot's customers, and
+    the closed loop simulates their limits beside the headline policies."""
     stage = stage or timed_stage(logger)
     policy = check_limits(settings)
     levels = settings.capacity.quantiles
@@ -211,10 +213,10 @@ def run_limits(settings: LimitsSettings, stage: Stage | None = None,
         stage("backtest skipped: the data set has no orders to replay")
     closed_loop = None
     if backtest is not None and backtest_settings.closed_loop:
-        challenger_schedules = (challengers(table.all_inputs[rows].set_axis(portfolio.index),
-                                            as_of) if challengers is not None else None)
+        schedules = challenger_schedules(
+            challengers or {}, table.all_inputs[rows].set_axis(portfolio.index), as_of)
         closed_loop = closed_loop_check(data.dataset.manifest, backtest, portfolio.index,
-                                        challenger_schedules)
+                                        schedules)
     if closed_loop is not None:
         stage("closed loop %s → %s (the window simulated again under each policy):\n%s\n"
               "replay bias (replay − closed loop):\n%s", backtest.start.date(),

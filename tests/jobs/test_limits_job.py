@@ -13,9 +13,9 @@ from omegaconf import OmegaConf
 
 from credit_models.config.settings import to_settings
 from credit_models.errors import ConfigError
-from credit_models.tracking.limit_challengers import registered_limit_challengers
 from credit_models.tracking.limit_run import decision_table, log_limit_run
-from credit_models.workflows.closed_loop import closed_loop_check
+from credit_models.tracking.model_loading import load_pd_model
+from credit_models.workflows.closed_loop import challenger_schedules, closed_loop_check
 from credit_models.workflows.limit_backtest import CURRENT_HELD, beats
 from credit_models.workflows.limits import check_limits, run_limits
 from tests.jobs.conftest import small_train_overrides
@@ -116,9 +116,11 @@ def test_limit_job_beats_the_current_limits_and_registers_a_decision_model(
     # what the run decided (same policy, stored EL price), and the simulator runs its limits.
     uri = f"models:/credit_limit/{logged.registered_version}"
     as_of = run.portfolio.attrs["as_of"]
-    schedules = registered_limit_challengers([uri])(run.snapshot_features, as_of)
-    (label, schedule), = schedules.items()
+    registered = load_pd_model(uri)
+    label = registered.resolved.label
     assert label == f"credit_limit version {logged.registered_version}"
+    schedules = challenger_schedules({label: registered}, run.snapshot_features, as_of)
+    schedule = schedules[label]
     steps = schedule.sort_values(["customer_id", "starts_at"]).groupby("customer_id")["limit"]
     granted = run.decisions.customers["new_limit"].sort_index()
     # After the last campaign has expired, the permanent limit the run decided.

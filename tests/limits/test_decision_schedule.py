@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from credit_models.errors import ConfigError
-from credit_models.tracking.limit_challengers import decision_schedule
+from credit_models.workflows.closed_loop import decision_schedule
 
 AS_OF = pd.Timestamp("2024-10-01", tz="UTC")
 
