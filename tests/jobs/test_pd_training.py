@@ -36,9 +36,9 @@ def test_calibrated_xgboost_on_simulated_data_meets_the_bars(
     result = run_training(to_settings(config), config)
     metrics = result.metrics
     # Calibration on the held-out calibration period keeps the OOT error small. It is fitted on
-    # the months before the OOT period, whose bad rate the downturn raises: on this 5,000-customer
-    # draw the calibrated ECE (0.033) is above the raw model's (0.022); on the default 20,000
-    # customers it is 0.021. Recalibrating across a downturn is left to the monitoring job.
+    # the months before the OOT period (the downturn's, likely why): on this 5,000-customer draw
+    # the calibrated ECE (0.033) is above the raw model's (0.022); on the default 20,000
+    # customers it is 0.021.
     assert metrics["oot/ece"] <= 0.04, metrics["oot/ece"]
     assert metrics["oot/ece"] < metrics["oot/ece_uncalibrated"] + 0.015
     # The true PD knows the latent distress state and risk trait; what is observable is measured
