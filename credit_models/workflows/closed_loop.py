@@ -64,9 +64,12 @@ class ClosedLoopResult:
 
     @property
     def shown(self) -> list[str]:
-        return [*CLOSED_LOOP_SHOWN[:1],
-                *(f"declined_order_rate/{name}" for name in self.campaigns),
-                *CLOSED_LOOP_SHOWN[1:]]
+        return with_campaign_rates(CLOSED_LOOP_SHOWN, self.campaigns)
+
+
+def with_campaign_rates(names: tuple[str, ...], campaigns: tuple[str, ...]) -> list[str]:
+    """``names`` (the overall declined-order rate first) with each campaign's rate after it."""
+    return [names[0], *(f"{names[0]}/{name}" for name in campaigns), *names[1:]]
 
 
 def _cell(metric: str, column: str, value: float) -> str:
@@ -162,8 +165,7 @@ def closed_loop_check(manifest: DatasetManifest, backtest: BacktestResult,
             f"{simulated:,.0f}", backtest.start.date(), backtest.end.date(), f"{observed:,.0f}")
         return None
     campaigns = tuple(backtest.campaigns)
-    metrics = [*BIAS_METRICS[:1], *(f"declined_order_rate/{name}" for name in campaigns),
-               *BIAS_METRICS[1:]]
+    metrics = with_campaign_rates(BIAS_METRICS, campaigns)
     rows = []
     for label, replayed in REPLAYED_AS.items():
         for metric in metrics:

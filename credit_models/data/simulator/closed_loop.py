@@ -144,8 +144,8 @@ def _chunk_schedule(frame: pd.DataFrame, simulation: ChunkSimulation,
     ids = pd.Index(simulation.population.customer_id)
     position = ids.get_indexer(frame["customer_id"].to_numpy(np.int64))
     inside = position >= 0
-    starts = pd.to_datetime(frame["starts_at"], utc=True)
-    starts_us = np.array([to_microseconds(value) for value in starts[inside]], dtype=np.int64)
+    starts = pd.to_datetime(frame["starts_at"], utc=True).dt.tz_convert(None)
+    starts_us = starts.to_numpy(dtype="datetime64[us]").view(np.int64)[inside]
     return LimitSchedule.build(first_month, position[inside], starts_us,
                                frame["limit"].to_numpy(float)[inside], len(ids))
 

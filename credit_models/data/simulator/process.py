@@ -162,9 +162,10 @@ class ChunkSimulation:
         ledger.limit = np.where(cut.applies, cut.new_limit, reviews.permanent_limit)
         late = context.has_overdue | bill_missed
         self.last_late_month = np.where(late, month, self.last_late_month)
-        charged_off_now = context.charge_off_us < NEVER
-        self.written_off = np.where(charged_off_now, ledger.outstanding(), self.written_off)
-        self.charged_off |= charged_off_now
+        charged_off_now = np.flatnonzero(context.charge_off_us < NEVER)
+        if len(charged_off_now):
+            self.written_off[charged_off_now] = ledger.outstanding()[charged_off_now]
+        self.charged_off[charged_off_now] = True
 
     def _open_month(self, month: int) -> MonthContext:
         """Step the latent chains, issue the statements and take stock of delinquency."""

@@ -12,6 +12,7 @@ is still frozen while a bill is past due), so the schedule is the whole of the p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -37,11 +38,16 @@ class LimitSchedule:
         return cls(first_month, customer[order].astype(np.int64),
                    starts_us[order].astype(np.int64), limit[order].astype(float), count)
 
-    @property
+    @cached_property
     def scheduled(self) -> np.ndarray:
         mask = np.zeros(self.count, dtype=bool)
         mask[self.customer] = True
         return mask
+
+    @cached_property
+    def _first_step(self) -> np.ndarray:
+        """Each customer's first row (the steps of a customer are contiguous)."""
+        return np.searchsorted(self.customer, np.arange(self.count))
 
     def applies(self, month: int) -> bool:
         return month >= self.first_month
@@ -50,8 +56,7 @@ class LimitSchedule:
         """Each customer's scheduled limit at ``instant_us`` (0 before their first step)."""
         steps_so_far = np.bincount(self.customer[self.starts_us <= instant_us],
                                    minlength=self.count)
-        first_step = np.searchsorted(self.customer, np.arange(self.count))
-        last = first_step + steps_so_far - 1
+        last = self._first_step + steps_so_far - 1
         return np.where(steps_so_far > 0, self.limit[np.maximum(last, 0)], 0.0)
 
     def month(self, own: LimitReviews, start_us: int, end_us: int) -> ScheduledMonth:
